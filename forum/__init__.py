@@ -1,0 +1,82 @@
+"""Village: a peer-support forum for parents. `create_app` reads like the table of contents."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from forum.config import Config, config_from_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
+    """Build the Village app from a Config (or a mapping of overrides) or from the environment."""
+    if config is None:
+        config = config_from_env()
+    elif not isinstance(config, Config):
+        config = Config(**dict(config))
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=config.INSTANCE_PATH,
+        instance_relative_config=False,
+    )
+    app.config.from_mapping(config.as_dict())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_security(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from forum import database
+    from forum.auth.sessions import register_user_loader
+    from forum.extensions import cache, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    database.configure_engine(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    cache.init_app(app)
+    login_manager.init_app(app)
+    register_user_loader(login_manager)
+
+
+def register_security(app: Flask) -> None:
+    from forum import security
+
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from forum.auth import bp as auth_bp
+    from forum.pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(auth_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from forum import errors
+
+    errors.register_error_handlers(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from forum import templating
+
+    templating.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from forum import cli
+
+    cli.init_app(app)

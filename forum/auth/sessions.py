@@ -1,0 +1,71 @@
+"""Server-side login sessions: each signed-in browser has a row; logging out deletes it."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_login import LoginManager
+
+from forum.extensions import db
+from forum.models import LoginSession, User, utcnow
+
+# Writing last_seen_at on every request would turn every read into a write.
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, user_agent: str = "") -> str:
+    """Create a login session for user and return its secret token (kept only in the signed cookie)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token_hash=_hash_token(token), user=user, user_agent=user_agent[:200]))
+    user.current_session_token = token
+    return token
+
+
+def end_session(token: str | None) -> None:
+    """Delete the login session with this token, signing that browser out everywhere."""
+    if token:
+        db.session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+
+
+def end_other_sessions(user: User, keep_token: str | None) -> int:
+    """Sign out every other browser of this member (after a password change); return how many."""
+    query = sa.delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep_token:
+        query = query.where(LoginSession.token_hash != _hash_token(keep_token))
+    result = db.session.execute(query)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def load_user_by_token(token: str) -> User | None:
+    """The active member behind a session token, or None if the session was ended."""
+    row = db.session.execute(
+        sa.select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == _hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    login_session, user = row
+    if not user.is_active:
+        return None
+    now = utcnow()
+    if now - login_session.last_seen_at > LAST_SEEN_RESOLUTION:
+        login_session.last_seen_at = now
+        db.session.commit()
+    user.current_session_token = token
+    return user
+
+
+def register_user_loader(login_manager: LoginManager) -> None:
+    """Wire Flask-Login to the session table (the remember-me cookie carries the same token)."""
+    login_manager.user_loader(load_user_by_token)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue. Anything you were writing is kept."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"

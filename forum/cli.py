@@ -1,0 +1,13 @@
+"""Command-line entry points: thin click wrappers over the services."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register every feature's command group (`flask --app wsgi <group> <command>`)."""
+    from forum.auth.cli import users_cli
+    from forum.demo import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,26 @@
+"""All models, imported here so Alembic and create_all see every table."""
+from forum.models.base import Base, utcnow
+from forum.models.story import (
+    AgeBand,
+    Draft,
+    Notification,
+    Outcome,
+    Reaction,
+    ReactionKind,
+    Reply,
+    Revision,
+    Setting,
+    Status,
+    Story,
+    StoryUpdate,
+    Tag,
+    UpdateReminder,
+    story_tags,
+)
+from forum.models.user import LoginSession, Role, User
+
+__all__ = [
+    "AgeBand", "Base", "Draft", "LoginSession", "Notification", "Outcome", "Reaction", "ReactionKind",
+    "Reply", "Revision", "Role", "Setting", "Status", "Story", "StoryUpdate", "Tag", "UpdateReminder",
+    "User", "story_tags", "utcnow",
+]

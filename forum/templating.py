@@ -1,0 +1,86 @@
+"""Jinja filters and globals shared by every template."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, current_app, url_for
+from markupsafe import Markup, escape
+
+from forum import permissions
+
+
+def relative_time(when: datetime, now: datetime | None = None) -> str:
+    """'just now', '5 minutes ago', '3 days ago', or the date for older things."""
+    now = now or datetime.now(timezone.utc)
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    for unit_seconds, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= unit_seconds:
+            count = seconds // unit_seconds
+            if unit == "day" and count > 30:
+                break
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return when.strftime("%-d %b %Y")
+
+
+def time_tag(when: datetime | None) -> Markup:
+    """A <time> element: relative text, the exact time on hover and for machines."""
+    if when is None:
+        return Markup("")
+    exact = when.strftime("%-d %B %Y at %H:%M UTC")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        when.isoformat(timespec="seconds"), exact, relative_time(when)
+    )
+
+
+@lru_cache(maxsize=256)
+def _file_digest(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def asset_url(filename: str) -> str:
+    """URL of a static file with a content hash, so it can be cached for a year."""
+    static_folder = current_app.static_folder or ""
+    path = Path(static_folder) / filename
+    try:
+        version = _file_digest(str(path), path.stat().st_mtime)
+    except OSError:
+        return url_for("static", filename=filename)
+    return url_for("static", filename=filename, v=version)
+
+
+def has_endpoint(name: str) -> bool:
+    """True when a view with this endpoint is registered."""
+    return name in current_app.view_functions
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 parent', '3 parents'."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count} {word}"
+
+
+def nl2br(text: str) -> Markup:
+    """Escape text and keep its line breaks."""
+    return Markup("<br>").join(escape(text).split("\n"))
+
+
+def init_app(app: Flask) -> None:
+    """Register filters, globals and long caching for fingerprinted static files."""
+    app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 60 * 60 * 24 * 365)
+    app.jinja_env.filters["reltime"] = relative_time
+    app.jinja_env.filters["time_tag"] = time_tag
+    app.jinja_env.filters["nl2br"] = nl2br
+    app.jinja_env.globals.update(
+        asset_url=asset_url,
+        has_endpoint=has_endpoint,
+        plural=plural,
+        can=permissions.can,
+        site_name="Village",
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

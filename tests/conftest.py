@@ -1,0 +1,120 @@
+"""Shared fixtures: the app on SQLite (or PostgreSQL via TEST_DATABASE_URL), a clean database per test."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from forum import create_app
+from forum.config import TestConfig, normalise_database_url
+from forum.extensions import db
+from forum.models import User
+from tests import factories
+
+
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TEST_DATABASE_URL when set (PostgreSQL in CI), otherwise a fresh SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return normalise_database_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def make_app(tmp_path: Path, url: str, **overrides: object) -> Flask:
+    """An app with the test configuration and the given overrides."""
+    return create_app(TestConfig(instance_path=tmp_path, SQLALCHEMY_DATABASE_URI=url, **overrides))
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[Flask]:
+    """One app for the session; the schema is created once."""
+    application = make_app(tmp_path_factory.mktemp("instance"), db_url)
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def empty_tables() -> None:
+    """Delete every row, children first, so each test starts from an empty database."""
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app: Flask) -> Iterator[None]:
+    """Run each test inside an app context and empty the tables afterwards."""
+    with app.app_context():
+        yield
+        empty_tables()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def member(app: Flask) -> User:
+    return factories.make_user(pseudonym="SunnyMum")
+
+
+@pytest.fixture
+def other_member(app: Flask) -> User:
+    return factories.make_user(pseudonym="RainyDad")
+
+
+@pytest.fixture
+def moderator(app: Flask) -> User:
+    return factories.make_user(pseudonym="KindMod", role="moderator")
+
+
+@pytest.fixture
+def admin(app: Flask) -> User:
+    return factories.make_user(pseudonym="SiteAdmin", role="admin")
+
+
+class Auth:
+    """Sign a test client in as a member without going through the sign-in form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, user: User) -> User:
+        factories.login(self.client, user)
+        return user
+
+    def logout(self) -> None:
+        with self.client.session_transaction() as session:
+            session.clear()
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+def count_rows(model: type) -> int:
+    """How many rows a model's table holds."""
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
