@@ -29,3 +29,16 @@ def configure_engine(app: Flask) -> None:
 def is_sqlite() -> bool:
     """True when the app runs on the embedded SQLite database."""
     return db.engine.dialect.name == "sqlite"
+
+
+# Full-text search objects are created by hand-written DDL, not by the models: autogenerate must skip them.
+SEARCH_TABLE_PREFIX = "search_"
+
+
+def include_in_autogenerate(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic filter: leave the full-text search tables and indexes out of model comparisons."""
+    if type_ == "table" and name and (name.startswith(SEARCH_TABLE_PREFIX) or name.startswith("sqlite_")):
+        return False
+    if type_ == "index" and name and name.startswith("ix_search_"):
+        return False
+    return True
