@@ -62,6 +62,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(__import__("forum.stories", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("forum.notifications", fromlist=["bp"]).bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -11,3 +11,4 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(__import__("forum.stories.cli", fromlist=["stories_cli"]).stories_cli)

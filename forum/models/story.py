@@ -183,12 +183,15 @@ class Draft(Base):
     __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_drafts_user_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    # "story" for the compose page, "reply:<story id>" for a reply box.
-    key: Mapped[str] = mapped_column(sa.String(40))
+    # Null for a signed-out stash: a form posted after the login session ended, kept until sign-in.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # "story" for the compose page, "reply-<story id>" for a reply box, "stash:<token>" for a stash.
+    key: Mapped[str] = mapped_column(sa.String(40), index=True)
     title: Mapped[str] = mapped_column(sa.String(150), default="")
     body: Mapped[str] = mapped_column(sa.Text, default="")
     tags: Mapped[str] = mapped_column(sa.String(400), default="")
+    # The other form fields (anonymous, age band, setting, content note, reminder, submission key).
+    extra: Mapped[dict[str, object]] = mapped_column(sa.JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -209,6 +212,9 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
+
+    story: Mapped[Story | None] = relationship()
+    reply: Mapped[Reply | None] = relationship()
 
 
 class UpdateReminder(Base):

@@ -1,0 +1,67 @@
+"""The notifications page, mark as read, the unread count in the header, and the reminder check."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from forum.extensions import db
+from forum.notifications import services
+
+bp = Blueprint("notifications", __name__)
+PER_PAGE = 30
+# A signed-in member's due update reminders are looked for at most this often, on page loads.
+REMINDER_CHECK_SECONDS = 600
+
+
+@bp.app_context_processor
+def unread_notifications() -> dict[str, Any]:
+    """The header's unread count: one COUNT, only for signed-in members."""
+    if not current_user.is_authenticated:
+        return {"unread_notifications": 0}
+    return {"unread_notifications": services.unread_count(current_user.id)}
+
+
+@bp.before_app_request
+def deliver_due_reminders() -> None:
+    """Opportunistically deliver the member's due update reminders, so nothing depends on cron."""
+    if request.method != "GET" or request.endpoint in (None, "static") or not current_user.is_authenticated:
+        return
+    now = int(time.time())
+    if now - int(session.get("reminders_checked_at", 0)) < REMINDER_CHECK_SECONDS:
+        return
+    session["reminders_checked_at"] = now
+    from forum.stories.reminders import send_due_reminders
+
+    send_due_reminders(user_id=current_user.id)
+
+
+@bp.get("/notifications")
+@login_required
+def index() -> str:
+    """The member's notifications, newest first."""
+    page = db.paginate(services.notifications_for(current_user.id), page=request.args.get("page", 1, type=int),
+                       per_page=PER_PAGE, error_out=False)
+    return render_template("notifications/index.html", page=page, form=FlaskForm())
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@login_required
+def mark_read(notification_id: int) -> Response:
+    """Mark one notification as read and go to what it is about."""
+    FlaskForm().validate_on_submit()
+    services.mark_read(current_user, notification_id)
+    target = request.form.get("next") or ""
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".index"))
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def mark_all_read() -> Response:
+    """Mark every notification as read."""
+    services.mark_read(current_user)
+    return redirect(url_for(".index"))

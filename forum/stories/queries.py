@@ -1,0 +1,140 @@
+"""Reusable reads for stories: what a viewer may see, returned as Selects where a view may page or filter."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Reaction, Reply, Status, Story, StoryUpdate, User
+
+ANONYMOUS_LABEL = "Anonymous parent"
+FORMER_MEMBER_LABEL = "a former member"
+REPLIES_PER_PAGE = 30
+
+
+def visible_stories() -> sa.Select[tuple[Story]]:
+    """Published stories only: where every feed, tag page, search and API list starts."""
+    return sa.select(Story).where(Story.status == Status.PUBLISHED.value)
+
+
+def _is_author(item: Any, viewer: Any) -> bool:
+    return bool(getattr(viewer, "is_authenticated", False) and item.author_id is not None
+                and item.author_id == viewer.id)
+
+
+def _is_moderator(viewer: Any) -> bool:
+    return bool(getattr(viewer, "is_authenticated", False) and viewer.is_moderator)
+
+
+def author_label(item: Story | Reply, viewer: Any = None) -> str:
+    """The name to show for a story or reply: the pseudonym, "Anonymous parent" or "a former member"."""
+    if item.author_id is None or item.author is None or item.author.is_deleted:
+        return FORMER_MEMBER_LABEL
+    if isinstance(item, Reply):
+        # The anonymous author replying in their own thread stays anonymous.
+        if item.story.anonymous and item.story.author_id == item.author_id:
+            return "You (anonymous)" if _is_author(item, viewer) else f"{ANONYMOUS_LABEL} (who shared this story)"
+        return item.author.pseudonym
+    if item.anonymous:
+        return "You (posted anonymously)" if _is_author(item, viewer) else ANONYMOUS_LABEL
+    return item.author.pseudonym
+
+
+def can_see(item: Story | Reply, viewer: Any) -> bool:
+    """Published items are public; the author and moderators also see pending, hidden and removed ones."""
+    if item.status in (Status.PUBLISHED.value, Status.DELETED.value):
+        return True
+    return _is_author(item, viewer) or _is_moderator(viewer)
+
+
+def get_story(story_id: int, viewer: Any = None) -> Story:
+    """The story if this viewer may see it (a deleted one shows as a tombstone), else NotFound."""
+    story = db.session.scalar(
+        sa.select(Story).where(Story.id == story_id).options(selectinload(Story.tags), selectinload(Story.author))
+    )
+    if story is None or not can_see(story, viewer):
+        raise NotFound("We couldn't find that story. It may have been removed.")
+    return story
+
+
+def get_reply(reply_id: int, viewer: Any = None) -> Reply:
+    """The reply if this viewer may see it, else NotFound."""
+    reply = db.session.get(Reply, reply_id)
+    if reply is None or reply.status == Status.DELETED.value or not can_see(reply, viewer) \
+            or not can_see(reply.story, viewer):
+        raise NotFound("We couldn't find that reply. It may have been deleted.")
+    return reply
+
+
+def replies_for(story: Story, viewer: Any = None) -> sa.Select[tuple[Reply]]:
+    """A story's replies in order: published ones, plus the viewer's own that wait for a moderator."""
+    visible = Reply.status == Status.PUBLISHED.value
+    if _is_moderator(viewer):
+        visible = Reply.status != Status.DELETED.value
+    elif getattr(viewer, "is_authenticated", False):
+        visible = sa.or_(visible, sa.and_(Reply.author_id == viewer.id, Reply.status != Status.DELETED.value))
+    return (
+        sa.select(Reply).where(Reply.story_id == story.id, visible)
+        .options(selectinload(Reply.author))
+        .order_by(Reply.created_at, Reply.id)
+    )
+
+
+def reply_page_number(reply: Reply) -> int:
+    """Which page of its story a published reply is on."""
+    before = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Reply).where(
+            Reply.story_id == reply.story_id, Reply.status == Status.PUBLISHED.value,
+            sa.or_(Reply.created_at < reply.created_at, sa.and_(Reply.created_at == reply.created_at, Reply.id < reply.id)),
+        )
+    ) or 0
+    return before // REPLIES_PER_PAGE + 1
+
+
+def updates_for(story: Story, viewer: Any = None) -> list[StoryUpdate]:
+    """The author's "how it turned out" updates, oldest first."""
+    query = sa.select(StoryUpdate).where(StoryUpdate.story_id == story.id)
+    if not (_is_author(story, viewer) or _is_moderator(viewer)):
+        query = query.where(StoryUpdate.status == Status.PUBLISHED.value)
+    return list(db.session.scalars(query.order_by(StoryUpdate.created_at, StoryUpdate.id)))
+
+
+@dataclass
+class ReactionSummary:
+    """Who reacted how to one story or reply, and what the viewer has sent."""
+
+    people: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    mine: set[str] = field(default_factory=set)
+
+    def count(self, kind: str) -> int:
+        return len(self.people.get(kind, ()))
+
+
+def reaction_summaries(story: Story | None, replies: list[Reply], viewer: Any = None) -> dict[str, ReactionSummary]:
+    """Reactions on a story and a page of its replies, keyed "story-<id>"/"reply-<id>", in one query."""
+    conditions = []
+    if story is not None:
+        conditions.append(Reaction.story_id == story.id)
+    if replies:
+        conditions.append(Reaction.reply_id.in_([r.id for r in replies]))
+    summaries: dict[str, ReactionSummary] = defaultdict(ReactionSummary)
+    if not conditions:
+        return summaries
+    viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None
+    rows = db.session.execute(
+        sa.select(Reaction.story_id, Reaction.reply_id, Reaction.kind, Reaction.user_id, User.pseudonym)
+        .join(User, User.id == Reaction.user_id)
+        .where(sa.or_(*conditions))
+        .order_by(Reaction.created_at, Reaction.id)
+    )
+    for story_id, reply_id, kind, user_id, pseudonym in rows:
+        summary = summaries[f"reply-{reply_id}" if reply_id else f"story-{story_id}"]
+        summary.people[kind].append(pseudonym)
+        if user_id == viewer_id:
+            summary.mine.add(kind)
+    return summaries

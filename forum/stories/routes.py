@@ -1,0 +1,324 @@
+"""Story pages: compose, read, reply, react, edit, delete, add updates, and save drafts as you type."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from forum import text as textlib
+from forum.errors import ForumError, ValidationFailed, rerender_on_csrf_error
+from forum.extensions import db, limiter
+from forum.models import Reply, Story
+from forum.permissions import require
+from forum.stories import drafts, queries, rules, services  # noqa: F401  (rules registers permission predicates)
+from forum.stories.forms import (
+    AGE_BAND_LABELS, OUTCOME_LABELS, SETTING_LABELS, ConfirmForm, DeleteStoryForm, ReplyForm, StoryForm, UpdateForm,
+)
+
+bp = Blueprint("stories", __name__)
+REACTION_LABELS = {"hugs": "Hugs", "me-too": "Me too", "been-there": "Been there", "got-this": "You've got this"}
+# How reactions read as people: (one parent, several parents).
+REACTION_PEOPLE = {
+    "hugs": ("sent hugs", "sent hugs"),
+    "me-too": ("said “me too”", "said “me too”"),
+    "been-there": ("has been there", "have been there"),
+    "got-this": ("says “you've got this”", "say “you've got this”"),
+}
+
+
+@bp.app_context_processor
+def story_helpers() -> dict[str, Any]:
+    return {
+        "author_label": queries.author_label, "AGE_BAND_LABELS": AGE_BAND_LABELS, "SETTING_LABELS": SETTING_LABELS,
+        "OUTCOME_LABELS": OUTCOME_LABELS, "CONTENT_NOTES": services.CONTENT_NOTES,
+        "REACTION_LABELS": REACTION_LABELS, "REACTION_PEOPLE": REACTION_PEOPLE,
+    }
+
+
+@bp.app_template_filter("markdown")
+def markdown_filter(text: str) -> Any:
+    return textlib.markdown_filter(text)
+
+
+def put_errors(form: Any, error: ForumError) -> int:
+    """Copy a service's (field, message) pairs onto the form; the HTTP status to re-render with."""
+    for name, message in error.errors:
+        field = form._fields.get(name) if name else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+    return 200 if isinstance(error, ValidationFailed) else error.status_code
+
+
+def _submitted(form: Any) -> bool:
+    return form.validate_on_submit() and not g.get("csrf_expired")
+
+
+def _stash_and_sign_in(kind: str, after: str) -> Response:
+    """The login session ended while writing: keep the text server-side and come back to it after sign-in."""
+    token = drafts.stash_form(kind, request.form.to_dict())
+    return redirect(url_for("auth.login", next=f"{after}{'&' if '?' in after else '?'}restore={token}"))
+
+
+def _millis(draft: Any) -> int | None:
+    return int(draft.updated_at.timestamp() * 1000) if draft.updated_at else None
+
+
+def _fill(form: Any, saved: Any) -> None:
+    for name in ("title", "body", "tags"):
+        if name in form._fields and getattr(saved, name, None):
+            form[name].data = getattr(saved, name)
+    for name, value in (saved.extra or {}).items():
+        if name in form._fields and name != "csrf_token":
+            form[name].data = value in ("y", "True", "true", "on") if name == "anonymous" else value
+
+
+@bp.route("/stories/new", methods=["GET", "POST"])
+@rerender_on_csrf_error
+def compose() -> Any:
+    """Write and post a story; nothing typed is lost on errors, expired tokens or an ended sign-in."""
+    if not current_user.is_authenticated:
+        if request.method == "POST":
+            return _stash_and_sign_in("story", url_for("stories.compose"))
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    form = StoryForm()
+    restored = status = draft_at = None
+    if request.method == "GET":
+        restored = drafts.take_stash(request.args.get("restore"), "story")
+        saved = restored or drafts.get_draft(current_user, "story")
+        if saved is not None:
+            _fill(form, saved)
+            draft_at = _millis(saved) if saved is not restored else None
+    if _submitted(form):
+        try:
+            story = services.publish_story(
+                current_user, body=form.body.data, title=form.title.data, tags=form.tags.data,
+                anonymous=form.anonymous.data, age_band=form.age_band.data, setting=form.setting.data,
+                content_note=form.content_note.data, submission_key=form.submission_key.data,
+                remind_after_weeks=int(form.remind.data) if form.remind.data in ("1", "3") else None,
+            )
+        except ForumError as error:
+            status = put_errors(form, error)
+        else:
+            return redirect(url_for("stories.show", story_id=story.id, posted=1))
+    form.ensure_key()
+    return render_template("stories/compose.html", form=form, restored=restored, draft_at=draft_at), status or 200
+
+
+def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
+    """(markdown quote, quoting ref) for ?quote=story or ?quote=reply-<id>."""
+    if ref == "story" and story.status == "published":
+        return textlib.quote_markdown(textlib.excerpt(story.body, 600)), ""
+    if ref and ref.startswith("reply-") and ref[6:].isdigit():
+        reply = db.session.get(Reply, int(ref[6:]))
+        if reply is not None and reply.story_id == story.id and reply.status == "published":
+            return textlib.quote_markdown(textlib.excerpt(reply.body, 600)), ref
+    return None
+
+
+def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200) -> Any:
+    """The story page: story, updates, a page of replies with their reactions, and the reply box."""
+    pagination = db.paginate(queries.replies_for(story, current_user), page=page,
+                             per_page=queries.REPLIES_PER_PAGE, error_out=False)
+    replies = list(pagination.items)
+    form.ensure_key()
+    return render_template(
+        "stories/show.html", story=story, replies=replies, pagination=pagination, form=form,
+        updates=queries.updates_for(story, current_user),
+        reactions=queries.reaction_summaries(story, replies, current_user),
+        posted=request.args.get("posted") == "1" and queries._is_author(story, current_user),
+        sent_reply=any(r.id == request.args.get("sent", type=int) and queries._is_author(r, current_user)
+                       for r in replies),
+    ), status
+
+
+@bp.get("/stories/<int:story_id>")
+def show(story_id: int) -> Any:
+    """Read a story, its updates and replies."""
+    story = queries.get_story(story_id, current_user)
+    form = ReplyForm(formdata=None)
+    if current_user.is_authenticated:
+        quote = _quote_for(story, request.args.get("quote"))
+        saved = drafts.take_stash(request.args.get("restore"), f"reply-{story.id}") \
+            or drafts.get_draft(current_user, f"reply-{story.id}")
+        if saved is not None:
+            _fill(form, saved)
+            g.draft_at = _millis(saved)
+        if quote:
+            form.body.data = quote[0] + (form.body.data or "")
+            form.quoting.data = quote[1]
+    return render_story(story, form, request.args.get("page", 1, type=int))
+
+
+@bp.post("/stories/<int:story_id>/replies")
+@rerender_on_csrf_error
+def reply(story_id: int) -> Any:
+    """Post a reply; on any problem the page comes back with the reply text in place."""
+    if not current_user.is_authenticated:
+        return _stash_and_sign_in(f"reply-{story_id}", url_for("stories.show", story_id=story_id))
+    story = queries.get_story(story_id, current_user)
+    form = ReplyForm()
+    status = 200
+    if _submitted(form):
+        quoting = db.session.get(Reply, int(form.quoting.data[6:])) \
+            if (form.quoting.data or "").startswith("reply-") and form.quoting.data[6:].isdigit() else None
+        try:
+            item = services.add_reply(current_user, story, body=form.body.data,
+                                      submission_key=form.submission_key.data, quoting=quoting)
+        except ForumError as error:
+            status = put_errors(form, error)
+        else:
+            return redirect(url_for("stories.show", story_id=story.id, page=queries.reply_page_number(item),
+                                    sent=item.id, _anchor=f"reply-{item.id}"))
+    last_page = max(1, -(-story.reply_count // queries.REPLIES_PER_PAGE))
+    return render_story(story, form, last_page, status)
+
+
+@bp.route("/stories/<int:story_id>/edit", methods=["GET", "POST"])
+@login_required
+@rerender_on_csrf_error
+def edit(story_id: int) -> Any:
+    """The author changes their story."""
+    story = queries.get_story(story_id, current_user)
+    require("edit_story", story)
+    form = StoryForm()
+    status = 200
+    if request.method == "GET":
+        form.title.data, form.body.data, form.anonymous.data = story.title, story.body, story.anonymous
+        form.tags.data = ", ".join(t.name for t in story.tags)
+        form.age_band.data, form.setting.data = story.age_band or "", story.setting or ""
+        form.content_note.data = story.content_note or ""
+    elif _submitted(form):
+        try:
+            services.edit_story(current_user, story, body=form.body.data, title=form.title.data,
+                                tags=form.tags.data, anonymous=form.anonymous.data, age_band=form.age_band.data,
+                                setting=form.setting.data, content_note=form.content_note.data)
+        except ForumError as error:
+            status = put_errors(form, error)
+        else:
+            return redirect(url_for("stories.show", story_id=story.id))
+    return render_template("stories/edit.html", form=form, story=story), status
+
+
+@bp.route("/stories/<int:story_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(story_id: int) -> Any:
+    """The author deletes their story, optionally with its replies."""
+    story = queries.get_story(story_id, current_user)
+    require("delete_story", story)
+    form = DeleteStoryForm()
+    if form.validate_on_submit():
+        services.delete_story(current_user, story, remove_everything=form.remove_everything.data)
+        return redirect(url_for("stories.show", story_id=story.id))
+    return render_template("stories/delete.html", form=form, story=story)
+
+
+@bp.route("/stories/<int:story_id>/updates/new", methods=["GET", "POST"])
+@login_required
+@rerender_on_csrf_error
+def add_update(story_id: int) -> Any:
+    """The author adds a "how it turned out" update."""
+    story = queries.get_story(story_id, current_user)
+    require("add_update", story)
+    form = UpdateForm()
+    status = 200
+    if _submitted(form):
+        try:
+            item = services.add_update(current_user, story, body=form.body.data, outcome=form.outcome.data or "",
+                                       submission_key=form.submission_key.data)
+        except ForumError as error:
+            status = put_errors(form, error)
+        else:
+            return redirect(url_for("stories.show", story_id=story.id, _anchor=f"update-{item.id}"))
+    form.ensure_key()
+    return render_template("stories/update.html", form=form, story=story), status
+
+
+@bp.route("/replies/<int:reply_id>/edit", methods=["GET", "POST"])
+@login_required
+@rerender_on_csrf_error
+def edit_reply(reply_id: int) -> Any:
+    """The member changes their reply."""
+    item = queries.get_reply(reply_id, current_user)
+    require("edit_reply", item)
+    form = ReplyForm()
+    status = 200
+    if request.method == "GET":
+        form.body.data = item.body
+    elif _submitted(form):
+        try:
+            services.edit_reply(current_user, item, body=form.body.data)
+        except ForumError as error:
+            status = put_errors(form, error)
+        else:
+            return redirect(_reply_url(item))
+    return render_template("stories/edit_reply.html", form=form, reply=item), status
+
+
+@bp.route("/replies/<int:reply_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_reply(reply_id: int) -> Any:
+    """The member deletes their reply."""
+    item = queries.get_reply(reply_id, current_user)
+    require("delete_reply", item)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.delete_reply(current_user, item)
+        return redirect(url_for("stories.show", story_id=item.story_id))
+    return render_template("stories/delete_reply.html", form=form, reply=item)
+
+
+def _reply_url(item: Reply) -> str:
+    return url_for("stories.show", story_id=item.story_id, page=queries.reply_page_number(item),
+                   _anchor=f"reply-{item.id}")
+
+
+def _react(story: Story | None, item: Reply | None, back: str) -> Any:
+    kind = request.form.get("kind", "")
+    on = services.toggle_reaction(current_user, kind=kind, story=story, reply=item)
+    if request.accept_mimetypes.best == "application/json":
+        summary = queries.reaction_summaries(story, [item] if item else [], current_user)[
+            f"reply-{item.id}" if item else f"story-{story.id}"]  # type: ignore[union-attr]
+        return jsonify(on=on, kind=kind, counts={k: summary.count(k) for k in REACTION_LABELS},
+                       people={k: summary.people.get(k, []) for k in REACTION_LABELS},
+                       mine=sorted(summary.mine))
+    return redirect(back)
+
+
+@bp.post("/stories/<int:story_id>/reactions")
+@login_required
+def react_story(story_id: int) -> Any:
+    """Send or take back a supportive reaction on a story (a form post, or fetch with JSON back)."""
+    story = queries.get_story(story_id, current_user)
+    return _react(story, None, url_for("stories.show", story_id=story.id, _anchor="reactions-story"))
+
+
+@bp.post("/replies/<int:reply_id>/reactions")
+@login_required
+def react_reply(reply_id: int) -> Any:
+    """Send or take back a supportive reaction on a reply."""
+    item = queries.get_reply(reply_id, current_user)
+    return _react(None, item, _reply_url(item))
+
+
+def _member_key() -> str:
+    return f"member:{current_user.id}" if current_user.is_authenticated else request.remote_addr or ""
+
+
+@bp.route("/drafts/<key>", methods=["PUT", "POST", "DELETE"])
+@login_required
+@limiter.limit("30 per minute", key_func=_member_key)
+def save_draft(key: str) -> Any:
+    """Autosave what the member is typing (JSON, with the CSRF token in X-CSRFToken)."""
+    if request.method == "DELETE":
+        drafts.discard_draft(current_user, key)
+        return jsonify(saved=False)
+    values = request.get_json(silent=True) or request.form.to_dict()
+    try:
+        draft = drafts.save_draft(current_user, key, values if isinstance(values, dict) else {})
+    except ForumError as error:
+        return jsonify(error=error.message), 400
+    return jsonify(saved=True, updated_at=draft.updated_at.isoformat())
