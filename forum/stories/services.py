@@ -89,8 +89,8 @@ def _existing(model: type[T], key: str | None, author: User) -> T | None:
 def _commit_once(model: type[T], key: str | None, author: User, build: Callable[[], T]) -> T:
     """Build and commit; if a concurrent request with the same key won the race, return its item instead."""
     for attempt in range(2):
-        item = build()
         try:
+            item = build()
             db.session.commit()
             return item
         except IntegrityError:

@@ -145,7 +145,8 @@
           b.classList.toggle("is-on", on); b.setAttribute("aria-pressed", on ? "true" : "false");
           b.querySelector("[data-count]").textContent = data.counts[kind] || "";
         });
-        var people = box.querySelector("[data-people]"), phrases = JSON.parse(box.getAttribute("data-phrases") || "{}");
+        var people = box.querySelector("[data-people]"), phrasesEl = document.getElementById("reaction-phrases");
+        var phrases = JSON.parse((phrasesEl && phrasesEl.getAttribute("data-phrases")) || "{}");
         people.textContent = "";
         Object.keys(data.counts).forEach(function (kind) {
           var n = data.counts[kind]; if (!n || !phrases[kind]) return;

@@ -1,0 +1,273 @@
+"""Posting, reading, editing and deleting stories through HTTP."""
+from __future__ import annotations
+
+import html as html_lib
+import re
+import threading
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, g, request_started
+from flask.testing import FlaskClient
+
+from forum.extensions import db
+from forum.models import Draft, Reply, Revision, Status, Story, Tag, User
+from forum.stories import services
+from tests import factories
+from tests.conftest import count_rows
+
+BODY = "Left him sobbing at nursery this morning and cried in the car. #nurseryguilt #dropoffguilt #mum#mumlife"
+
+
+def _reset_login(sender: Flask, **extra: object) -> None:
+    g.pop("_login_user", None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_login_per_request(app: Flask) -> Iterator[None]:
+    """Each request loads its own member (the test app context otherwise keeps the first one in g)."""
+    request_started.connect(_reset_login, app)
+    yield
+    request_started.disconnect(_reset_login, app)
+
+
+def make_story(author: User, **fields: object) -> Story:
+    """A published story through the real service."""
+    fields.setdefault("body", "A long enough story about a hard drop-off at nursery.")
+    return services.publish_story(author, **fields)  # type: ignore[arg-type]
+
+
+def client_for(app: Flask, user: User) -> FlaskClient:
+    """A separate signed-in browser for another member."""
+    c = app.test_client()
+    factories.login(c, user)
+    return c
+
+
+def textarea(html: str, name: str = "body") -> str:
+    match = re.search(rf'<textarea[^>]*name="{name}"[^>]*>(?:\r?\n)?(.*?)</textarea>', html, re.S)
+    assert match, f"no {name} textarea"
+    return html_lib.unescape(match.group(1))
+
+
+def test_compose_posts_a_story_with_glued_hashtags(client: FlaskClient, auth, member: User) -> None:
+    auth.login(member)
+    assert "Share a story" in client.get("/stories/new").text
+    response = client.post("/stories/new", data={
+        "title": "Drop-off", "body": BODY, "tags": "Toddler, #first week", "submission_key": "k-1",
+        "age_band": "2-3", "setting": "nursery", "content_note": "", "remind": "1"})
+    assert response.status_code == 302 and response.location.endswith("?posted=1")
+    story = db.session.scalar(sa.select(Story))
+    assert [t.name for t in story.tags] == sorted(["toddler", "first", "week", "nurseryguilt", "dropoffguilt",
+                                                   "mum", "mumlife"])
+    page = client.get(response.location).text
+    assert "Thank you for sharing" in page and 'data-clear-draft="story"' in page
+    assert 'href="/tags/mumlife"' in page and "Child aged 2–3" in page and "Nursery" in page
+    assert db.session.scalar(sa.select(Tag.story_count).where(Tag.name == "mum")) == 1
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"body": ""}, "Please write your story"),
+    ({"body": "   \n\t  "}, "Please write your story"),
+    ({"body": "too short"}, "at least 20 characters (it has 9)"),
+    ({"body": "x" * 20_001}, "20,001 characters; the limit is 20,000"),
+    ({"body": "x" * 40, "title": "t" * 151}, "keep the title to 150 characters"),
+    ({"body": "x" * 40, "tags": "a b c d e f g h i"}, "2–30 letters or numbers"),
+    ({"body": "x" * 40, "tags": "aa bb cc dd ee ff gg hh ii"}, "at most 8 tags"),
+    ({"body": "x" * 40, "age_band": "forged"}, "Please pick one of the options"),
+])
+def test_bad_input_gets_a_clear_message_and_keeps_the_text(client: FlaskClient, auth, member: User,
+                                                           data: dict[str, str], message: str) -> None:
+    auth.login(member)
+    response = client.post("/stories/new", data={"submission_key": "k", **data})
+    assert response.status_code == 200
+    assert message in response.text
+    assert "Nothing you typed has been lost" in response.text
+    if data["body"].strip():
+        assert textarea(response.text) == data["body"]
+    assert count_rows(Story) == 0
+
+
+def test_odd_unicode_round_trips_and_controls_are_stripped(client: FlaskClient, auth, member: User) -> None:
+    auth.login(member)
+    body = "Family 👨\u200d👩\u200d👧 שלום עולם e\u0301 zero\u200bwidth and more words here\r\nsecond\x00 line\x1b"
+    client.post("/stories/new", data={"body": body, "title": "مرحبا 🌧️", "submission_key": "u"})
+    story = db.session.scalar(sa.select(Story))
+    assert story.body == "Family 👨\u200d👩\u200d👧 שלום עולם e\u0301 zero\u200bwidth and more words here\nsecond line"
+    page = client.get(f"/stories/{story.id}").text
+    assert "👨\u200d👩\u200d👧 שלום עולם e\u0301 zero\u200bwidth" in page and "مرحبا 🌧️" in page
+
+
+def test_script_and_raw_html_are_neutralised_on_the_page(client: FlaskClient, auth, member: User) -> None:
+    auth.login(member)
+    body = 'Hello <script>alert("x")</script> [a](javascript:alert(1)) <img src=x onerror=alert(1)> enough text'
+    client.post("/stories/new", data={"body": body, "title": "<b>title</b>", "submission_key": "s"})
+    page = client.get(f"/stories/{db.session.scalar(sa.select(Story.id))}").text
+    assert "<script>alert" not in page and 'href="javascript' not in page and "<img src=x" not in page
+    assert "&lt;b&gt;title&lt;/b&gt;" in page
+
+
+def test_double_submit_creates_one_story(client: FlaskClient, auth, member: User) -> None:
+    auth.login(member)
+    data = {"body": BODY, "submission_key": "same-key"}
+    first = client.post("/stories/new", data=data)
+    second = client.post("/stories/new", data=data)
+    assert first.location == second.location
+    assert count_rows(Story) == 1
+
+
+def test_concurrent_double_submit_creates_one_story(app: Flask, member: User) -> None:
+    clients = [client_for(app, member), client_for(app, member)]
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def post(c: FlaskClient) -> None:
+        with app.app_context():
+            barrier.wait()
+            response = c.post("/stories/new", data={"body": BODY, "submission_key": "raced"})
+            results.append(response.location)
+            db.session.remove()
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    db.session.expire_all()
+    assert count_rows(Story) == 1
+    assert len(results) == 2 and results[0] == results[1]
+
+
+def test_expired_csrf_token_reshows_the_text(app: Flask, client: FlaskClient, auth, member: User,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    auth.login(member)
+    client.get("/stories/new")
+    response = client.post("/stories/new", data={"body": BODY, "title": "Kept", "csrf_token": "expired",
+                                                 "submission_key": "kk"})
+    assert response.status_code == 200
+    assert "security check expired" in response.text
+    assert textarea(response.text) == BODY and 'value="Kept"' in response.text
+    assert 'value="kk"' in response.text  # the same key, so re-sending can't double post
+    assert count_rows(Story) == 0
+
+
+def test_post_after_the_login_session_ended_is_restored_after_sign_in(app: Flask, client: FlaskClient, member: User,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    response = client.post("/stories/new", data={"body": BODY, "title": "Kept", "tags": "nursery",
+                                                 "anonymous": "y", "csrf_token": "gone", "submission_key": "k9"})
+    assert response.status_code == 302 and "/login" in response.location
+    next_url = re.search(r"next=([^&]+)", response.location).group(1)
+    from urllib.parse import unquote
+    next_url = unquote(next_url)
+    assert next_url.startswith("/stories/new?restore=")
+    assert BODY not in (client.get_cookie("village_session").value if client.get_cookie("village_session") else "")
+    factories.login(client, member)
+    page = client.get(next_url).text
+    assert "We kept what you wrote" in page and textarea(page) == BODY and 'value="Kept"' in page
+    assert 'value="k9"' in page and re.search(r'name="anonymous"[^>]*checked|checked[^>]*name="anonymous"', page)
+    # Restored once only.
+    assert "We kept what you wrote" not in client.get(next_url).text
+
+
+def test_anonymous_author_never_leaks(app: Flask, client: FlaskClient, member: User, other_member: User) -> None:
+    story = make_story(member, anonymous=True, title="Quiet one")
+    author_view = client_for(app, member).get(f"/stories/{story.id}").text
+    assert "You (posted anonymously)" in author_view and "Edit" in author_view
+    for viewer in (client, client_for(app, other_member)):
+        page = viewer.get(f"/stories/{story.id}").text
+        assert "Anonymous parent" in page
+        assert member.pseudonym not in page and f"/users/{member.id}" not in page
+    # The anonymous author replying in their own thread stays anonymous too.
+    services.add_reply(member, story, body="Thank you all so much.")
+    page = client.get(f"/stories/{story.id}").text
+    assert "Anonymous parent (who shared this story)" in page and member.pseudonym not in page
+
+
+def test_author_edits_and_revisions_are_kept(client: FlaskClient, auth, member: User) -> None:
+    story = make_story(member, tags="nursery")
+    auth.login(member)
+    form = client.get(f"/stories/{story.id}/edit").text
+    assert "A long enough story" in form and 'value="nursery"' in form
+    response = client.post(f"/stories/{story.id}/edit", data={"body": "A changed story, still long enough.",
+                                                              "tags": "school"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert story.body == "A changed story, still long enough." and story.edited_at is not None
+    assert [t.name for t in story.tags] == ["school"]
+    assert db.session.scalar(sa.select(Revision.body)) == "A long enough story about a hard drop-off at nursery."
+    assert "edited" in client.get(f"/stories/{story.id}").text
+    assert db.session.scalar(sa.select(Tag.story_count).where(Tag.name == "nursery")) == 0
+
+
+@pytest.mark.parametrize("remove_everything", [False, True])
+def test_delete_leaves_a_tombstone_and_optionally_the_replies(app: Flask, client: FlaskClient, member: User,
+                                                              other_member: User, remove_everything: bool) -> None:
+    story = make_story(member, title="To be deleted")
+    services.add_reply(other_member, story, body="A reply that should stay readable.")
+    author = client_for(app, member)
+    data = {"remove_everything": "y"} if remove_everything else {}
+    assert author.post(f"/stories/{story.id}/delete", data=data).status_code == 302
+    page = client.get(f"/stories/{story.id}").text
+    assert "This story was deleted by its author." in page and "To be deleted" not in page
+    assert ("A reply that should stay readable." in page) is not remove_everything
+
+
+def test_locked_story_refuses_replies(app: Flask, member: User, other_member: User) -> None:
+    story = make_story(member)
+    story.locked = True
+    db.session.commit()
+    c = client_for(app, other_member)
+    page = c.get(f"/stories/{story.id}").text
+    assert "This conversation is closed to new replies." in page and 'id="reply-form"' not in page
+    response = c.post(f"/stories/{story.id}/replies", data={"body": "Trying anyway, with enough text."})
+    assert response.status_code == 403 and count_rows(Reply) == 0
+
+
+def test_others_never_see_pending_or_removed_stories(app: Flask, client: FlaskClient, member: User,
+                                                     other_member: User) -> None:
+    story = make_story(member)
+    story.status = Status.PENDING.value
+    db.session.commit()
+    assert client.get(f"/stories/{story.id}").status_code == 404
+    assert client_for(app, other_member).get(f"/stories/{story.id}").status_code == 404
+    assert "waiting for a moderator" in client_for(app, member).get(f"/stories/{story.id}").text
+    assert client.get("/stories/999999").status_code == 404
+
+
+def test_story_page_query_count_does_not_grow_with_replies(app: Flask, member: User, other_member: User) -> None:
+    story = make_story(member)
+    viewer = client_for(app, other_member)
+
+    def queries_for_page() -> int:
+        count = 0
+
+        def on_execute(*args: object) -> None:
+            nonlocal count
+            count += 1
+
+        sa.event.listen(db.engine, "before_cursor_execute", on_execute)
+        try:
+            assert viewer.get(f"/stories/{story.id}").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", on_execute)
+        return count
+
+    services.add_reply(other_member, story, body="First reply here.")
+    few = queries_for_page()
+    for n in range(25):
+        author = factories.make_user()
+        reply = services.add_reply(author, story, body=f"Reply number {n} from a parent.")
+        services.toggle_reaction(member, kind="hugs", reply=reply)
+    assert queries_for_page() <= few
+
+
+def test_replies_are_paginated(app: Flask, client: FlaskClient, member: User) -> None:
+    story = make_story(member)
+    for n in range(32):
+        services.add_reply(member, story, body=f"Reply {n:02d} text")
+    first = client.get(f"/stories/{story.id}").text
+    assert "Reply 00 text" in first and "Reply 31 text" not in first and "Page 1 of 2" in first
+    assert "Reply 31 text" in client.get(f"/stories/{story.id}?page=2").text
