@@ -271,3 +271,13 @@ def test_replies_are_paginated(app: Flask, client: FlaskClient, member: User) ->
     first = client.get(f"/stories/{story.id}").text
     assert "Reply 00 text" in first and "Reply 31 text" not in first and "Page 1 of 2" in first
     assert "Reply 31 text" in client.get(f"/stories/{story.id}?page=2").text
+
+
+def test_reply_posted_after_sign_in_ended_is_restored(app: Flask, client: FlaskClient, member: User) -> None:
+    story = make_story(member)
+    response = client.post(f"/stories/{story.id}/replies", data={"body": "My reply, typed before sign-in ended."})
+    assert response.status_code == 302 and "/login" in response.location
+    from urllib.parse import parse_qs, urlparse
+    next_url = parse_qs(urlparse(response.location).query)["next"][0]
+    factories.login(client, member)
+    assert textarea(client.get(next_url).text) == "My reply, typed before sign-in ended."
