@@ -90,6 +90,9 @@ class Config:
 
     LOAD_DEMO_CONTENT = False
 
+    # Local time of the community: update reminders are never delivered between 21:00 and 08:00 here.
+    SITE_TIMEZONE = "Europe/London"
+
     def __init__(self, instance_path: str | Path | None = None, **overrides: object) -> None:
         instance = Path(instance_path or os.environ.get("VILLAGE_INSTANCE_PATH") or Path.cwd() / "instance")
         self.INSTANCE_PATH = str(instance)
@@ -113,6 +116,7 @@ class Config:
         self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
         self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or self.MAIL_DEFAULT_SENDER
+        self.SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE") or self.SITE_TIMEZONE
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from forum import create_app
@@ -56,13 +56,21 @@ def empty_tables() -> None:
     db.session.commit()
 
 
+def _forget_loaded_member(sender: Flask, **_extra: object) -> None:
+    # Requests reuse the test's app context, so Flask-Login's cached member in `g`
+    # would otherwise leak from one request (or client) to the next.
+    g.pop("_login_user", None)
+
+
 @pytest.fixture(autouse=True)
 def _app_context(app: Flask) -> Iterator[None]:
     """Run each test inside an app context and empty the tables afterwards."""
+    request_started.connect(_forget_loaded_member, app)
     with app.app_context():
         yield
         empty_tables()
         db.session.remove()
+    request_started.disconnect(_forget_loaded_member, app)
 
 
 @pytest.fixture

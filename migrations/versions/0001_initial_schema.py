@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 02:16:01.045176
+Create Date: 2026-11-25 02:44:23.597598
 
 """
 from alembic import op
@@ -43,16 +43,20 @@ def upgrade():
     )
     op.create_table('drafts',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('key', sa.String(length=40), nullable=False),
     sa.Column('title', sa.String(length=150), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('tags', sa.String(length=400), nullable=False),
+    sa.Column('extra', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_drafts_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_drafts')),
     sa.UniqueConstraint('user_id', 'key', name='uq_drafts_user_key')
     )
+    with op.batch_alter_table('drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_drafts_key'), ['key'], unique=False)
+
     op.create_table('login_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -265,6 +269,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
 
     op.drop_table('login_sessions')
+    with op.batch_alter_table('drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_drafts_key'))
+
     op.drop_table('drafts')
     op.drop_table('users')
     op.drop_table('tags')
