@@ -1,29 +1,205 @@
-"""Sign-in, registration and account settings (being built)."""
+"""Sign-in, registration, password reset, account settings and deletion."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
-from flask_login import logout_user
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
+
+from forum.auth import forms, services, sessions
+from forum.errors import ForumError, rerender_on_csrf_error
+from forum.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
+LOGIN_LIMITS = "10 per minute;50 per hour"
 
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> Response:
-    return redirect(url_for("pages.home"))
+
+def _login_identifier_key() -> str:
+    # Throttle per account too, so one account can't be guessed at from many addresses.
+    return "login:" + (request.form.get("identifier") or "").strip().lower()[:254]
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, so a link can't send a member off to another site after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
+        return None
+    return target
+
+
+def put_errors(form: Any, error: ForumError) -> None:
+    """Show a service's (field, message) pairs on the form."""
+    for name, message in error.errors:
+        field = form._fields.get(name) if name else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+
+
+def _submitted(form: Any) -> bool:
+    return bool(form.validate_on_submit()) and not g.get("csrf_expired")
+
+
+def _start_browser_session(sign_in: services.SignIn, remember: bool) -> None:
+    session.clear()  # a fresh session on sign-in: nothing carried over from before (session fixation)
+    login_user(sign_in.user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register() -> Response:
-    return redirect(url_for("pages.home"))
+@limiter.limit("5 per hour", methods=["POST"])
+@rerender_on_csrf_error
+def register() -> Any:
+    """Create an account with a pseudonym."""
+    if current_user.is_authenticated:
+        return redirect(url_for("pages.home"))
+    form = forms.RegisterForm()
+    if _submitted(form):
+        try:
+            services.register_member(pseudonym=form.pseudonym.data, email=form.email.data, password=form.password.data)
+            sign_in = services.authenticate(form.pseudonym.data, form.password.data, request.user_agent.string)
+        except ForumError as error:
+            put_errors(form, error)
+        else:
+            _start_browser_session(sign_in, remember=False)
+            flash(f"Welcome to Village, {sign_in.user.pseudonym}.", "success")
+            return redirect(url_for("pages.home"))
+    return render_template("auth/register.html", form=form), 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=_login_identifier_key, methods=["POST"])
+@rerender_on_csrf_error
+def login() -> Any:
+    """Sign in with pseudonym or email."""
+    form = forms.LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data) or url_for("pages.home"))
+    if _submitted(form):
+        try:
+            sign_in = services.authenticate(form.identifier.data, form.password.data, request.user_agent.string)
+        except ForumError as error:
+            put_errors(form, error)
+        else:
+            _start_browser_session(sign_in, remember=bool(form.remember.data))
+            return redirect(safe_next(form.next.data) or url_for("pages.home"))
+    form.password.data = ""
+    return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Sign out: this browser's session ends on the server too."""
+    if current_user.is_authenticated:
+        services.sign_out(current_user.get_id())
     logout_user()
+    session.clear()
+    flash("You're signed out. Take care.", "success")
     return redirect(url_for("pages.home"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"])
+@rerender_on_csrf_error
+def request_reset() -> Any:
+    """Ask for a password-reset link by email."""
+    form = forms.ResetRequestForm()
+    if _submitted(form):
+        services.request_password_reset(form.email.data)
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+@rerender_on_csrf_error
+def reset_password(token: str) -> Any:
+    """Choose a new password from an emailed link."""
+    try:
+        user = services.user_for_reset_token(token)
+    except ForumError as error:
+        return render_template("auth/reset_invalid.html", message=error.message), 400
+    form = forms.NewPasswordForm()
+    if _submitted(form):
+        try:
+            services.reset_password(token, form.password.data)
+        except ForumError as error:
+            put_errors(form, error)
+        else:
+            flash("Your password is changed. Please sign in with it.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_form.html", form=form, user=user)
 
 
 @bp.get("/settings")
-def settings() -> Response:
-    return redirect(url_for("pages.home"))
+@login_required
+def settings() -> str:
+    """The member's account: pseudonym, email, password and signed-in browsers."""
+    return _render_settings()
+
+
+def _render_settings(password_form: forms.ChangePasswordForm | None = None, status: int = 200) -> Any:
+    return render_template(
+        "auth/settings.html",
+        password_form=password_form or forms.ChangePasswordForm(formdata=None),
+        sessions_form=forms.ConfirmForm(formdata=None),
+        login_sessions=services.active_sessions(current_user),
+        current_token_hash=sessions.hash_token(current_user.get_id() or ""),
+    ), status
+
+
+@bp.post("/settings/password")
+@login_required
+@rerender_on_csrf_error
+def change_password() -> Any:
+    """Change the password; every other browser is signed out."""
+    form = forms.ChangePasswordForm()
+    if _submitted(form):
+        try:
+            ended = services.change_password(current_user, current=form.current.data, new=form.password.data,
+                                             keep_token=current_user.get_id())
+        except ForumError as error:
+            put_errors(form, error)
+        else:
+            flash(f"Password changed. {ended} other browser{'s' if ended != 1 else ''} signed out.", "success")
+            return redirect(url_for("auth.settings"))
+    return _render_settings(form, 200)
+
+
+@bp.post("/settings/sessions")
+@login_required
+def sign_out_elsewhere() -> Response:
+    """Sign out every other browser."""
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        ended = services.sign_out_other_sessions(current_user, current_user.get_id())
+        flash(f"{ended} other browser{'s' if ended != 1 else ''} signed out.", "success")
+    return redirect(url_for("auth.settings"))
+
+
+@bp.route("/settings/delete", methods=["GET", "POST"])
+@login_required
+@rerender_on_csrf_error
+def delete_account() -> Any:
+    """Delete the account, choosing what happens to the member's stories."""
+    form = forms.DeleteAccountForm()
+    if _submitted(form):
+        try:
+            services.delete_account(current_user, password=form.password.data,
+                                    keep_stories=form.keep_stories.data == "keep")
+        except ForumError as error:
+            put_errors(form, error)
+        else:
+            logout_user()
+            session.clear()
+            flash("Your account is deleted. Thank you for being part of Village.", "success")
+            return redirect(url_for("pages.home"))
+    return render_template("auth/delete.html", form=form)

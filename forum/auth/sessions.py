@@ -15,14 +15,15 @@ from forum.models import LoginSession, User, utcnow
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
 
-def _hash_token(token: str) -> str:
+def hash_token(token: str) -> str:
+    """The stored form of a session token (the token itself lives only in the signed cookie)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start_session(user: User, user_agent: str = "") -> str:
     """Create a login session for user and return its secret token (kept only in the signed cookie)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(token_hash=_hash_token(token), user=user, user_agent=user_agent[:200]))
+    db.session.add(LoginSession(token_hash=hash_token(token), user=user, user_agent=user_agent[:200]))
     user.current_session_token = token
     return token
 
@@ -30,14 +31,14 @@ def start_session(user: User, user_agent: str = "") -> str:
 def end_session(token: str | None) -> None:
     """Delete the login session with this token, signing that browser out everywhere."""
     if token:
-        db.session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+        db.session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == hash_token(token)))
 
 
 def end_other_sessions(user: User, keep_token: str | None) -> int:
     """Sign out every other browser of this member (after a password change); return how many."""
     query = sa.delete(LoginSession).where(LoginSession.user_id == user.id)
     if keep_token:
-        query = query.where(LoginSession.token_hash != _hash_token(keep_token))
+        query = query.where(LoginSession.token_hash != hash_token(keep_token))
     result = db.session.execute(query)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -47,7 +48,7 @@ def load_user_by_token(token: str) -> User | None:
     row = db.session.execute(
         sa.select(LoginSession, User)
         .join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.token_hash == _hash_token(token))
+        .where(LoginSession.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None

@@ -1,0 +1,264 @@
+"""Account services: registration, sign-in, password changes and resets, account deletion, roles."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from forum.auth import sessions
+from forum.auth.passwords import hash_password, needs_rehash, verify_password
+from forum.errors import NotAllowed, ValidationFailed
+from forum.extensions import db
+from forum.mail import send_mail
+from forum.models import (
+    Draft, LoginSession, Notification, Reaction, Reply, Role, Status, Story, StoryUpdate, User, story_tags, utcnow,
+)
+
+RESET_SALT = "village-password-reset"
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A successful sign-in: the member and the new login session's token."""
+
+    user: User
+    token: str
+
+
+def normalise_email(email: str) -> str:
+    """The address as stored: validated syntax (no DNS lookup), lower-cased."""
+    try:
+        # Reserved test domains (example.test) are accepted only when the app runs its tests.
+        testing = bool(current_app.config.get("TESTING"))
+        return validate_email(email.strip(), check_deliverability=False, test_environment=testing).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValidationFailed([("email", "That doesn't look like an email address.")]) from error
+
+
+def _password_errors(password: str, *, pseudonym: str = "", email: str = "", field: str = "password") -> list[tuple[str | None, str]]:
+    lowered = password.lower()
+    if len(password) < MIN_PASSWORD:
+        return [(field, f"Use at least {MIN_PASSWORD} characters.")]
+    if (pseudonym and pseudonym.lower() in lowered) or (email and email.split("@")[0].lower() in lowered):
+        return [(field, "Please don't use your pseudonym or email in your password.")]
+    if len(set(password)) < 4:
+        return [(field, "That password is too easy to guess; try a short sentence you'll remember.")]
+    return []
+
+
+def find_by_identifier(identifier: str) -> User | None:
+    """The live member with this pseudonym or email (case-insensitive)."""
+    key = identifier.strip().lower()
+    if not key:
+        return None
+    column = User.email if "@" in key else User.pseudonym_key
+    return db.session.scalar(sa.select(User).where(column == key, User.deleted_at.is_(None)))
+
+
+def register_member(*, pseudonym: str, email: str, password: str, role: str = Role.MEMBER.value) -> User:
+    """Create a member account; raises ValidationFailed with field messages when something is off."""
+    pseudonym = " ".join(pseudonym.split())
+    errors: list[tuple[str | None, str]] = []
+    address = ""
+    try:
+        address = normalise_email(email)
+    except ValidationFailed as error:
+        errors.extend(error.errors)
+    if not 3 <= len(pseudonym) <= 30:
+        errors.append(("pseudonym", "A pseudonym needs 3 to 30 characters."))
+    elif pseudonym.lower().startswith("deleted-") or pseudonym.lower() in {"anonymous parent", "former member", "a former member"}:
+        errors.append(("pseudonym", "That pseudonym is reserved; please choose another."))
+    elif db.session.scalar(sa.select(User.id).where(User.pseudonym_key == pseudonym.lower())):
+        errors.append(("pseudonym", "That pseudonym is taken; please choose another."))
+    if address and db.session.scalar(sa.select(User.id).where(User.email == address)):
+        # Saying so reveals that the address has an account; offering the reset keeps it kind and equally revealing
+        # as any sign-up form must be to avoid duplicate accounts.
+        errors.append(("email", "An account already uses this email. You can reset its password from the sign-in page."))
+    errors.extend(_password_errors(password, pseudonym=pseudonym, email=address))
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(pseudonym=pseudonym, pseudonym_key=pseudonym.lower(), email=address,
+                password_hash=hash_password(password), role=role)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(identifier: str, password: str, user_agent: str = "") -> SignIn:
+    """Check the credentials and start a login session; one message for every failure."""
+    user = find_by_identifier(identifier)
+    if user is None or not verify_password(user.password_hash, password):
+        raise ValidationFailed([("password", "That pseudonym or email and password don't match. Please try again.")])
+    if user.banned_at is not None:
+        raise NotAllowed("This account has been closed by the moderators.")
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    token = sessions.start_session(user, user_agent)
+    db.session.commit()
+    return SignIn(user, token)
+
+
+def sign_out(token: str | None) -> None:
+    """End this browser's login session server-side."""
+    sessions.end_session(token)
+    db.session.commit()
+
+
+def change_password(user: User, *, current: str, new: str, keep_token: str | None) -> int:
+    """Set a new password and sign out every other browser; return how many were signed out."""
+    if not verify_password(user.password_hash, current):
+        raise ValidationFailed([("current", "That isn't your current password.")])
+    errors = _password_errors(new, pseudonym=user.pseudonym, email=user.email or "")
+    if errors:
+        raise ValidationFailed(errors)
+    user.password_hash = hash_password(new)
+    user.credentials_version += 1
+    ended = sessions.end_other_sessions(user, keep_token)
+    db.session.commit()
+    return ended
+
+
+def sign_out_other_sessions(user: User, keep_token: str | None) -> int:
+    """Sign out every browser but this one."""
+    ended = sessions.end_other_sessions(user, keep_token)
+    db.session.commit()
+    return ended
+
+
+def active_sessions(user: User) -> list[LoginSession]:
+    """The member's signed-in browsers, most recent first."""
+    return list(db.session.scalars(
+        sa.select(LoginSession).where(LoginSession.user_id == user.id).order_by(LoginSession.last_seen_at.desc())
+    ))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def make_reset_token(user: User) -> str:
+    """A signed token naming the member and their credentials version (so it works only once)."""
+    return str(_serializer().dumps({"uid": user.id, "v": user.credentials_version}))
+
+
+def user_for_reset_token(token: str) -> User:
+    """The member a still-valid reset token belongs to; ValidationFailed when expired, used or forged."""
+    try:
+        data = _serializer().loads(token, max_age=int(current_app.config["PASSWORD_RESET_MAX_AGE"]))
+    except SignatureExpired as error:
+        raise ValidationFailed([(None, "This reset link has expired. Please ask for a new one.")]) from error
+    except BadSignature as error:
+        raise ValidationFailed([(None, "This reset link isn't valid. Please ask for a new one.")]) from error
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or user.deleted_at is not None or user.credentials_version != data.get("v"):
+        raise ValidationFailed([(None, "This reset link has already been used. Please ask for a new one.")])
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if an account has this address; behave the same either way."""
+    try:
+        address = normalise_email(email)
+    except ValidationFailed:
+        return
+    user = db.session.scalar(sa.select(User).where(User.email == address, User.deleted_at.is_(None)))
+    if user is None:
+        return
+    link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
+    minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60
+    send_mail(
+        user.email or address,
+        "Reset your Village password",
+        f"Hello {user.pseudonym},\n\n"
+        f"Someone (we hope you) asked to reset the password of your Village account.\n"
+        f"Choose a new password here within {minutes} minutes:\n\n{link}\n\n"
+        "The link works once. If you didn't ask for this, you can ignore this message; your password stays the same.\n\n"
+        "Village",
+    )
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link, which then stops working; signs out every browser."""
+    user = user_for_reset_token(token)
+    errors = _password_errors(new_password, pseudonym=user.pseudonym, email=user.email or "")
+    if errors:
+        raise ValidationFailed(errors)
+    user.password_hash = hash_password(new_password)
+    user.credentials_version += 1
+    sessions.end_other_sessions(user, None)
+    db.session.commit()
+    return user
+
+
+def delete_account(user: User, *, password: str, keep_stories: bool) -> None:
+    """Delete the member's account; their email and password hash are gone either way."""
+    if not verify_password(user.password_hash, password):
+        raise ValidationFailed([("password", "That isn't your password.")])
+    erase_account(user, keep_stories=keep_stories)
+
+
+def erase_account(user: User, *, keep_stories: bool) -> None:
+    """Remove or detach the member's writing and turn the account into a tombstone."""
+    story_ids = list(db.session.scalars(sa.select(Story.id).where(Story.author_id == user.id)))
+    if keep_stories:
+        db.session.execute(sa.update(Story).where(Story.author_id == user.id).values(author_id=None))
+        db.session.execute(sa.update(Reply).where(Reply.author_id == user.id).values(author_id=None))
+    else:
+        gone = {"status": Status.DELETED.value, "body": "", "body_html": ""}
+        db.session.execute(sa.update(Story).where(Story.author_id == user.id).values(title=None, embedding=None, **gone))
+        if story_ids:
+            db.session.execute(sa.update(StoryUpdate).where(StoryUpdate.story_id.in_(story_ids)).values(**gone))
+        replied_to = set(db.session.scalars(sa.select(Reply.story_id).where(Reply.author_id == user.id)))
+        db.session.execute(sa.update(Reply).where(Reply.author_id == user.id).values(author_id=None, **gone))
+        _recount_after_removal(story_ids, replied_to)
+    db.session.execute(sa.delete(Reaction).where(Reaction.user_id == user.id))
+    db.session.execute(sa.delete(Draft).where(Draft.user_id == user.id))
+    db.session.execute(sa.delete(Notification).where(Notification.user_id == user.id))
+    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
+    user.pseudonym = "Former member"
+    user.pseudonym_key = f"deleted-{user.id}"
+    user.email = None
+    user.password_hash = None
+    user.deleted_at = utcnow()
+    user.credentials_version += 1
+    db.session.commit()
+    _announce_removed(story_ids if not keep_stories else [])
+
+
+def _recount_after_removal(story_ids: list[int], replied_to: set[int]) -> None:
+    from forum.stories.services import recount_tags
+
+    if replied_to:
+        published_replies = (
+            sa.select(sa.func.count()).select_from(Reply)
+            .where(Reply.story_id == Story.id, Reply.status == Status.PUBLISHED.value).scalar_subquery()
+        )
+        db.session.execute(sa.update(Story).where(Story.id.in_(replied_to)).values(reply_count=published_replies))
+    if story_ids:
+        tag_ids = db.session.scalars(sa.select(story_tags.c.tag_id).where(story_tags.c.story_id.in_(story_ids)))
+        recount_tags(set(tag_ids))
+
+
+def _announce_removed(story_ids: list[int]) -> None:
+    from forum.stories.hooks import visibility_changed
+
+    for story_id in story_ids:
+        story = db.session.get(Story, story_id)
+        if story is not None:
+            visibility_changed.send(current_app._get_current_object(), item=story)  # type: ignore[attr-defined]
+
+
+def set_role(pseudonym: str, role: str) -> User:
+    """Give a member a role (member, moderator or admin)."""
+    if role not in {r.value for r in Role}:
+        raise ValidationFailed([("role", f"Unknown role {role!r}; choose member, moderator or admin.")])
+    user = find_by_identifier(pseudonym)
+    if user is None:
+        raise ValidationFailed([("pseudonym", f"No member is called {pseudonym!r}.")])
+    user.role = role
+    db.session.commit()
+    return user
