@@ -58,12 +58,16 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from forum.auth import bp as auth_bp
+    from forum.feeds import bp as feeds_bp
+    from forum.notifications import bp as notifications_bp
     from forum.pages import bp as pages_bp
+    from forum.stories import bp as stories_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(__import__("forum.stories", fromlist=["bp"]).bp)
-    app.register_blueprint(__import__("forum.notifications", fromlist=["bp"]).bp)
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(stories_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

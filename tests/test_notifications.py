@@ -62,11 +62,11 @@ def test_unread_count_in_header_and_mark_read(app: Flask, member: User, other_me
     services.add_reply(other_member, story, body="First reply here.")
     services.add_reply(other_member, story, body="Second reply here.")
     c = client_for(app, member)
-    assert 'aria-label="2 unread"' in c.get("/stories/new").text
+    assert '2<span class="visually-hidden"> unread</span>' in c.get("/stories/new").text
     first = db.session.scalar(sa.select(Notification.id).order_by(Notification.id))
     response = c.post(f"/notifications/{first}/read", data={"next": f"/stories/{story.id}"})
     assert response.status_code == 302 and response.location == f"/stories/{story.id}"
-    assert 'aria-label="1 unread"' in c.get("/stories/new").text
+    assert '1<span class="visually-hidden"> unread</span>' in c.get("/stories/new").text
     c.post("/notifications/read-all")
     assert "unread" not in c.get("/stories/new").text.split("</header>")[0]
 

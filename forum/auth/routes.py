@@ -57,7 +57,7 @@ def _start_browser_session(sign_in: services.SignIn, remember: bool) -> None:
 def register() -> Any:
     """Create an account with a pseudonym."""
     if current_user.is_authenticated:
-        return redirect(url_for("pages.home"))
+        return redirect(url_for("feeds.home"))
     form = forms.RegisterForm()
     if _submitted(form):
         try:
@@ -68,7 +68,7 @@ def register() -> Any:
         else:
             _start_browser_session(sign_in, remember=False)
             flash(f"Welcome to Village, {sign_in.user.pseudonym}.", "success")
-            return redirect(url_for("pages.home"))
+            return redirect(url_for("feeds.home"))
     return render_template("auth/register.html", form=form), 200
 
 
@@ -82,7 +82,7 @@ def login() -> Any:
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(safe_next(form.next.data) or url_for("pages.home"))
+        return redirect(safe_next(form.next.data) or url_for("feeds.home"))
     if _submitted(form):
         try:
             sign_in = services.authenticate(form.identifier.data, form.password.data, request.user_agent.string)
@@ -90,7 +90,7 @@ def login() -> Any:
             put_errors(form, error)
         else:
             _start_browser_session(sign_in, remember=bool(form.remember.data))
-            return redirect(safe_next(form.next.data) or url_for("pages.home"))
+            return redirect(safe_next(form.next.data) or url_for("feeds.home"))
     form.password.data = ""
     return render_template("auth/login.html", form=form)
 
@@ -103,7 +103,7 @@ def logout() -> Response:
     logout_user()
     session.clear()
     flash("You're signed out. Take care.", "success")
-    return redirect(url_for("pages.home"))
+    return redirect(url_for("feeds.home"))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -201,5 +201,5 @@ def delete_account() -> Any:
             logout_user()
             session.clear()
             flash("Your account is deleted. Thank you for being part of Village.", "success")
-            return redirect(url_for("pages.home"))
+            return redirect(url_for("feeds.home"))
     return render_template("auth/delete.html", form=form)

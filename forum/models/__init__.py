@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and create_all see every table."""
+from forum.models import search as _search_ddl  # noqa: F401  (registers full-text DDL)
 from forum.models.base import Base, utcnow
 from forum.models.story import (
     AgeBand,

@@ -6,12 +6,6 @@ from flask import Blueprint, render_template
 bp = Blueprint("pages", __name__)
 
 
-@bp.get("/")
-def home() -> str:
-    """Welcome page (replaced by the stories feed)."""
-    return render_template("pages/guidelines.html")
-
-
 @bp.get("/guidelines")
 def guidelines() -> str:
     """How we look after each other here."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 02:44:23.597598
+Create Date: 2026-11-25 03:23:35.348431
 
 """
 from alembic import op

@@ -1,0 +1,65 @@
+"""Feed pages: home, tag pages, the tag directory and search."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from forum.feeds import queries, search as search_service
+from forum.feeds.api import register_api
+from forum.text import excerpt, normalise_tag
+
+bp = Blueprint("feeds", __name__)
+register_api(bp)
+
+
+@bp.app_template_filter("excerpt")
+def excerpt_filter(text: str, limit: int = 200) -> str:
+    """A plain-text opening of a Markdown text, cut at a word."""
+    return excerpt(text, limit)
+
+
+@bp.app_template_global("feed_link")
+def feed_link(filters: queries.FeedFilters, **changes: str) -> str:
+    """This feed page's URL with its filters kept and some changed (sort, cursor)."""
+    args = {**(request.view_args or {}), **filters.query_args(), **changes}
+    if args.get("sort") == "newest":
+        args.pop("sort")
+    return url_for(request.endpoint or "feeds.home", **args)
+
+
+@bp.get("/")
+def home() -> str:
+    """Newest stories (or active, or needing support), filterable by setting, age and updates."""
+    filters = queries.FeedFilters.from_args(request.args)
+    page = queries.feed_page(filters, request.args.get("cursor"))
+    return render_template("feeds/home.html", page=page, filters=filters, trending=queries.trending_tags(8))
+
+
+@bp.get("/tags")
+def tag_directory() -> str:
+    """Every tag with its number of stories, and what's trending this week."""
+    return render_template("feeds/tags.html", tags=queries.tag_directory(), trending=queries.trending_tags(12))
+
+
+@bp.get("/tags/<path:tag>")
+def tag_page(tag: str) -> str:
+    """Stories with one tag."""
+    name = normalise_tag(tag)
+    found = queries.tag_named(name) if name else None
+    if found is None:
+        raise HTTPNotFound(f"No stories are tagged #{name or tag} yet.")
+    filters = queries.FeedFilters.from_args(request.args, tag=found.name)
+    page = queries.feed_page(filters, request.args.get("cursor"))
+    return render_template("feeds/tag.html", tag=found, page=page, filters=filters)
+
+
+@bp.get("/search")
+def search() -> str:
+    """Full-text search over stories, updates and replies."""
+    query = (request.args.get("q") or "")[:500]
+    try:
+        page_number = int(request.args.get("page", "1"))
+    except ValueError:
+        page_number = 1
+    results = search_service.search(query, page_number) if query.strip() else None
+    return render_template("feeds/search.html", query=query, results=results)
