@@ -59,6 +59,7 @@ def register_security(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from forum.auth import bp as auth_bp
     from forum.feeds import bp as feeds_bp
+    from forum.moderation import bp as moderation_bp
     from forum.notifications import bp as notifications_bp
     from forum.pages import bp as pages_bp
     from forum.stories import bp as stories_bp
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feeds_bp)
     app.register_blueprint(stories_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(moderation_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -248,6 +248,7 @@ def test_story_page_query_count_does_not_grow_with_replies(app: Flask, member: U
             nonlocal count
             count += 1
 
+        db.session.expire_all()  # as in production, the request starts with nothing cached
         sa.event.listen(db.engine, "before_cursor_execute", on_execute)
         try:
             assert viewer.get(f"/stories/{story.id}").status_code == 200

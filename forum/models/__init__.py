@@ -1,6 +1,9 @@
 """All models, imported here so Alembic and create_all see every table."""
 from forum.models import search as _search_ddl  # noqa: F401  (registers full-text DDL)
 from forum.models.base import Base, utcnow
+from forum.models.moderation import (
+    Appeal, AuditEntry, Claim, Flag, FlagReason, ModeratorNote, SiteSetting, WatchedWord,
+)
 from forum.models.story import (
     AgeBand,
     Draft,
@@ -21,6 +24,7 @@ from forum.models.story import (
 from forum.models.user import LoginSession, Role, User
 
 __all__ = [
+    "Appeal", "AuditEntry", "Claim", "Flag", "FlagReason", "ModeratorNote", "SiteSetting", "WatchedWord",
     "AgeBand", "Base", "Draft", "LoginSession", "Notification", "Outcome", "Reaction", "ReactionKind",
     "Reply", "Revision", "Role", "Setting", "Status", "Story", "StoryUpdate", "Tag", "UpdateReminder",
     "User", "story_tags", "utcnow",

@@ -103,7 +103,7 @@ def _commit_once(model: type[T], key: str | None, author: User, build: Callable[
     raise AssertionError("unreachable")
 
 
-def _tags_named(names: list[str]) -> list[Tag]:
+def tags_named(names: list[str]) -> list[Tag]:
     if not names:
         return []
     found = {t.name: t for t in db.session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
@@ -160,7 +160,7 @@ def publish_story(author: User, *, body: str, title: str | None = None, tags: st
             setting=fields["setting"], content_note=fields["content_note"], status=status,
             created_at=now, last_activity_at=now, submission_key=submission_key or None,
         )
-        story.tags = _tags_named(fields["tag_names"])
+        story.tags = tags_named(fields["tag_names"])
         db.session.add(story)
         db.session.flush()
         if remind_after_weeks:
@@ -191,7 +191,7 @@ def edit_story(editor: User, story: Story, *, body: str, title: str | None = Non
         story.anonymous = anonymous
     if status == Status.PENDING.value:
         story.status = status
-    story.tags = _tags_named(fields["tag_names"])
+    story.tags = tags_named(fields["tag_names"])
     story.edited_at = utcnow()
     db.session.flush()
     recount_tags(old_tag_ids + [t.id for t in story.tags])

@@ -1,0 +1,144 @@
+"""Automatic protection, run before every write: suspensions, rate limits, repeated text, watched words,
+and optional approval of new members' first posts."""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from forum.errors import NotAllowed, RateLimited, ValidationFailed
+from forum.extensions import db
+from forum.models import FlagReason, Reply, Story, User, WatchedWord, utcnow
+from forum.stories import hooks
+
+# Writes per member; accounts younger than a day get the stricter column.
+WRITE_LIMITS = {
+    "story": ("6 per hour", "3 per hour"),
+    "reply": ("30 per hour", "10 per hour"),
+    "update": ("10 per hour", "5 per hour"),
+    "reaction": ("120 per hour", "60 per hour"),
+    "report": ("20 per hour", "10 per hour"),
+}
+NEW_ACCOUNT_AGE = timedelta(days=1)
+REPEAT_WINDOW = timedelta(hours=24)
+BLOCK_MESSAGE = ("Your post includes “{phrase}”, which isn't allowed on Village. Please change it; "
+                 "everything you wrote is still here.")
+
+
+def _is_edit(kind: str, target: Any) -> bool:
+    """Edits pass the edited item itself as the target; new replies and updates pass their story."""
+    return (kind == "story" and target is not None) or (kind == "reply" and isinstance(target, Reply))
+
+
+def _limiter(app: Flask) -> MovingWindowRateLimiter:
+    if "village_write_limiter" not in app.extensions:
+        storage = storage_from_string(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+        app.extensions["village_write_limiter"] = MovingWindowRateLimiter(storage)
+    return app.extensions["village_write_limiter"]
+
+
+def check_member_may_write(author: User, kind: str, text: str, target: Any) -> None:
+    """Suspended and banned members can read but not post, reply, react or report."""
+    if author.banned_at is not None:
+        raise NotAllowed("This account has been closed by the moderators.")
+    if author.suspended_until is not None and author.suspended_until > utcnow():
+        until = author.suspended_until.strftime("%-d %B %Y at %H:%M UTC")
+        raise NotAllowed(f"Your account is suspended until {until}. You can still read Village until then.")
+
+
+def check_rate_limit(author: User, kind: str, text: str, target: Any) -> None:
+    """Too many writes in an hour are refused kindly; if the limit store is down, writes are refused too."""
+    app = current_app
+    if not app.config.get("RATELIMIT_ENABLED", True) or kind not in WRITE_LIMITS or _is_edit(kind, target):
+        return
+    established, newcomer = WRITE_LIMITS[kind]
+    is_new = author.created_at > utcnow() - NEW_ACCOUNT_AGE
+    item = parse(newcomer if is_new else established)
+    try:
+        allowed = _limiter(app).hit(item, "write", kind, str(author.id))
+    except Exception as error:  # noqa: BLE001 - any storage failure: fail closed for writes, kindly
+        app.logger.warning("Rate-limit storage unavailable: %s", error)
+        raise RateLimited("Village can't save posts for a moment. Please try again in a minute; "
+                          "your text is kept.") from error
+    if not allowed:
+        raise RateLimited("You've posted a lot in a short time. Please wait a little and try again; "
+                          "your text is kept.")
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(re.sub(r"\W+", " ", text.casefold()).strip().encode()).hexdigest()
+
+
+def check_repeated_text(author: User, kind: str, text: str, target: Any) -> None:
+    """The same text posted again and again (as stories or replies) within a day is refused."""
+    if kind not in ("story", "reply") or _is_edit(kind, target) or len(text) < 20:
+        return
+    since = utcnow() - REPEAT_WINDOW
+    body = text.split("\n", 1)[1] if kind == "story" and "\n" in text else text
+    wanted = _fingerprint(body)
+    recent = list(db.session.scalars(sa.select(Story.body).where(Story.author_id == author.id, Story.created_at >= since)
+                                     .order_by(Story.id.desc()).limit(20)))
+    recent += list(db.session.scalars(sa.select(Reply.body).where(Reply.author_id == author.id, Reply.created_at >= since)
+                                      .order_by(Reply.id.desc()).limit(30)))
+    if sum(1 for previous in recent if _fingerprint(previous) == wanted) >= 2:
+        raise ValidationFailed([("body", "You've already posted this text several times today. "
+                                         "If it's important, please write it a little differently.")])
+
+
+def matching_words(text: str) -> list[WatchedWord]:
+    """Watched words or phrases in text, matched as whole words, case-insensitively."""
+    words = list(db.session.scalars(sa.select(WatchedWord)))
+    folded = text.casefold()
+    return [w for w in words if re.search(r"(?<!\w)" + re.escape(w.phrase.casefold()) + r"(?!\w)", folded)]
+
+
+def check_watched_words(author: User, kind: str, text: str, target: Any) -> str | None:
+    """Block (kindly, keeping the text) or hold for approval; flagging happens once the post exists."""
+    if kind not in ("story", "reply", "update"):
+        return None
+    matches = matching_words(text)
+    for word in matches:
+        if word.action == "block":
+            raise ValidationFailed([("body", BLOCK_MESSAGE.format(phrase=word.phrase))])
+    return "pending" if any(w.action == "hold" for w in matches) else None
+
+
+def check_first_posts(author: User, kind: str, text: str, target: Any) -> str | None:
+    """With the site setting on, a new member's posts wait for approval until one has been approved."""
+    from forum.moderation.services import get_setting
+    from forum.models import Status
+
+    if kind not in ("story", "reply") or _is_edit(kind, target) or get_setting("approve_first_posts") != "1" \
+            or author.is_moderator:
+        return None
+    published = db.session.scalar(sa.select(sa.func.count()).select_from(Story).where(
+        Story.author_id == author.id, Story.status == Status.PUBLISHED.value)) or 0
+    published += db.session.scalar(sa.select(sa.func.count()).select_from(Reply).where(
+        Reply.author_id == author.id, Reply.status == Status.PUBLISHED.value)) or 0
+    return None if published else "pending"
+
+
+def flag_watched_words(sender: Flask, item: Any, **extra: Any) -> None:
+    """After a post is created, raise a system flag for any watched word set to "flag"."""
+    from forum.moderation.services import system_flag
+    from forum.moderation.targets import target_of
+
+    target = target_of(item)
+    flagged = [w.phrase for w in matching_words(target.text) if w.action == "flag"]
+    if flagged:
+        system_flag(target, FlagReason.WATCHED_WORD.value, "Watched words: " + ", ".join(flagged))
+
+
+def install() -> None:
+    """Register the checks on the stories hooks (once per process)."""
+    for check in (check_member_may_write, check_rate_limit, check_repeated_text, check_watched_words,
+                  check_first_posts):
+        hooks.register_before_write(check)
+    hooks.content_created.connect(flag_watched_words, weak=False)

@@ -1,0 +1,331 @@
+"""Moderation services: reports, actions on posts and members, appeals, notes, settings; every action audited."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from forum.errors import NotAllowed, ValidationFailed
+from forum.extensions import db
+from forum.models import (
+    Appeal, AuditEntry, Claim, Flag, FlagReason, ModeratorNote, Role, SiteSetting, Status, Story, User, utcnow,
+)
+from forum.moderation.targets import Target, target_of
+from forum.notifications.services import notify_message
+from forum.stories import hooks
+
+REASON_LABELS = {
+    FlagReason.AT_RISK.value: "Someone may be at risk (self-harm, a child in danger)",
+    FlagReason.CHILD_DETAILS.value: "Shares a child's identifying details (full name, photo, nursery name)",
+    FlagReason.UNKIND.value: "Unkind or bullying",
+    FlagReason.SPAM.value: "Spam or advertising",
+    FlagReason.OFF_TOPIC.value: "Off-topic",
+    FlagReason.OTHER.value: "Something else",
+}
+REMOVAL_REASONS = {
+    "unkind": "It was unkind or bullying",
+    "spam": "It was spam or advertising",
+    "child-details": "It shared a child's identifying details",
+    "off-topic": "It was off-topic for Village",
+    "unsafe": "It could put someone at risk",
+    "other": "It broke the community guidelines",
+}
+CLAIM_MINUTES = 15
+DEFAULT_WELFARE_MESSAGE = (
+    "Hello. One of our moderators wanted to check in after reading your post. It sounds like things are really "
+    "hard right now, and you don't have to face this alone. These people are there to listen, day and night:"
+)
+DEFAULT_RESOURCES = [
+    "Samaritans (UK): call 116 123, any time",
+    "NHS 111 (UK): call 111, or 999 in an emergency",
+    "PANDAS Foundation (UK): support for perinatal mental health, pandasfoundation.org.uk",
+    "Family Lives (UK): call 0808 800 2222",
+    "988 Suicide & Crisis Lifeline (US): call or text 988",
+    "Postpartum Support International (US): call or text 1-800-944-4773, postpartum.net",
+]
+
+
+def audit(actor: User | None, action: str, target: Target | None = None, *, subject_id: int | None = None,
+          reason: str = "") -> AuditEntry:
+    """Record an action in the append-only audit log (the caller commits)."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor else None, action=action,
+        target_type=target.kind if target else None, target_id=target.id if target else None,
+        subject_id=subject_id if subject_id is not None else (target.author_id if target else None),
+        reason=reason[:2000],
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _open_flags(target: Target) -> sa.Select[tuple[Flag]]:
+    return sa.select(Flag).where(Flag.target_type == target.kind, Flag.target_id == target.id,
+                                 Flag.resolved_at.is_(None))
+
+
+def report(reporter: User, target: Target, *, reason: str, note: str = "") -> Flag:
+    """A member reports a post; welfare reports never count towards hiding it."""
+    if reason not in REASON_LABELS:
+        raise ValidationFailed([("reason", "Please choose a reason.")])
+    note = note.strip()[:1000]
+    if reason == FlagReason.OTHER.value and not note:
+        raise ValidationFailed([("note", "Please tell us a little about what's wrong.")])
+    if target.author_id == reporter.id:
+        raise NotAllowed("You can't report your own post; you can edit or delete it instead.")
+    hooks.run_before_write(reporter, "report", note, target.item)
+    if db.session.scalar(_open_flags(target).where(Flag.reporter_id == reporter.id)):
+        raise ValidationFailed([(None, "You've already reported this. A moderator will look at it soon.")])
+    flag = Flag(reporter_id=reporter.id, target_type=target.kind, target_id=target.id, story_id=target.story.id,
+                author_id=target.author_id, reason=reason, note=note)
+    db.session.add(flag)
+    db.session.flush()
+    _auto_hide_if_needed(target)
+    db.session.commit()
+    return flag
+
+
+def system_flag(target: Target, reason: str, note: str) -> Flag:
+    """A flag raised by the site itself (watched words, welfare signposting)."""
+    flag = Flag(reporter_id=None, target_type=target.kind, target_id=target.id, story_id=target.story.id,
+                author_id=target.author_id, reason=reason, note=note)
+    db.session.add(flag)
+    db.session.commit()
+    return flag
+
+
+def _auto_hide_if_needed(target: Target) -> None:
+    threshold = int(current_app.config.get("AUTO_HIDE_FLAGS", 3))
+    flaggers = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Flag.reporter_id))).where(
+            Flag.target_type == target.kind, Flag.target_id == target.id, Flag.resolved_at.is_(None),
+            Flag.reason != FlagReason.AT_RISK.value, Flag.reporter_id.is_not(None))
+    ) or 0
+    if flaggers >= threshold and target.item.status == Status.PUBLISHED.value:
+        _set_status(target, Status.HIDDEN.value)
+        audit(None, "auto-hide", target, reason=f"{flaggers} members reported it")
+
+
+def _set_status(target: Target, status: str) -> None:
+    from forum.stories.services import recount_tags
+
+    target.item.status = status
+    if target.kind == "story":
+        recount_tags([t.id for t in target.story.tags])
+
+
+def _resolve_flags(target: Target, resolution: str) -> int:
+    flags = list(db.session.scalars(_open_flags(target)))
+    now = utcnow()
+    for flag in flags:
+        flag.resolved_at, flag.resolution = now, resolution
+        if flag.reporter_id:
+            decided = "no action was needed" if resolution == "dismissed" else "a moderator acted on it"
+            notify_message(db.session.get(User, flag.reporter_id),
+                           f"Thanks for your report about a {target.label}. We looked at it: {decided}.",
+                           kind="moderation", story=target.story)
+    db.session.execute(sa.delete(Claim).where(Claim.target_type == target.kind, Claim.target_id == target.id))
+    return len(flags)
+
+
+def _tell_author(target: Target, message: str) -> None:
+    author = target.author
+    if author is not None and not author.is_deleted:
+        notify_message(author, message, kind="moderation", story=target.story)
+
+
+def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "", message: str = "") -> None:
+    """Dismiss, hide, remove, restore, lock or unlock an item; resolves its open flags and is audited."""
+    if not moderator.is_moderator:
+        raise NotAllowed("Only moderators can do that.")
+    title = target.story.title or "your story"
+    if action == "dismiss":
+        _resolve_flags(target, "dismissed")
+        if target.item.status == Status.HIDDEN.value:
+            _set_status(target, Status.PUBLISHED.value)
+    elif action == "hide":
+        _set_status(target, Status.HIDDEN.value)
+        _resolve_flags(target, "upheld")
+    elif action == "remove":
+        if reason not in REMOVAL_REASONS:
+            raise ValidationFailed([("reason", "Please choose a reason for the removal.")])
+        _set_status(target, Status.REMOVED.value)
+        _resolve_flags(target, "upheld")
+        extra = f" A note from the moderators: {message.strip()}" if message.strip() else ""
+        _tell_author(target, f"Your {target.label} on \u201c{title}\u201d was removed: {REMOVAL_REASONS[reason]}."
+                             f"{extra} You can appeal once if you think this was a mistake.")
+    elif action in ("restore", "approve"):
+        _set_status(target, Status.PUBLISHED.value)
+        _resolve_flags(target, "dismissed" if action == "restore" else "upheld")
+        _tell_author(target, f"Your {target.label} on \u201c{title}\u201d is visible again.")
+    elif action in ("lock", "unlock"):
+        target.story.locked = action == "lock"
+        _resolve_flags(target, "upheld")
+    else:
+        raise ValidationFailed([(None, "Unknown action.")])
+    audit(moderator, action, target, reason=" ".join(filter(None, [REMOVAL_REASONS.get(reason, reason), message])))
+    db.session.commit()
+    hooks.visibility_changed.send(current_app._get_current_object(), item=target.item)  # type: ignore[attr-defined]
+
+
+def edit_title_and_tags(moderator: User, story: Story, *, title: str, tags: str) -> None:
+    """Correct a story's title or tags (an edit by a moderator, audited)."""
+    from forum import text
+    from forum.stories.services import recount_tags, tags_named
+
+    before = {t.id for t in story.tags}
+    story.title = text.clean_line(title)[:150] or None
+    story.tags = tags_named(text.parse_tags(tags))
+    db.session.flush()
+    recount_tags(before | {t.id for t in story.tags})
+    audit(moderator, "edit", target_of(story), reason=f"title/tags now: {story.title!r} {[t.name for t in story.tags]}")
+    db.session.commit()
+
+
+def act_on_member(moderator: User, member: User, action: str, *, reason: str, days: int = 0,
+                  target: Target | None = None) -> None:
+    """Warn, suspend (for days), ban or lift a suspension; the member is told why."""
+    if not moderator.is_moderator or (member.is_moderator and not moderator.is_admin):
+        raise NotAllowed("You can't take this action on that member.")
+    reason = reason.strip()[:1000]
+    if action in ("warn", "suspend", "ban") and not reason:
+        raise ValidationFailed([("reason", "Please say why; the member will see it.")])
+    if action == "warn":
+        notify_message(member, f"A warning from the moderators: {reason}", kind="moderation")
+    elif action == "suspend":
+        if not 1 <= days <= 365:
+            raise ValidationFailed([("days", "Choose a suspension of 1 to 365 days.")])
+        member.suspended_until = utcnow() + timedelta(days=days)
+        notify_message(member, f"Your account is suspended for {days} day{'s' if days != 1 else ''}: {reason} "
+                               "You can still read Village, but not post, reply, react or report until it ends.",
+                       kind="moderation")
+    elif action == "unsuspend":
+        member.suspended_until = None
+        notify_message(member, "Your suspension has ended. Welcome back.", kind="moderation")
+    elif action == "ban":
+        member.banned_at = utcnow()
+    else:
+        raise ValidationFailed([(None, "Unknown action.")])
+    if target is not None:
+        _resolve_flags(target, "upheld")
+    audit(moderator, action, target, subject_id=member.id, reason=f"{reason} ({days} days)" if days else reason)
+    db.session.commit()
+
+
+def send_support(moderator: User, target: Target) -> None:
+    """Send the author of a welfare-reported post a private, kind message with support resources."""
+    author = target.author
+    if author is None:
+        raise ValidationFailed([(None, "This post has no member to write to.")])
+    lines = "\n".join(f"- {line}" for line in support_resources())
+    notify_message(author, f"{welfare_message()}\n{lines}", kind="moderation", story=target.story)
+    _resolve_flags(target, "upheld")
+    audit(moderator, "send-support", target)
+    db.session.commit()
+
+
+def support_resources() -> list[str]:
+    """The support resources shown in welfare messages (one line each)."""
+    return DEFAULT_RESOURCES
+
+
+def get_setting(key: str, default: str = "") -> str:
+    """A site setting's value."""
+    row = db.session.get(SiteSetting, key)
+    return row.value if row else default
+
+
+def set_setting(moderator: User, key: str, value: str) -> None:
+    """Change a site setting (audited)."""
+    row = db.session.get(SiteSetting, key) or SiteSetting(key=key)
+    row.value = value
+    db.session.add(row)
+    audit(moderator, "setting", reason=f"{key} = {value[:200]}")
+    db.session.commit()
+
+
+def welfare_message() -> str:
+    """The editable opening of the welfare message."""
+    return get_setting("welfare_message", DEFAULT_WELFARE_MESSAGE)
+
+
+def reveal_author(moderator: User, story: Story) -> User | None:
+    """Show a moderator who wrote an anonymous story; every look is audited."""
+    if not moderator.is_moderator:
+        raise NotAllowed("Only moderators can see who wrote an anonymous story.")
+    audit(moderator, "reveal-author", target_of(story))
+    db.session.commit()
+    return db.session.get(User, story.author_id) if story.author_id else None
+
+
+def claim(moderator: User, target: Target) -> Claim:
+    """Claim an item for a few minutes; refuses when another moderator's claim is still live."""
+    existing = db.session.scalar(sa.select(Claim).where(Claim.target_type == target.kind, Claim.target_id == target.id))
+    now = utcnow()
+    if existing and existing.moderator_id != moderator.id and existing.expires_at > now:
+        raise ValidationFailed([(None, f"{existing.moderator.pseudonym} is already looking at this.")])
+    if existing is None:
+        existing = Claim(target_type=target.kind, target_id=target.id, moderator_id=moderator.id, expires_at=now)
+        db.session.add(existing)
+    existing.moderator_id, existing.expires_at = moderator.id, now + timedelta(minutes=CLAIM_MINUTES)
+    db.session.commit()
+    return existing
+
+
+def add_note(moderator: User, member: User, body: str) -> ModeratorNote:
+    """A private note about a member, for moderators only."""
+    body = body.strip()
+    if not body:
+        raise ValidationFailed([("body", "The note is empty.")])
+    note = ModeratorNote(member_id=member.id, author_id=moderator.id, body=body[:2000])
+    db.session.add(note)
+    audit(moderator, "note", subject_id=member.id)
+    db.session.commit()
+    return note
+
+
+def appeal(member: User, target: Target, message: str) -> Appeal:
+    """A member appeals the removal of their post, once."""
+    message = message.strip()
+    if target.author_id != member.id or target.item.status != Status.REMOVED.value:
+        raise NotAllowed("Only the author of a removed post can appeal.")
+    if not 10 <= len(message) <= 2000:
+        raise ValidationFailed([("message", "Please write between 10 and 2,000 characters.")])
+    if db.session.scalar(sa.select(Appeal.id).where(Appeal.member_id == member.id, Appeal.target_type == target.kind,
+                                                  Appeal.target_id == target.id)):
+        raise ValidationFailed([(None, "You've already appealed this removal.")])
+    remover = db.session.scalar(
+        sa.select(AuditEntry.actor_id).where(AuditEntry.target_type == target.kind, AuditEntry.target_id == target.id,
+                                             AuditEntry.action == "remove").order_by(AuditEntry.id.desc()))
+    entry = Appeal(member_id=member.id, target_type=target.kind, target_id=target.id, story_id=target.story.id,
+                   message=message, removed_by_id=remover)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def decide_appeal(moderator: User, entry: Appeal, target: Target, *, restore: bool) -> None:
+    """Restore the post or uphold the removal; the member is told."""
+    others = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.role.in_([Role.MODERATOR.value, Role.ADMIN.value]), User.id != entry.removed_by_id))
+    if entry.removed_by_id == moderator.id and others:
+        raise NotAllowed("Another moderator should decide this appeal, since you removed the post.")
+    entry.decided_at, entry.decision = utcnow(), "restored" if restore else "upheld"
+    if restore:
+        _set_status(target, Status.PUBLISHED.value)
+        _tell_author(target, f"Your appeal was accepted: your {target.label} is visible again.")
+    else:
+        _tell_author(target, f"We looked at your appeal again and the {target.label} stays removed.")
+    audit(moderator, "appeal-" + entry.decision, target)
+    db.session.commit()
+
+
+def set_role(admin: User, member: User, role: str) -> None:
+    """Admins promote members to moderators and back."""
+    if not admin.is_admin:
+        raise NotAllowed("Only admins can change roles.")
+    if role not in (Role.MEMBER.value, Role.MODERATOR.value) or member.is_admin:
+        raise ValidationFailed([(None, "That role change isn't possible here.")])
+    member.role = role
+    audit(admin, "promote" if role == Role.MODERATOR.value else "demote", subject_id=member.id)
+    db.session.commit()

@@ -1,0 +1,61 @@
+"""Finding the story, reply or update a report or action is about."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Reply, Story, StoryUpdate, User
+
+TARGET_MODELS: dict[str, type[Story] | type[Reply] | type[StoryUpdate]] = {
+    "story": Story, "reply": Reply, "update": StoryUpdate,
+}
+
+
+@dataclass
+class Target:
+    """A moderatable item with the story it belongs to and its author."""
+
+    kind: str
+    item: Story | Reply | StoryUpdate
+    story: Story
+
+    @property
+    def id(self) -> int:
+        return self.item.id
+
+    @property
+    def author_id(self) -> int | None:
+        return self.story.author_id if isinstance(self.item, StoryUpdate) else self.item.author_id
+
+    @property
+    def author(self) -> User | None:
+        return db.session.get(User, self.author_id) if self.author_id else None
+
+    @property
+    def text(self) -> str:
+        title = getattr(self.item, "title", None)
+        return f"{title}\n\n{self.item.body}" if title else self.item.body
+
+    @property
+    def label(self) -> str:
+        return {"story": "story", "reply": "reply", "update": "update"}[self.kind]
+
+    def url_anchor(self) -> str:
+        return "" if self.kind == "story" else f"#{self.kind}-{self.item.id}"
+
+
+def load_target(kind: str, item_id: int) -> Target:
+    """The item of this kind and id, or NotFound."""
+    model = TARGET_MODELS.get(kind)
+    item = db.session.get(model, item_id) if model else None
+    if item is None:
+        raise NotFound("We couldn't find that post.")
+    story = item if isinstance(item, Story) else item.story
+    return Target(kind, item, story)
+
+
+def target_of(item: Story | Reply | StoryUpdate) -> Target:
+    """Wrap an item as a Target."""
+    kind = "story" if isinstance(item, Story) else "reply" if isinstance(item, Reply) else "update"
+    return Target(kind, item, item if isinstance(item, Story) else item.story)

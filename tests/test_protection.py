@@ -1,0 +1,111 @@
+"""Automatic protection: watched words, write rate limits, repeated text, approval of first posts."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from forum.extensions import db
+from forum.models import Flag, Status, Story, WatchedWord
+from forum.moderation import services as mod
+from forum.moderation.targets import target_of
+from tests.conftest import make_app
+from tests.factories import login, make_user
+
+BODY = "Another hard morning at nursery drop-off, she cried and I cried in the car afterwards."
+
+
+def add_word(phrase: str, action: str) -> None:
+    db.session.add(WatchedWord(phrase=phrase, action=action))
+    db.session.commit()
+
+
+def test_blocked_word_refuses_kindly_and_keeps_text(client, auth, member):
+    add_word("buy now", "block")
+    auth.login(member)
+    body = BODY + " Buy now at my shop!"
+    response = client.post("/stories/new", data={"title": "My title", "body": body})
+    html = response.get_data(as_text=True)
+    assert "isn&#39;t allowed on Village" in html and "My title" in html and "my shop!" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Story)) == 0
+
+
+def test_watched_words_match_whole_words_only(client, auth, member):
+    add_word("ass", "block")
+    auth.login(member)
+    response = client.post("/stories/new", data={"body": "We had a class assembly today and I was so proud of him."})
+    assert response.status_code == 302
+
+
+def test_held_word_waits_for_approval(app, client, auth, member, moderator):
+    add_word("pills", "hold")
+    auth.login(member)
+    client.post("/stories/new", data={"title": "Held", "body": BODY + " I keep thinking about the pills."})
+    story = db.session.scalar(sa.select(Story))
+    assert story.status == Status.PENDING.value
+    visitor = app.test_client()
+    assert "Held" not in visitor.get("/").get_data(as_text=True)
+    mod_client = app.test_client()
+    login(mod_client, moderator)
+    assert "Waiting for approval" in mod_client.get("/moderation").get_data(as_text=True)
+    mod_client.post(f"/moderation/story/{story.id}/act", data={"action": "approve"})
+    assert "Held" in visitor.get("/").get_data(as_text=True)
+
+
+def test_flag_word_publishes_and_flags(client, auth, member):
+    add_word("nursery name", "flag")
+    auth.login(member)
+    client.post("/stories/new", data={"body": BODY + " The nursery name is Little Acorns."})
+    story = db.session.scalar(sa.select(Story))
+    assert story.status == Status.PUBLISHED.value
+    flag = db.session.scalar(sa.select(Flag))
+    assert flag.reporter_id is None and flag.reason == "watched-word" and "nursery name" in flag.note
+
+
+def test_repeated_text_is_caught(client, auth, member):
+    auth.login(member)
+    for i in range(2):
+        assert client.post("/stories/new", data={"body": BODY, "submission_key": f"k{i}"}).status_code == 302
+    third = client.post("/stories/new", data={"body": BODY.upper(), "submission_key": "k3"})
+    assert "already posted this text several times" in third.get_data(as_text=True)
+
+
+def test_write_rate_limit_with_friendlier_message_and_stricter_for_new_accounts(tmp_path, db_url):
+    app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True)
+    with app.app_context():
+        newcomer = make_user(pseudonym="Newcomer")
+        client = app.test_client()
+        login(client, newcomer)
+        codes = []
+        for i in range(4):
+            response = client.post("/stories/new", data={"body": f"{BODY} Day {i} of settling in.", "submission_key": f"r{i}"})
+            codes.append(response.status_code)
+        assert codes[:3] == [302, 302, 302]
+        assert codes[3] == 429
+        assert "posted a lot in a short time" in response.get_data(as_text=True)
+        assert "Day 3 of settling in." in response.get_data(as_text=True)  # the text is kept
+        from tests.conftest import empty_tables
+        empty_tables()
+
+
+def test_first_posts_need_approval_when_switched_on(client, auth, member, moderator):
+    mod.set_setting(moderator, "approve_first_posts", "1")
+    auth.login(member)
+    client.post("/stories/new", data={"body": BODY})
+    story = db.session.scalar(sa.select(Story))
+    assert story.status == Status.PENDING.value
+    mod.act_on_item(moderator, target_of(story), "approve")
+    client.post("/stories/new", data={"body": BODY + " A second, different story."})
+    statuses = set(db.session.scalars(sa.select(Story.status)))
+    assert statuses == {Status.PUBLISHED.value}
+
+
+def test_words_page_adds_and_removes(app, moderator):
+    client = app.test_client()
+    login(client, moderator)
+    client.post("/moderation/words", data={"phrase": "Cheap Loans", "action": "block"})
+    word = db.session.scalar(sa.select(WatchedWord))
+    assert word.phrase == "cheap loans"
+    duplicate = client.post("/moderation/words", data={"phrase": "cheap loans", "action": "hold"})
+    assert "already on the list" in duplicate.get_data(as_text=True)
+    client.post(f"/moderation/words/{word.id}/delete")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchedWord)) == 0
