@@ -271,3 +271,12 @@ def test_reporter_learns_the_decision(app, moderator, other_member, story):
     as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "dismiss"})
     message = db.session.scalar(sa.select(Notification.message).where(Notification.user_id == other_member.id))
     assert "no action was needed" in message
+
+
+def test_queue_and_item_page_never_name_an_anonymous_author(app, moderator, member):
+    secret = services.publish_story(member, title="Anon worry", body=BODY, anonymous=True)
+    report(app, make_user(), "story", secret.id, reason="at-risk")
+    client = as_user(app, moderator)
+    for url in ("/moderation", f"/moderation/story/{secret.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert member.pseudonym not in html and "Anonymous parent" in html, url

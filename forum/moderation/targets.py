@@ -33,6 +33,18 @@ class Target:
         return db.session.get(User, self.author_id) if self.author_id else None
 
     @property
+    def is_anonymous(self) -> bool:
+        """Written under "Anonymous parent": moderators see the name only through the audited reveal."""
+        return self.story.anonymous and self.author_id is not None and self.author_id == self.story.author_id
+
+    @property
+    def author_name(self) -> str:
+        if self.is_anonymous:
+            return "Anonymous parent"
+        author = self.author
+        return author.pseudonym if author and not author.is_deleted else "a former member"
+
+    @property
     def text(self) -> str:
         title = getattr(self.item, "title", None)
         return f"{title}\n\n{self.item.body}" if title else self.item.body
