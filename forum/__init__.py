@@ -1,6 +1,13 @@
 """Village: a peer-support forum for parents. `create_app` reads like the table of contents."""
 from __future__ import annotations
 
+import os
+
+# One BLAS thread per process: the embedding model runs in every gunicorn worker, and threads
+# fighting over two cores made it ten times slower. Must be set before numpy is imported.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -62,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from forum.moderation import bp as moderation_bp
     from forum.notifications import bp as notifications_bp
     from forum.pages import bp as pages_bp
+    from forum.similar import bp as similar_bp
     from forum.stories import bp as stories_bp
 
     app.register_blueprint(pages_bp)
@@ -70,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stories_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(similar_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

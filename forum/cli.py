@@ -8,7 +8,10 @@ def init_app(app: Flask) -> None:
     """Register every feature's command group (`flask --app wsgi <group> <command>`)."""
     from forum.auth.cli import users_cli
     from forum.demo import demo_cli
+    from forum.similar.cli import similar_cli
+    from forum.stories.cli import stories_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
-    app.cli.add_command(__import__("forum.stories.cli", fromlist=["stories_cli"]).stories_cli)
+    app.cli.add_command(stories_cli)
+    app.cli.add_command(similar_cli)

@@ -90,6 +90,9 @@ class Config:
 
     LOAD_DEMO_CONTENT = False
 
+    # Compute a story's "you're not alone" vector as soon as it is posted or edited.
+    SIMILAR_EMBED_ON_WRITE = True
+
     # Local time of the community: update reminders are never delivered between 21:00 and 08:00 here.
     SITE_TIMEZONE = "Europe/London"
 
@@ -151,6 +154,8 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     CACHE_TYPE = "NullCache"
+    # Most tests don't need vectors; the similar-stories tests turn this on.
+    SIMILAR_EMBED_ON_WRITE = False
 
     def __init__(self, instance_path: str | Path | None = None, **overrides: object) -> None:
         overrides.setdefault("SECRET_KEY", "test-secret-key")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 03:29:29.884353
+Create Date: 2026-11-25 03:39:54.291547
 
 """
 from alembic import op

