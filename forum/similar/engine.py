@@ -17,6 +17,8 @@ MAX_TOKENS = 256  # the model's window, including [CLS] and [SEP]
 WINDOW = MAX_TOKENS - 2
 STRIDE = 192  # windows overlap by 62 tokens so no sentence is only ever seen cut in half
 BATCH = 16
+# Attention holds batch x 12 x length² floats: cap the tokens per batch so a worker's memory stays small.
+BATCH_TOKENS = 1024
 LAYERS = 6
 HEADS = 12
 EPS = 1e-12
@@ -48,24 +50,44 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
     return (x - mean) / np.sqrt(var + EPS) * weight + bias
 
 
+def _release_free_memory() -> None:
+    # Loading converts ~90 MB of float32 weights; glibc keeps the freed pages unless asked to return them.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class Embedder:
     """Turns texts into L2-normalised 384-dimensional vectors."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        from safetensors.numpy import load_file
+        from safetensors import safe_open
         from tokenizers import Tokenizer
 
         directory = directory or model_dir()
-        self.weights = {k: v for k, v in load_file(str(directory / "model.safetensors")).items()}
+        # Tensor by tensor, so the whole float32 file is never in memory at once.
+        self.weights: dict[str, np.ndarray] = {}
+        with safe_open(str(directory / "model.safetensors"), framework="numpy") as tensors:
+            for key in tensors.keys():
+                self.weights[key] = np.array(tensors.get_tensor(key))  # a copy: the file can be unmapped
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         # The shipped tokenizer pads and truncates to 128 tokens; we window and mask ourselves instead.
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
+        _release_free_memory()
         self.cls_id = self.tokenizer.token_to_id("[CLS]")
         self.sep_id = self.tokenizer.token_to_id("[SEP]")
-        # Pre-transpose the dense layers once: x @ W.T becomes x @ W_t.
+        # Pre-transpose the dense layers once (x @ W.T becomes x @ W_t) and drop the originals.
         self.dense = {k: np.ascontiguousarray(v.T) for k, v in self.weights.items()
                       if k.endswith(".weight") and v.ndim == 2 and k.startswith("encoder.")}
+        for key in self.dense:
+            del self.weights[key]
+        # The 30k-word table is most of the memory; half precision changes the vectors by < 1e-4 (cosine).
+        self.weights["embeddings.word_embeddings.weight"] = \
+            self.weights["embeddings.word_embeddings.weight"].astype(np.float16)
 
     def token_windows(self, text: str) -> list[list[int]]:
         """The text's token ids in windows of at most 256 (with [CLS]/[SEP]); one window for short texts."""
@@ -84,7 +106,8 @@ class Embedder:
         for row, window in enumerate(batch):
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1.0
-        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length] \
+        x = w["embeddings.word_embeddings.weight"][ids].astype(np.float32) \
+            + w["embeddings.position_embeddings.weight"][:length] \
             + w["embeddings.token_type_embeddings.weight"][0]
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         bias = ((1.0 - mask) * -1e9)[:, None, None, :]
@@ -117,9 +140,15 @@ class Embedder:
         # Batch windows of similar length together so little time is spent on padding.
         order = sorted(range(len(windows)), key=lambda j: len(windows[j][1]))
         pooled = np.zeros((len(windows), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), BATCH):
-            chunk = order[start:start + BATCH]
-            pooled[chunk] = self._forward([windows[j][1] for j in chunk])
+        chunk: list[int] = []
+        for j in order:
+            longest = len(windows[j][1])  # ascending order: this window is the longest so far
+            if chunk and (len(chunk) >= BATCH or (len(chunk) + 1) * longest > BATCH_TOKENS):
+                pooled[chunk] = self._forward([windows[i][1] for i in chunk])
+                chunk = []
+            chunk.append(j)
+        if chunk:
+            pooled[chunk] = self._forward([windows[i][1] for i in chunk])
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         for (text_index, window), vector in zip(windows, pooled):
             out[text_index] += vector * len(window)
