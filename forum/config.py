@@ -90,6 +90,9 @@ class Config:
 
     LOAD_DEMO_CONTENT = False
 
+    # Distinct members whose reports hide a post until a moderator looks (welfare reports never count).
+    AUTO_HIDE_FLAGS = 3
+
     # Compute a story's "you're not alone" vector as soon as it is posted or edited.
     SIMILAR_EMBED_ON_WRITE = True
 
@@ -120,6 +123,7 @@ class Config:
         self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or self.MAIL_DEFAULT_SENDER
         self.SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE") or self.SITE_TIMEZONE
+        self.AUTO_HIDE_FLAGS = _env_int("AUTO_HIDE_FLAGS", self.AUTO_HIDE_FLAGS)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         for key, value in overrides.items():
             setattr(self, key, value)
