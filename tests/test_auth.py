@@ -254,3 +254,48 @@ def test_banned_member_cannot_sign_in(client, member):
 def test_make_user_factory_password_works(client):
     user = make_user(pseudonym="Factory")
     assert login(client, user.pseudonym).status_code == 302
+
+
+def test_reset_mail_is_delivered_over_smtp(tmp_path, db_url):
+    """Real SMTP delivery to an in-process sink (aiosmtpd), as with MAIL_SERVER in production."""
+    import email
+    import email.policy
+    import socket
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import make_app
+
+    class Sink:
+        def __init__(self) -> None:
+            self.messages: list = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 - aiosmtpd's hook name
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = make_app(tmp_path, db_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+        with app.app_context():
+            user = make_user(pseudonym="MailMum")
+            address = user.email
+        app.test_client().post("/reset", data={"email": address})
+        for _ in range(50):
+            if sink.messages:
+                break
+            time.sleep(0.05)
+        (message,) = sink.messages
+        assert message["To"] == address and message["Subject"] == "Reset your Village password"
+        assert re.search(r"http://localhost/reset/\S+", message.get_body().get_content())
+    finally:
+        controller.stop()
+        with app.app_context():
+            from tests.conftest import empty_tables
+            empty_tables()

@@ -280,3 +280,18 @@ def test_queue_and_item_page_never_name_an_anonymous_author(app, moderator, memb
     for url in ("/moderation", f"/moderation/story/{secret.id}"):
         html = client.get(url).get_data(as_text=True)
         assert member.pseudonym not in html and "Anonymous parent" in html, url
+
+
+def test_member_is_told_when_suspension_ends(app, moderator, other_member):
+    as_user(app, moderator).post(f"/moderation/members/{other_member.id}/act",
+                                 data={"action": "suspend", "reason": "Cooling off", "days": 1})
+    member = db.session.get(User, other_member.id)
+    member.suspended_until = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    client = as_user(app, other_member)
+    client.get("/")
+    client.get("/")
+    db.session.expire_all()
+    ended = [n for n in db.session.scalars(sa.select(Notification.message).where(Notification.user_id == member.id))
+             if "suspension has ended" in n]
+    assert len(ended) == 1 and db.session.get(User, member.id).suspended_until is None

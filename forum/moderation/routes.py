@@ -19,6 +19,14 @@ from forum.moderation.targets import load_target
 bp = Blueprint("moderation", __name__)
 
 
+@bp.before_app_request
+def end_finished_suspension() -> None:
+    """Tell a member, once, that their suspension is over (no query unless they were suspended)."""
+    if current_user.is_authenticated and current_user.suspended_until is not None \
+            and current_user.suspended_until <= utcnow():
+        services.end_suspension(current_user)
+
+
 @bp.app_context_processor
 def moderation_helpers() -> dict[str, Any]:
     return {"REASON_LABELS": services.REASON_LABELS, "utcnow": utcnow}

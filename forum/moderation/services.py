@@ -212,6 +212,14 @@ def act_on_member(moderator: User, member: User, action: str, *, reason: str, da
     db.session.commit()
 
 
+def end_suspension(member: User) -> None:
+    """Clear an ended suspension and let the member know they can post again."""
+    member.suspended_until = None
+    notify_message(member, "Your suspension has ended. Welcome back: you can post, reply and react again.",
+                   kind="moderation")
+    db.session.commit()
+
+
 def send_support(moderator: User, target: Target) -> None:
     """Send the author of a welfare-reported post a private, kind message with support resources."""
     author = target.author
