@@ -56,6 +56,17 @@ class RateLimited(ForumError):
     status_code = 429
 
 
+def put_errors(form: Any, error: ForumError) -> int:
+    """Copy a service's (field, message) pairs onto a form; returns the HTTP status to re-render it with."""
+    for name, message in error.errors:
+        field = form._fields.get(name) if name else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+    return 200 if isinstance(error, ValidationFailed) else error.status_code
+
+
 ERROR_TITLES = {
     400: "That request didn't make sense",
     403: "You can't do that",

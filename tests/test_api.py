@@ -1,7 +1,6 @@
 """The read-only JSON API: shapes, filters, cursors, and nothing that may not be seen."""
 from __future__ import annotations
 
-import json
 
 import pytest
 

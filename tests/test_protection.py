@@ -1,7 +1,6 @@
 """Automatic protection: watched words, write rate limits, repeated text, approval of first posts."""
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from forum.extensions import db

@@ -12,7 +12,7 @@ from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 
 from forum.extensions import db
-from forum.models import Draft, Reply, Revision, Status, Story, Tag, User
+from forum.models import Reply, Revision, Status, Story, Tag, User
 from forum.stories import services
 from tests import factories
 from tests.conftest import count_rows

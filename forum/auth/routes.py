@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from forum.auth import forms, services, sessions
-from forum.errors import ForumError, rerender_on_csrf_error
+from forum.errors import ForumError, put_errors, rerender_on_csrf_error
 from forum.extensions import limiter
 
 bp = Blueprint("auth", __name__)
@@ -30,16 +30,6 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
         return None
     return target
-
-
-def put_errors(form: Any, error: ForumError) -> None:
-    """Show a service's (field, message) pairs on the form."""
-    for name, message in error.errors:
-        field = form._fields.get(name) if name else None
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def _submitted(form: Any) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
 from forum.models import Reply, Story, StoryUpdate
-from forum.models.search import BODY_VECTOR, KIND_REPLY, KIND_STORY, KIND_UPDATE, STORY_VECTOR
+from forum.models.search import KIND_REPLY, KIND_STORY, KIND_UPDATE, STORY_VECTOR
 from forum.text import clean_text
 
 PAGE_SIZE = 20

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from forum import text as textlib
-from forum.errors import ForumError, ValidationFailed, rerender_on_csrf_error
+from forum.errors import ForumError, put_errors, rerender_on_csrf_error
 from forum.extensions import db, limiter
 from forum.models import Reply, Story
 from forum.permissions import require
@@ -40,17 +40,6 @@ def story_helpers() -> dict[str, Any]:
 @bp.app_template_filter("markdown")
 def markdown_filter(text: str) -> Any:
     return textlib.markdown_filter(text)
-
-
-def put_errors(form: Any, error: ForumError) -> int:
-    """Copy a service's (field, message) pairs onto the form; the HTTP status to re-render with."""
-    for name, message in error.errors:
-        field = form._fields.get(name) if name else None
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
-    return 200 if isinstance(error, ValidationFailed) else error.status_code
 
 
 def _submitted(form: Any) -> bool:
