@@ -16,6 +16,7 @@ from forum.similar.engine import DIMENSIONS
 class VectorIndex(Protocol):
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None: ...
     def remove(self, ids: Iterable[int]) -> None: ...
+    def vectors(self, ids: Iterable[int]) -> np.ndarray: ...
     def search(self, vector: np.ndarray, k: int, exclude_ids: frozenset[int] = frozenset()) -> list[tuple[int, float]]: ...
     def __len__(self) -> int: ...
 
@@ -81,6 +82,11 @@ class BruteForceIndex:
             self._matrix[row] = vector
             self._row_dot_mean[row] = vector @ self._mean
             self._changes_since_mean += 1
+
+    def vectors(self, ids: Iterable[int]) -> np.ndarray:
+        """The stored vectors of these ids (unknown ones are skipped)."""
+        rows = [self._row_of[i] for i in ids if i in self._row_of]
+        return self._matrix[rows].copy()
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget these ids (unknown ones are ignored)."""

@@ -24,6 +24,9 @@ REFRESH_SECONDS = 5.0
 # Edits and restorations elsewhere are picked up by a full reload this often.
 FULL_RELOAD_SECONDS = 600.0
 OVERFETCH = 4
+# Query expansion: add the two nearest stories' vectors to the query before the real search. Stories that
+# share an experience pull each other in (dev set P@5 0.53 -> 0.56; the gain held on each half separately).
+EXPAND_WITH = 2
 
 
 @dataclass
@@ -129,6 +132,10 @@ def _matches(vector: np.ndarray, viewer: Any, k: int, exclude_ids: set[int]) -> 
     index.refresh()
     banned_authors = excluded_author_ids(viewer)
     wanted = k * OVERFETCH + len(exclude_ids)
+    nearest = index.index.search(vector, EXPAND_WITH, frozenset(exclude_ids))
+    if nearest:
+        expanded = vector + index.index.vectors([i for i, _ in nearest]).mean(0)
+        vector = expanded / max(float(np.linalg.norm(expanded)), 1e-12)
     candidates = index.index.search(vector, wanted, frozenset(exclude_ids))
     if not candidates:
         return []
