@@ -110,10 +110,14 @@ def phrase_regex(phrase: str) -> str | None:
     return r"(?<!\S)" + r" (?:\S+ ){0,3}".join(parts) + r"(?!\S)"
 
 
+def clean_phrases(lines: Iterable[str]) -> list[str]:
+    """Phrase entries without comments ('#' onwards) and blank lines."""
+    return [entry for entry in (line.split("#", 1)[0].strip() for line in lines) if entry]
+
+
 def read_phrase_file(path: Path) -> list[str]:
     """Phrases from a file: one a line, '#' starts a comment."""
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line]
+    return clean_phrases(path.read_text(encoding="utf-8").splitlines())
 
 
 class PhraseSet:
@@ -216,7 +220,7 @@ def check_sentence(sentence: str, phrases: PhraseSet, rules: Rules, recovered: b
                 why = "joking"
             elif rules.negators & set(tokens[max(left, start - NEGATION_WINDOW):start]):
                 why = "negated"
-            elif rules.has("not_own", " ".join(tokens[left:start])) or (start and tokens[start - 1] in rules.others):
+            elif rules.has("not_own", " ".join(tokens[left:start])) or (start > 0 and tokens[start - 1] in rules.others):
                 why = "advice or reported question"
             elif rules.has("accidental", scope) and not rules.has("intentional", scope):
                 why = "accident"
@@ -227,9 +231,11 @@ def check_sentence(sentence: str, phrases: PhraseSet, rules: Rules, recovered: b
             elif name not in result.hits:
                 result.hits.append(name)
         before_parts.extend(tokens)
+    accident = rules.has("accidental", whole) and not rules.has("intentional", whole)
+    told_past = rules.has("past_strong", whole) or rules.has("past", whole)
     guards = {"joking": joke, "idiom": rules.has("idioms", whole), "reassurance": rules.has("reassurance", whole),
-              "advice or reported question": rules.has("not_own", whole), "accident": rules.has("accidental", whole) and not rules.has("intentional", whole),
-              "recovery story": rules.has("recovery", whole) and (rules.has("past_strong", whole) or rules.has("past", whole)),
+              "advice or reported question": rules.has("not_own", whole), "accident": accident,
+              "recovery story": rules.has("recovery", whole) and told_past,
               "past, in a recovery story": recovered and rules.has("past_strong", whole)}
     ignored_why = {why.rsplit("(", 1)[1].rstrip(")") for why in result.ignored}
     result.guards = sorted({name for name, on in guards.items() if on} | ignored_why)
@@ -380,7 +386,7 @@ class Detector:
     def __init__(self, extra_phrases: Iterable[str] = (), *, embedder: Embedder | None = None,
                  classifier: Classifier | None = None, use_classifier: bool = True) -> None:
         self.rules = Rules.load()
-        self.phrases = PhraseSet([*read_phrase_file(PHRASES_PATH), *extra_phrases])
+        self.phrases = PhraseSet([*read_phrase_file(PHRASES_PATH), *clean_phrases(extra_phrases)])
         self.embedder, self.classifier = embedder, classifier
         self._use_classifier = use_classifier
         self._lock = threading.Lock()
