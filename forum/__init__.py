@@ -65,6 +65,7 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from forum.auth import bp as auth_bp
+    from forum.care import bp as care_bp
     from forum.feeds import bp as feeds_bp
     from forum.moderation import bp as moderation_bp
     from forum.notifications import bp as notifications_bp
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(similar_bp)
+    app.register_blueprint(care_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -7,6 +7,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register every feature's command group (`flask --app wsgi <group> <command>`)."""
     from forum.auth.cli import users_cli
+    from forum.care.cli import care_cli
     from forum.demo import demo_cli
     from forum.similar.cli import similar_cli
     from forum.stories.cli import stories_cli
@@ -15,3 +16,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(stories_cli)
     app.cli.add_command(similar_cli)
+    app.cli.add_command(care_cli)

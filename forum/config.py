@@ -96,6 +96,9 @@ class Config:
     # Compute a story's "you're not alone" vector as soon as it is posted or edited.
     SIMILAR_EMBED_ON_WRITE = True
 
+    # Check new stories and replies for crisis language and show their writer a support card.
+    CARE_CHECK_ON_WRITE = True
+
     # Local time of the community: update reminders are never delivered between 21:00 and 08:00 here.
     SITE_TIMEZONE = "Europe/London"
 
@@ -160,6 +163,7 @@ class TestConfig(Config):
     CACHE_TYPE = "NullCache"
     # Most tests don't need vectors; the similar-stories tests turn this on.
     SIMILAR_EMBED_ON_WRITE = False
+    CARE_CHECK_ON_WRITE = False
 
     def __init__(self, instance_path: str | Path | None = None, **overrides: object) -> None:
         overrides.setdefault("SECRET_KEY", "test-secret-key")

@@ -233,8 +233,10 @@ def send_support(moderator: User, target: Target) -> None:
 
 
 def support_resources() -> list[str]:
-    """The support resources shown in welfare messages (one line each)."""
-    return DEFAULT_RESOURCES
+    """The support resources shown in welfare messages (one line each), as admins keep them."""
+    from forum.care.resources import as_lines
+
+    return as_lines() or DEFAULT_RESOURCES
 
 
 def get_setting(key: str, default: str = "") -> str:

@@ -1,0 +1,157 @@
+"""Care pages: "Get support", the writer's support card, and the admin page for resources and phrases."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from forum.care import forms, resources, services
+from forum.extensions import db, limiter
+from forum.models import CarePhrase, SupportResource
+
+bp = Blueprint("care", __name__)
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Signed-in admins only."""
+    @wraps(view)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.app_template_global("care_card_for")
+def care_card_for(story: Any) -> Any:
+    """The story's support card for its author (None for everyone else)."""
+    return services.card_for(story, current_user)
+
+
+@bp.app_template_global("support_resources_by_region")
+def support_resources_by_region() -> list[Any]:
+    return resources.by_region()
+
+
+@bp.get("/support")
+def support() -> str:
+    """Every support resource, grouped by region."""
+    return render_template("care/support.html", regions=resources.by_region(), emergency=resources.EMERGENCY_NOTE)
+
+
+@bp.post("/care/check")
+@login_required
+@limiter.limit("20 per minute")
+def check_draft() -> Response | tuple[Response, int]:
+    """The compose page asks whether its draft should show the card; the text is checked and forgotten."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        return jsonify(error="Bad request", message='Send JSON like {"text": "..."}.'), 400
+    result = services.check(data["text"])
+    if not result.signpost:
+        return jsonify(signpost=False)
+    services.record_shown("compose")
+    return jsonify(signpost=True, html=render_template("care/_card_body.html", regions=resources.by_region()))
+
+
+@bp.post("/care/cards/<int:card_id>/dismiss")
+@login_required
+def dismiss(card_id: int) -> Response:
+    """Close the support card on your story."""
+    if forms.ConfirmForm().validate_on_submit():
+        services.dismiss_card(current_user, card_id)
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/stories/")
+                    else url_for("feeds.home"))
+
+
+@bp.route("/admin/care", methods=["GET", "POST"])
+@admin_required
+def admin() -> Any:
+    """Support resources, extra crisis phrases and the welfare-report switch."""
+    from forum.moderation.services import get_setting, set_setting
+
+    settings_form = forms.CareSettingsForm(prefix="settings")
+    if settings_form.validate_on_submit() and request.form.get("form") == "settings":
+        set_setting(current_user, services.WELFARE_SETTING, "1" if settings_form.welfare_reports.data else "0")
+        flash("Saved.", "success")
+        return redirect(url_for("care.admin"))
+    settings_form.welfare_reports.data = get_setting(services.WELFARE_SETTING, "1") == "1"
+    return render_template(
+        "care/admin.html", resources=resources.all_resources(), resource_form=forms.ResourceForm(prefix="new"),
+        phrase_form=forms.PhraseForm(), settings_form=settings_form, confirm=forms.ConfirmForm(),
+        phrases=list(db.session.scalars(sa.select(CarePhrase).order_by(CarePhrase.phrase))),
+        counts=services.shown_counts())
+
+
+@bp.route("/admin/care/resources/<int:resource_id>", methods=["GET", "POST"])
+@admin_required
+def edit_resource(resource_id: int) -> Any:
+    """Edit one support resource."""
+    resource = db.get_or_404(SupportResource, resource_id)
+    form = forms.ResourceForm(obj=resource, checked=not resource.needs_check)
+    if form.validate_on_submit():
+        form.populate_obj(resource)
+        resource.needs_check = not form.checked.data
+        resource.position = form.position.data or 0
+        db.session.commit()
+        flash(f"{resource.name} saved.", "success")
+        return redirect(url_for("care.admin"))
+    return render_template("care/resource.html", form=form, resource=resource)
+
+
+@bp.post("/admin/care/resources")
+@admin_required
+def add_resource() -> Any:
+    """Add a support resource."""
+    form = forms.ResourceForm(prefix="new")
+    if not form.validate_on_submit():
+        return render_template("care/resource.html", form=form, resource=None), 200
+    resource = SupportResource(needs_check=not form.checked.data)
+    form.populate_obj(resource)
+    resource.position = form.position.data or 0
+    db.session.add(resource)
+    db.session.commit()
+    flash(f"{resource.name} added.", "success")
+    return redirect(url_for("care.admin"))
+
+
+@bp.post("/admin/care/resources/<int:resource_id>/delete")
+@admin_required
+def delete_resource(resource_id: int) -> Response:
+    resource = db.get_or_404(SupportResource, resource_id)
+    if forms.ConfirmForm().validate_on_submit():
+        db.session.delete(resource)
+        db.session.commit()
+    return redirect(url_for("care.admin"))
+
+
+@bp.post("/admin/care/phrases")
+@admin_required
+def add_phrase() -> Response:
+    """Add a phrase to the reviewed crisis list."""
+    form = forms.PhraseForm()
+    if form.validate_on_submit():
+        phrase = " ".join(form.phrase.data.split()).lower()
+        if not db.session.scalar(sa.select(CarePhrase.id).where(CarePhrase.phrase == phrase)):
+            db.session.add(CarePhrase(phrase=phrase))
+            db.session.commit()
+        flash(f"“{phrase}” added.", "success")
+    else:
+        flash("Please enter a phrase of 3 to 200 characters.", "error")
+    return redirect(url_for("care.admin"))
+
+
+@bp.post("/admin/care/phrases/<int:phrase_id>/delete")
+@admin_required
+def delete_phrase(phrase_id: int) -> Response:
+    phrase = db.get_or_404(CarePhrase, phrase_id)
+    if forms.ConfirmForm().validate_on_submit():
+        db.session.delete(phrase)
+        db.session.commit()
+    return redirect(url_for("care.admin"))

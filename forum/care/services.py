@@ -1,0 +1,104 @@
+"""Gentle signposting: check writing for crisis language and show the writer alone a support card.
+
+Only the fact that a card was shown is recorded (SignpostShown), never the text that caused it.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from forum.care.detector import CareResult, Detector
+from forum.extensions import db
+from forum.models import CareCard, CarePhrase, FlagReason, Reply, SignpostShown, Story, User, utcnow
+from forum.stories import hooks
+
+WELFARE_SETTING = "care_welfare_reports"
+_lock = threading.Lock()
+_cached: tuple[tuple[str, ...], Detector] | None = None
+
+
+def extra_phrases() -> tuple[str, ...]:
+    """The phrases admins added, in a stable order."""
+    return tuple(db.session.scalars(sa.select(CarePhrase.phrase).order_by(CarePhrase.phrase)))
+
+
+def detector() -> Detector:
+    """The process's detector, rebuilt when admins change the phrase list."""
+    global _cached
+    phrases = extra_phrases()
+    with _lock:
+        if _cached is None or _cached[0] != phrases:
+            embedder = _cached[1].embedder if _cached else None
+            _cached = (phrases, Detector(extra_phrases=phrases, embedder=embedder))
+        return _cached[1]
+
+
+def check(text: str) -> CareResult:
+    """Whether this text should show its writer the support card (with reasons, for admins only)."""
+    return detector().check(text[:20_000])
+
+
+def record_shown(place: str) -> None:
+    """Count that a card was shown (no text, no member)."""
+    db.session.add(SignpostShown(place=place))
+    db.session.commit()
+
+
+def shown_counts() -> dict[str, int]:
+    """How many cards were shown, per place, for the admin page."""
+    return dict(db.session.execute(sa.select(SignpostShown.place, sa.func.count()).group_by(SignpostShown.place)).all())
+
+
+def card_for(story: Story, viewer: Any) -> CareCard | None:
+    """The undismissed card on this story for its author; None for anyone else."""
+    if not getattr(viewer, "is_authenticated", False) or story.author_id != viewer.id:
+        return None
+    return db.session.scalar(sa.select(CareCard).where(CareCard.story_id == story.id, CareCard.user_id == viewer.id,
+                                                       CareCard.dismissed_at.is_(None)))
+
+
+def dismiss_card(user: User, card_id: int) -> None:
+    """The writer closes their card."""
+    card = db.session.get(CareCard, card_id)
+    if card is not None and card.user_id == user.id:
+        card.dismissed_at = utcnow()
+        db.session.commit()
+
+
+def welfare_reports_enabled() -> bool:
+    from forum.moderation.services import get_setting
+
+    return get_setting(WELFARE_SETTING, "1") == "1"
+
+
+def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
+    """After a story or reply is saved: maybe leave its writer a card, and tell the moderators."""
+    if not isinstance(item, (Story, Reply)) or item.author_id is None or not sender.config.get("CARE_CHECK_ON_WRITE", True):
+        return
+    text = f"{getattr(item, 'title', None) or ''}\n{item.body}"
+    try:
+        result = check(text)
+    except Exception:  # noqa: BLE001 - the check is a kindness; it must never lose or block a post
+        sender.logger.exception("Care check failed for a new post")
+        return
+    if not result.signpost:
+        return
+    story = item if isinstance(item, Story) else item.story
+    if not db.session.scalar(sa.select(CareCard.id).where(CareCard.user_id == item.author_id, CareCard.story_id == story.id)):
+        db.session.add(CareCard(user_id=item.author_id, story_id=story.id))
+    db.session.add(SignpostShown(place="story" if isinstance(item, Story) else "reply"))
+    db.session.commit()
+    if welfare_reports_enabled():
+        from forum.moderation.services import system_flag
+        from forum.moderation.targets import target_of
+
+        system_flag(target_of(item), FlagReason.AT_RISK.value,
+                    "Automatic: the care check suggests the writer may be struggling. The writer was shown support.")
+
+
+def install() -> None:
+    """Check every new story and reply after it is saved."""
+    hooks.content_created.connect(_after_write, weak=False)

@@ -1,0 +1,62 @@
+"""Care and safety: support resources, admin-added crisis phrases, and support cards shown to writers.
+
+Nothing here stores the text that made a card appear: only that a card was shown, and for whom.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forum.models.base import Base, utcnow
+
+
+class SupportResource(Base):
+    """A place to get help (name, what it helps with, phone, web address, hours, region), edited by admins."""
+
+    __tablename__ = "support_resources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    helps_with: Mapped[str] = mapped_column(sa.String(300), default="")
+    phone: Mapped[str] = mapped_column(sa.String(60), default="")
+    url: Mapped[str] = mapped_column(sa.String(300), default="")
+    hours: Mapped[str] = mapped_column(sa.String(100), default="")
+    region: Mapped[str] = mapped_column(sa.String(40), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    # Shipped defaults are marked until an admin has checked them before launch.
+    needs_check: Mapped[bool] = mapped_column(default=False)
+
+
+class CarePhrase(Base):
+    """A crisis phrase an admin added to the reviewed list shipped with the detector."""
+
+    __tablename__ = "care_phrases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phrase: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignpostShown(Base):
+    """That a support card was shown (for counting), never why."""
+
+    __tablename__ = "signposts_shown"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place: Mapped[str] = mapped_column(sa.String(12))  # compose | story | reply
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CareCard(Base):
+    """A support card waiting on a story page for its author alone, until dismissed."""
+
+    __tablename__ = "care_cards"
+    __table_args__ = (sa.UniqueConstraint("user_id", "story_id", name="uq_care_cards_user_story"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(sa.ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column()
