@@ -39,6 +39,21 @@ def support_resources_by_region() -> list[Any]:
     return resources.by_region()
 
 
+@bp.get("/settings/export.<any(json, html):kind>")
+@login_required
+def export(kind: str) -> Response:
+    """Download everything you wrote and your account data."""
+    from forum.care.export import member_export
+
+    data = member_export(current_user)
+    if kind == "json":
+        response = jsonify(data)
+    else:
+        response = Response(render_template("care/export.html", data=data), mimetype="text/html")
+    response.headers["Content-Disposition"] = f'attachment; filename="village-{current_user.pseudonym_key}.{kind}"'
+    return response
+
+
 @bp.get("/support")
 def support() -> str:
     """Every support resource, grouped by region."""
