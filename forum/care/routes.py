@@ -34,6 +34,14 @@ def care_card_for(story: Any) -> Any:
     return services.card_for(story, current_user)
 
 
+@bp.app_template_global("privacy_warning")
+def privacy_warning(text: str | None) -> str:
+    """The gentle identifying-details warning for this text, or "" when there is nothing to say."""
+    from forum.care.privacy import WARNING, identifying_details
+
+    return WARNING if text and identifying_details(text) else ""
+
+
 @bp.app_template_global("support_resources_by_region")
 def support_resources_by_region() -> list[Any]:
     return resources.by_region()

@@ -26,3 +26,12 @@ def test_card_while_writing_and_for_the_writer_only(live_app: Any, live_server: 
         assert other.locator("aside.care-card").count() == 0
     finally:
         live_app.config["CARE_CHECK_ON_WRITE"] = False
+
+
+def test_privacy_note_under_the_editor(live_server: str, sign_in_page: Any) -> None:
+    page = sign_in_page("NamingMum")
+    page.goto(f"{live_server}/stories/new")
+    page.fill("#body", "Oliver Bennett cried all morning at Little Acorns Nursery and I felt awful.")
+    page.wait_for_selector(".privacy-note:not([hidden])")
+    page.fill("#body", "He cried all morning at nursery and I felt awful about it.")
+    page.wait_for_selector(".privacy-note[hidden]", state="attached")

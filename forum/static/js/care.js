@@ -4,7 +4,7 @@
   "use strict";
   var card = document.querySelector(".care-card[data-care-url]");
   var form = document.querySelector("form.story-form");
-  if (!card || !form || !window.fetch) return;
+  if (!card || !form || !window.fetch || !form.querySelector("#body")) return;
   var body = form.querySelector("#body");
   var token = form.querySelector("input[name=csrf_token]");
   var timer = null, lastText = "", closed = false;
@@ -32,5 +32,41 @@
   card.querySelector("[data-care-close]").addEventListener("click", function () {
     closed = true;
     card.hidden = true;
+  });
+})();
+
+// The identifying-details warning (same rules as forum/care/privacy.py), under any story or reply editor.
+(function () {
+  "use strict";
+  var PHONE = /(?:\+44\s?7\d{3}|\b07\d{3}|\(\d{3}\)\s?\d{3}|\+1[\s-]?\d{3}|\b\d{3}[\s.-]\d{3})[\s.-]?\d{3,4}[\s.-]?\d{0,4}(?!\d)/;
+  var POSTCODE = /\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b/;
+  var STREET = /\b\d{1,4}\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+)?\s(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Close|Drive|Dr|Way|Crescent|Grove)\b/;
+  var NAME = /\b[A-Z][a-z]{1,15}\s[A-Z][a-z]{2,20}\b/g;
+  var SETTING = /\b(?:[A-Z][\w'’-]+\s){1,4}(?:Nursery|School|Preschool|Pre-school|Primary|Academy|Daycare|Kindergarten|Childcare)\b/;
+  var NOT_NAMES = ["Last Monday", "Last Tuesday", "Last Wednesday", "Last Thursday", "Last Friday", "Next Monday",
+                   "Good Morning", "Happy Birthday"];
+  var MESSAGE = "Other parents might recognise this — you may want to remove names, phone numbers or addresses.";
+
+  function identifying(text) {
+    if (PHONE.test(text) || POSTCODE.test(text) || STREET.test(text)) return true;
+    var setting = text.match(SETTING);
+    if (!setting) return false;
+    return (text.match(NAME) || []).some(function (name) {
+      return NOT_NAMES.indexOf(name) < 0 && setting[0].indexOf(name) < 0;
+    });
+  }
+
+  document.querySelectorAll("form.story-form textarea[name=body], form#reply-form textarea[name=body]").forEach(function (area) {
+    var note = document.createElement("p");
+    note.className = "notice notice-warning privacy-note";
+    note.setAttribute("role", "status");
+    note.hidden = true;
+    note.textContent = MESSAGE;
+    area.insertAdjacentElement("afterend", note);
+    var timer = null;
+    area.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { note.hidden = !identifying(area.value); }, 800);
+    });
   });
 })();
