@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from forum.care import forms, resources, services
+from forum.errors import ForumError
 from forum.extensions import db, limiter
 from forum.models import CarePhrase, SupportResource
 
@@ -60,6 +61,80 @@ def export(kind: str) -> Response:
         response = Response(render_template("care/export.html", data=data), mimetype="text/html")
     response.headers["Content-Disposition"] = f'attachment; filename="village-{current_user.pseudonym_key}.{kind}"'
     return response
+
+
+@bp.post("/care/block/<any(story, reply):kind>/<int:item_id>")
+@login_required
+def block(kind: str, item_id: int) -> Response:
+    """Stop seeing the author of this story or reply (and they stop seeing you)."""
+    from forum.care.preferences import block_author_of
+    from forum.models import Reply, Story
+
+    item = db.session.get(Story if kind == "story" else Reply, item_id)
+    if item is None or not forms.ConfirmForm().validate_on_submit():
+        abort(404 if item is None else 400)
+    try:
+        block_author_of(current_user, item)
+    except ForumError as error:
+        flash(error.message, "error")
+        return redirect(url_for("stories.show", story_id=item.id if kind == "story" else item.story_id))
+    flash("Blocked. You won't see each other's stories, replies or reactions any more. "
+          "You can undo this in your settings.", "success")
+    return redirect(url_for("feeds.home"))
+
+
+@bp.post("/settings/blocks/<int:block_id>/delete")
+@login_required
+def unblock(block_id: int) -> Response:
+    from forum.care.preferences import unblock as remove_block
+
+    if forms.ConfirmForm().validate_on_submit():
+        remove_block(current_user, block_id)
+        flash("Unblocked.", "success")
+    return redirect(url_for("auth.settings") + "#seeing")
+
+
+@bp.post("/settings/seeing")
+@login_required
+def save_seeing() -> Response:
+    """Muted tags and how stories with each content note are shown."""
+    from forum.care.preferences import NOTE_MODES, save_preferences
+    from forum.stories.services import CONTENT_NOTES
+
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        notes = {note: request.form.get(f"note-{note}", "collapse") for note in CONTENT_NOTES}
+        try:
+            save_preferences(current_user, muted=(request.form.get("muted_tags") or "")[:2000],
+                             notes={n: m for n, m in notes.items() if m in NOTE_MODES})
+            flash("Saved.", "success")
+        except ForumError as error:
+            flash(error.message, "error")
+    return redirect(url_for("auth.settings") + "#seeing")
+
+
+@bp.app_template_global("note_mode")
+def note_mode(story: Any) -> str:
+    """How the viewer wants this story's content note handled: collapse, show or hide."""
+    from forum.care.preferences import note_modes
+
+    if not story.content_note or not current_user.is_authenticated:
+        return "collapse"
+    # Looked up once per request, however many stories the page shows.
+    modes = getattr(request, "_village_note_modes", None)
+    if modes is None:
+        modes = note_modes(current_user)
+        request._village_note_modes = modes  # type: ignore[attr-defined]
+    return modes.get(story.content_note, "collapse")
+
+
+@bp.app_template_global("care_settings")
+def care_settings() -> dict[str, Any]:
+    """What the settings page shows about blocks, muted tags and content notes."""
+    from forum.care.preferences import muted_tags, my_blocks, note_modes
+
+    return {"blocks": my_blocks(current_user), "muted": " ".join(muted_tags(current_user)),
+            "modes": note_modes(current_user)}
 
 
 @bp.get("/support")

@@ -5,6 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from forum.extensions import db
@@ -58,7 +59,7 @@ def list_stories() -> Response:
     """GET /api/stories?tag=&setting=&age_band=&cursor= — newest published stories, 20 a page."""
     tag = normalise_tag(request.args.get("tag", "")) or None
     filters = queries.FeedFilters.from_args(request.args, tag=tag)
-    page = queries.feed_page(filters, request.args.get("cursor"))
+    page = queries.feed_page(filters, request.args.get("cursor"), viewer=current_user)
     return jsonify(stories=[story_summary(s) for s in page.stories], next_cursor=page.next_cursor)
 
 

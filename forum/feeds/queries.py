@@ -89,9 +89,12 @@ def _filtered(filters: FeedFilters) -> sa.Select[tuple[Story]]:
     return query
 
 
-def feed_page(filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE) -> FeedPage:
-    """One page of the feed in the chosen order, with the cursor for the next page."""
-    query = _filtered(filters)
+def feed_page(filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE, viewer: Any = None) -> FeedPage:
+    """One page of the feed in the chosen order, with the cursor for the next page (without what the viewer
+    blocked, muted or chose to hide)."""
+    from forum.care.preferences import story_filters
+
+    query = _filtered(filters).where(*story_filters(viewer))
     if filters.sort == "active":
         key, ascending = Story.last_activity_at, False
     elif filters.sort == "needs-support":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from forum.feeds import queries, search as search_service
@@ -31,7 +32,7 @@ def feed_link(filters: queries.FeedFilters, **changes: str) -> str:
 def home() -> str:
     """Newest stories (or active, or needing support), filterable by setting, age and updates."""
     filters = queries.FeedFilters.from_args(request.args)
-    page = queries.feed_page(filters, request.args.get("cursor"))
+    page = queries.feed_page(filters, request.args.get("cursor"), viewer=current_user)
     return render_template("feeds/home.html", page=page, filters=filters, trending=queries.trending_tags(8))
 
 
@@ -49,7 +50,7 @@ def tag_page(tag: str) -> str:
     if found is None:
         raise HTTPNotFound(f"No stories are tagged #{name or tag} yet.")
     filters = queries.FeedFilters.from_args(request.args, tag=found.name)
-    page = queries.feed_page(filters, request.args.get("cursor"))
+    page = queries.feed_page(filters, request.args.get("cursor"), viewer=current_user)
     return render_template("feeds/tag.html", tag=found, page=page, filters=filters)
 
 
@@ -61,5 +62,5 @@ def search() -> str:
         page_number = int(request.args.get("page", "1"))
     except ValueError:
         page_number = 1
-    results = search_service.search(query, page_number) if query.strip() else None
+    results = search_service.search(query, page_number, viewer=current_user) if query.strip() else None
     return render_template("feeds/search.html", query=query, results=results)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
@@ -28,6 +29,7 @@ class SearchHit:
     story: Story
     item_id: int
     snippet: Markup
+    author_id: int | None = None
 
 
 @dataclass
@@ -113,7 +115,7 @@ def highlight(text: str, terms: list[str], width: int = 240) -> Markup:
     return Markup(prefix + marked + suffix)
 
 
-def search(query: str, page: int = 1) -> SearchPage:
+def search(query: str, page: int = 1, viewer: Any = None) -> SearchPage:
     """A ranked page of published stories, updates and replies matching the query."""
     terms = search_terms(query)
     page = min(max(page, 1), MAX_PAGES)
@@ -122,7 +124,20 @@ def search(query: str, page: int = 1) -> SearchPage:
     finder = _sqlite_keys if db.engine.dialect.name == "sqlite" else _postgres_keys
     keys = finder(terms, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     has_next = len(keys) > PAGE_SIZE and page < MAX_PAGES
-    return SearchPage(_load_hits(keys[:PAGE_SIZE], terms), page, has_next, terms)
+    hits = [hit for hit in _load_hits(keys[:PAGE_SIZE], terms) if _wanted(hit, viewer)]
+    return SearchPage(hits, page, has_next, terms)
+
+
+def _wanted(hit: SearchHit, viewer: Any) -> bool:
+    """Leave out what the viewer blocked, muted or chose to hide."""
+    from forum.care.preferences import blocked_ids, muted_tags, note_modes
+
+    blocked = blocked_ids(viewer)
+    if hit.story.author_id in blocked or hit.author_id in blocked:
+        return False
+    if set(muted_tags(viewer)) & {t.name for t in hit.story.tags}:
+        return False
+    return note_modes(viewer).get(hit.story.content_note or "") != "hide"
 
 
 def _load_hits(keys: list[tuple[int, int]], terms: list[str]) -> list[SearchHit]:
@@ -141,7 +156,7 @@ def _load_hits(keys: list[tuple[int, int]], terms: list[str]) -> list[SearchHit]
             hits.append(SearchHit("story", story, item_id, highlight(text, terms)))
         elif kind == KIND_REPLY and item_id in replies:
             reply = replies[item_id]
-            hits.append(SearchHit("reply", stories[reply.story_id], item_id, highlight(reply.body, terms)))
+            hits.append(SearchHit("reply", stories[reply.story_id], item_id, highlight(reply.body, terms), reply.author_id))
         elif kind == KIND_UPDATE and item_id in updates:
             update = updates[item_id]
             hits.append(SearchHit("update", stories[update.story_id], item_id, highlight(update.body, terms)))

@@ -1,7 +1,7 @@
 """All models, imported here so Alembic and create_all see every table."""
 from forum.models import search as _search_ddl  # noqa: F401  (registers full-text DDL)
 from forum.models.base import Base, utcnow
-from forum.models.care import CareCard, CarePhrase, SignpostShown, SupportResource
+from forum.models.care import Block, CareCard, CarePhrase, MemberPreference, SignpostShown, SupportResource
 from forum.models.moderation import (
     Appeal, AuditEntry, Claim, Flag, FlagReason, ModeratorNote, SiteSetting, WatchedWord,
 )
@@ -25,7 +25,7 @@ from forum.models.story import (
 from forum.models.user import LoginSession, Role, User
 
 __all__ = [
-    "CareCard", "CarePhrase", "SignpostShown", "SupportResource",
+    "Block", "CareCard", "CarePhrase", "MemberPreference", "SignpostShown", "SupportResource",
     "Appeal", "AuditEntry", "Claim", "Flag", "FlagReason", "ModeratorNote", "SiteSetting", "WatchedWord",
     "AgeBand", "Base", "Draft", "LoginSession", "Notification", "Outcome", "Reaction", "ReactionKind",
     "Reply", "Revision", "Role", "Setting", "Status", "Story", "StoryUpdate", "Tag", "UpdateReminder",

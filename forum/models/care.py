@@ -60,3 +60,28 @@ class CareCard(Base):
     story_id: Mapped[int] = mapped_column(sa.ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     dismissed_at: Mapped[datetime | None] = mapped_column()
+
+
+class Block(Base):
+    """One member blocking another: they no longer see each other's posts and cannot reply to each other."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id", name="uq_blocks_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocker_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    blocked_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Blocked from an anonymous story: the blocker never learns who it was, so the list doesn't say either.
+    via_anonymous: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MemberPreference(Base):
+    """What a member prefers not to see: muted tags, and how stories with each content note are shown."""
+
+    __tablename__ = "member_preferences"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    muted_tags: Mapped[str] = mapped_column(sa.Text, default="")  # space-separated tag names
+    # "note:mode" pairs, space-separated; mode is collapse (the default), show or hide.
+    content_notes: Mapped[str] = mapped_column(sa.Text, default="")

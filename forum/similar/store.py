@@ -90,9 +90,11 @@ def worker_index(app: Flask | None = None) -> WorkerIndex:
 
 def excluded_author_ids(viewer: Any) -> set[int]:
     """Authors whose stories this viewer never sees in "you're not alone": their own (and, with blocks, blocked ones)."""
+    from forum.care.preferences import blocked_ids
+
     if not getattr(viewer, "is_authenticated", False):
         return set()
-    return {viewer.id}
+    return {viewer.id} | blocked_ids(viewer)
 
 
 def story_vector(story: Story) -> np.ndarray:
@@ -139,7 +141,9 @@ def _matches(vector: np.ndarray, viewer: Any, k: int, exclude_ids: set[int]) -> 
     candidates = index.index.search(vector, wanted, frozenset(exclude_ids))
     if not candidates:
         return []
-    query = visible_stories().where(Story.id.in_([c[0] for c in candidates])).options(
+    from forum.care.preferences import story_filters
+
+    query = visible_stories().where(Story.id.in_([c[0] for c in candidates]), *story_filters(viewer)).options(
         selectinload(Story.tags), selectinload(Story.author))
     if banned_authors:
         query = query.where(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))

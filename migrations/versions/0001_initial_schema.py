@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 03:50:32.158582
+Create Date: 2026-11-25 03:56:02.478664
 
 """
 from alembic import op
@@ -101,6 +101,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_entries_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entries_subject_id'), ['subject_id'], unique=False)
 
+    op.create_table('blocks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('blocker_id', sa.Integer(), nullable=False),
+    sa.Column('blocked_id', sa.Integer(), nullable=False),
+    sa.Column('via_anonymous', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['blocked_id'], ['users.id'], name=op.f('fk_blocks_blocked_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['blocker_id'], ['users.id'], name=op.f('fk_blocks_blocker_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_blocks')),
+    sa.UniqueConstraint('blocker_id', 'blocked_id', name='uq_blocks_pair')
+    )
+    with op.batch_alter_table('blocks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_blocks_blocked_id'), ['blocked_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_blocks_blocker_id'), ['blocker_id'], unique=False)
+
     op.create_table('claims',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('target_type', sa.String(length=10), nullable=False),
@@ -141,6 +156,13 @@ def upgrade():
     with op.batch_alter_table('login_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_login_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('member_preferences',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('muted_tags', sa.Text(), nullable=False),
+    sa.Column('content_notes', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_member_preferences_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_member_preferences'))
+    )
     op.create_table('moderator_notes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
@@ -418,6 +440,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_moderator_notes_member_id'))
 
     op.drop_table('moderator_notes')
+    op.drop_table('member_preferences')
     with op.batch_alter_table('login_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
 
@@ -427,6 +450,11 @@ def downgrade():
 
     op.drop_table('drafts')
     op.drop_table('claims')
+    with op.batch_alter_table('blocks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_blocks_blocker_id'))
+        batch_op.drop_index(batch_op.f('ix_blocks_blocked_id'))
+
+    op.drop_table('blocks')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_subject_id'))
         batch_op.drop_index(batch_op.f('ix_audit_entries_created_at'))
