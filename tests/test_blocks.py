@@ -83,3 +83,13 @@ def test_content_note_modes(app, member, other_member):
     assert "A very painful story" in shown
     me.post("/settings/seeing", data={"note-baby-loss": "hide"})
     assert "Loss" not in me.get("/").get_data(as_text=True)
+
+
+def test_blocked_members_reactions_are_not_listed(app, member, other_member):
+    story = services.publish_story(member, title="Mine", body=BODY)
+    services.toggle_reaction(other_member, kind="hugs", story=story)
+    me = as_user(app, member)
+    assert other_member.pseudonym in me.get(f"/stories/{story.id}").get_data(as_text=True)
+    reply_holder = services.add_reply(other_member, story, body="A reply so there is something to block from.")
+    me.post(f"/care/block/reply/{reply_holder.id}")
+    assert other_member.pseudonym not in me.get(f"/stories/{story.id}").get_data(as_text=True)

@@ -120,3 +120,10 @@ def test_welfare_message_uses_admin_resources(app, moderator, member):
     from forum.moderation.services import support_resources
 
     assert any("Samaritans" in line for line in support_resources())
+
+
+def test_reply_writer_sees_the_card_on_that_story_and_nobody_else_does(app, member, other_member):
+    story = services.publish_story(other_member, title="Ordinary", body="An ordinary hard morning at nursery today.")
+    services.add_reply(member, story, body=CRISIS)
+    assert CARD_TEXT in as_user(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
+    assert CARD_TEXT not in as_user(app, other_member).get(f"/stories/{story.id}").get_data(as_text=True)

@@ -53,8 +53,8 @@ def shown_counts() -> dict[str, int]:
 
 
 def card_for(story: Story, viewer: Any) -> CareCard | None:
-    """The undismissed card on this story for its author; None for anyone else."""
-    if not getattr(viewer, "is_authenticated", False) or story.author_id != viewer.id:
+    """The undismissed card on this story for the member who wrote the post that raised it; None for anyone else."""
+    if not getattr(viewer, "is_authenticated", False):
         return None
     return db.session.scalar(sa.select(CareCard).where(CareCard.story_id == story.id, CareCard.user_id == viewer.id,
                                                        CareCard.dismissed_at.is_(None)))

@@ -141,7 +141,12 @@ def reaction_summaries(story: Story | None, replies: list[Reply], viewer: Any = 
         .where(sa.or_(*conditions))
         .order_by(Reaction.created_at, Reaction.id)
     )
+    from forum.care.preferences import blocked_ids
+
+    blocked = blocked_ids(viewer)
     for story_id, reply_id, kind, user_id, pseudonym in rows:
+        if user_id in blocked:
+            continue
         summary = summaries[f"reply-{reply_id}" if reply_id else f"story-{story_id}"]
         summary.people[kind].append(pseudonym)
         if user_id == viewer_id:
