@@ -7,6 +7,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register every feature's command group (`flask --app wsgi <group> <command>`)."""
     from forum.auth.cli import users_cli
+    from forum.backup import backup_command, restore_command
     from forum.care.cli import care_cli
     from forum.demo import demo_cli
     from forum.similar.cli import similar_cli
@@ -17,3 +18,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(stories_cli)
     app.cli.add_command(similar_cli)
     app.cli.add_command(care_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

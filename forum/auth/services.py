@@ -1,6 +1,7 @@
 """Account services: registration, sign-in, password changes and resets, account deletion, roles."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -86,6 +87,23 @@ def register_member(*, pseudonym: str, email: str, password: str, role: str = Ro
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def create_members(people: Sequence[tuple[str, str]], password_hash: str) -> list[int]:
+    """Bulk sign-up for trusted loads (benchmark seeding, migrating a community): (pseudonym, email) pairs
+    sharing one precomputed password hash, checked by the same rules as register_member except the password."""
+    rows, errors = [], []
+    for pseudonym, email in people:
+        pseudonym = " ".join(pseudonym.split())
+        if not 3 <= len(pseudonym) <= 30:
+            errors.append(("pseudonym", f"{pseudonym!r}: a pseudonym needs 3 to 30 characters."))
+        rows.append({"pseudonym": pseudonym, "pseudonym_key": pseudonym.lower(), "email": normalise_email(email),
+                     "password_hash": password_hash, "role": Role.MEMBER.value})
+    if errors:
+        raise ValidationFailed(errors)
+    ids = list(db.session.scalars(sa.insert(User).returning(User.id, sort_by_parameter_order=True), rows))
+    db.session.commit()
+    return ids
 
 
 def authenticate(identifier: str, password: str, user_agent: str = "") -> SignIn:

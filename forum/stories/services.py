@@ -54,8 +54,9 @@ def _choice(field: str, value: str | None, allowed: Iterable[str], errors: list[
     return value
 
 
-def _validate_story(title: str | None, body: str, tags: str | Iterable[str], age_band: str | None,
+def validate_story(title: str | None, body: str, tags: str | Iterable[str], age_band: str | None,
                     setting: str | None, content_note: str | None) -> dict[str, Any]:
+    """A story's fields cleaned and checked; raises ValidationFailed with a message per field."""
     errors: list[tuple[str | None, str]] = []
     title = textlib.clean_line(title) or None
     body = textlib.clean_text(body).strip()
@@ -147,7 +148,7 @@ def publish_story(author: User, *, body: str, title: str | None = None, tags: st
     existing = _existing(Story, submission_key, author)
     if existing is not None:
         return existing
-    fields = _validate_story(title, body, tags, age_band, setting, content_note)
+    fields = validate_story(title, body, tags, age_band, setting, content_note)
     if remind_after_weeks is not None and remind_after_weeks not in REMINDER_WEEKS:
         raise ValidationFailed([("remind", "Please pick one of the reminder options.")])
     status = _status_for(author, "story", f"{fields['title'] or ''}\n{fields['body']}", None)
@@ -180,7 +181,7 @@ def edit_story(editor: User, story: Story, *, body: str, title: str | None = Non
                content_note: str | None = None) -> Story:
     """Change the author's own story, keeping the previous version for moderators."""
     require("edit_story", story, editor)
-    fields = _validate_story(title, body, tags, age_band, setting, content_note)
+    fields = validate_story(title, body, tags, age_band, setting, content_note)
     status = _status_for(editor, "story", f"{fields['title'] or ''}\n{fields['body']}", story)
     old_tag_ids = [t.id for t in story.tags]
     db.session.add(Revision(story_id=story.id, title=story.title, body=story.body))
@@ -214,7 +215,8 @@ def delete_story(actor: User, story: Story, *, remove_everything: bool = False) 
     hooks.visibility_changed.send(_app(), item=story)
 
 
-def _validate_reply(body: str) -> str:
+def validate_reply(body: str) -> str:
+    """A reply's text cleaned and checked."""
     body = textlib.clean_text(body).strip()
     errors = _length_errors("body", body, REPLY_MIN, REPLY_MAX, "reply")
     if errors:
@@ -231,7 +233,7 @@ def add_reply(author: User, story: Story, *, body: str, submission_key: str | No
     if story.locked:
         raise NotAllowed("This conversation is closed to new replies.")
     require("reply", story, author)
-    body = _validate_reply(body)
+    body = validate_reply(body)
     status = _status_for(author, "reply", body, story)
 
     def build() -> Reply:
@@ -257,7 +259,7 @@ def add_reply(author: User, story: Story, *, body: str, submission_key: str | No
 def edit_reply(editor: User, reply: Reply, *, body: str) -> Reply:
     """Change the member's own reply, keeping the previous version for moderators."""
     require("edit_reply", reply, editor)
-    body = _validate_reply(body)
+    body = validate_reply(body)
     status = _status_for(editor, "reply", body, reply)
     db.session.add(Revision(reply_id=reply.id, body=reply.body))
     reply.body, reply.body_html, reply.edited_at = body, textlib.render_markdown(body), utcnow()

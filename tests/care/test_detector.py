@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,6 @@ import pytest
 from forum.care import detector as care
 from forum.care.detector import CareResult, Classifier, Detector, get_detector, normalise, split_sentences
 
-STORIES = Path(__file__).resolve().parents[3] / "shared" / "data" / "stories-dev.jsonl"
 EVAL = Path(__file__).resolve().parents[2] / "bench" / "data" / "care_sentences.jsonl"
 
 CRISIS = [
@@ -217,14 +214,3 @@ def test_full_detector_ignores_ordinary_hard_days(full: Detector, text: str) -> 
 
 def test_get_detector_is_a_singleton() -> None:
     assert get_detector() is get_detector()
-
-
-def test_a_300_word_story_is_fast(full: Detector) -> None:
-    words = " ".join(json.loads(line)["body"] for line in STORIES.read_text().splitlines()).split()
-    stories = [" ".join(words[i * 300:(i + 1) * 300]) for i in range(8)]
-    times = []
-    for story in stories:
-        start = time.perf_counter()
-        full.check(story)
-        times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 0.25  # ~25 ms on one core here; generous for loaded CI machines

@@ -1,0 +1,144 @@
+"""Bulk paths for trusted, one-off loads (benchmark seeding, moving a community's history into Village).
+
+The same rules as one-at-a-time posting (lengths, control characters, tag parsing, Markdown rendering and
+sanitising) in two steps: `prepare_*` is pure and picklable so it can run in a process pool, `insert_*` writes
+many rows per statement and then brings every denormalised counter up to date once. No notifications are sent
+and the per-member protections (rate limits, first-post approval) are skipped: nobody is typing.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from forum import text as textlib
+from forum.extensions import db
+from forum.models import Reaction, ReactionKind, Reply, Status, Story, Tag, story_tags
+from forum.stories.services import recount_tags, validate_reply, validate_story
+
+_REACTION_KINDS = frozenset(k.value for k in ReactionKind)
+
+
+@dataclass
+class NewStory:
+    author_id: int
+    body: str
+    created_at: datetime
+    title: str | None = None
+    tags: Sequence[str] = ()
+    anonymous: bool = False
+    age_band: str | None = None
+    setting: str | None = None
+    embedding: bytes | None = None
+
+
+@dataclass
+class PreparedStory:
+    row: dict[str, object]
+    tag_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NewReply:
+    story_id: int
+    author_id: int
+    body: str
+    created_at: datetime
+
+
+def prepare_story(item: NewStory) -> PreparedStory:
+    """Validate and render one story (raises ValidationFailed like the compose form would)."""
+    fields = validate_story(item.title, item.body, item.tags, item.age_band, item.setting, None)
+    row = {
+        "author_id": item.author_id, "anonymous": item.anonymous, "title": fields["title"], "body": fields["body"],
+        "body_html": textlib.render_markdown(fields["body"]), "age_band": fields["age_band"],
+        "setting": fields["setting"], "content_note": None, "status": Status.PUBLISHED.value, "locked": False,
+        "created_at": item.created_at, "last_activity_at": item.created_at, "embedding": item.embedding,
+    }
+    return PreparedStory(row, fields["tag_names"])
+
+
+def prepare_reply(item: NewReply) -> dict[str, object]:
+    """Validate and render one reply."""
+    body = validate_reply(item.body)
+    return {"story_id": item.story_id, "author_id": item.author_id, "body": body,
+            "body_html": textlib.render_markdown(body), "status": Status.PUBLISHED.value,
+            "created_at": item.created_at}
+
+
+def _tag_ids(names: Iterable[str]) -> dict[str, int]:
+    wanted = set(names)
+    found = dict(db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(wanted))).all())
+    missing = sorted(wanted - found.keys())
+    if missing:
+        db.session.execute(sa.insert(Tag), [{"name": name} for name in missing])
+        found.update(db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(missing))).all())
+    return found
+
+
+def insert_stories(prepared: Sequence[PreparedStory]) -> list[int]:
+    """Insert prepared stories with their tags in one transaction; returns the new ids in order."""
+    if not prepared:
+        return []
+    ids = list(db.session.scalars(sa.insert(Story).returning(Story.id, sort_by_parameter_order=True),
+                                  [p.row for p in prepared]))
+    tag_ids = _tag_ids(name for p in prepared for name in p.tag_names)
+    links = [{"story_id": story_id, "tag_id": tag_ids[name]}
+             for story_id, p in zip(ids, prepared) for name in p.tag_names]
+    if links:
+        db.session.execute(sa.insert(story_tags), links)
+        recount_tags(tag_ids.values())
+    db.session.commit()
+    return ids
+
+
+def insert_replies(rows: Sequence[dict[str, object]]) -> list[int]:
+    """Insert prepared replies, then each touched story's reply count and last activity; returns the new ids."""
+    if not rows:
+        return []
+    ids = list(db.session.scalars(sa.insert(Reply).returning(Reply.id, sort_by_parameter_order=True), list(rows)))
+    _recount_stories({int(r["story_id"]) for r in rows})  # type: ignore[call-overload]
+    db.session.commit()
+    return ids
+
+
+def insert_reactions(rows: Sequence[dict[str, object]]) -> int:
+    """Insert reactions ({user_id, kind, story_id | reply_id}); repeats of one person's reaction are dropped.
+
+    Counters count people, as toggle_reaction does.
+    """
+    seen: set[tuple[object, object, object, object]] = set()
+    unique = []
+    for row in rows:
+        if row["kind"] not in _REACTION_KINDS or (row.get("story_id") is None) == (row.get("reply_id") is None):
+            raise ValueError(f"not a reaction: {row!r}")
+        key = (row["user_id"], row.get("story_id"), row.get("reply_id"), row["kind"])
+        if key not in seen:
+            seen.add(key)
+            unique.append({"user_id": row["user_id"], "kind": row["kind"],
+                           "story_id": row.get("story_id"), "reply_id": row.get("reply_id")})
+    if not unique:
+        return 0
+    db.session.execute(sa.insert(Reaction), unique)
+    story_ids = {r["story_id"] for r in unique if r["story_id"] is not None}
+    reply_ids = {r["reply_id"] for r in unique if r["reply_id"] is not None}
+    people = sa.func.count(sa.distinct(Reaction.user_id))
+    if story_ids:
+        db.session.execute(sa.update(Story).where(Story.id.in_(story_ids)).values(
+            reaction_count=sa.select(people).where(Reaction.story_id == Story.id).scalar_subquery()))
+    if reply_ids:
+        db.session.execute(sa.update(Reply).where(Reply.id.in_(reply_ids)).values(
+            reaction_count=sa.select(people).where(Reaction.reply_id == Reply.id).scalar_subquery()))
+    db.session.commit()
+    return len(unique)
+
+
+def _recount_stories(story_ids: set[int]) -> None:
+    published = sa.and_(Reply.story_id == Story.id, Reply.status == Status.PUBLISHED.value)
+    db.session.execute(sa.update(Story).where(Story.id.in_(story_ids)).values(
+        reply_count=sa.select(sa.func.count()).where(published).scalar_subquery(),
+        last_activity_at=sa.func.coalesce(
+            sa.select(sa.func.max(Reply.created_at)).where(published).scalar_subquery(), Story.created_at),
+    ))
