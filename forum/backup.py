@@ -31,6 +31,7 @@ DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # Tables a file must hold to count as a Village backup; restoring anything else would only wipe the site.
 REQUIRED_TABLES = ("users", "stories")
 COUNTED_TABLES = ("users", "stories", "replies")
+SINGULAR = {"users": "user", "stories": "story", "replies": "reply"}
 # Fail instead of waiting forever when another connection holds a lock the dump or restore needs.
 PG_LOCK_TIMEOUT = "60s"
 # libpq settings that may ride in the SQLAlchemy URL's query string (e.g. ?sslmode=require or ?host=/socket).
@@ -244,11 +245,15 @@ def _tables_with_rows() -> dict[str, int | None]:
 
 
 def _describe(present: dict[str, int | None]) -> str:
-    parts = [f"{count} {name}" for name, count in present.items() if count is not None]
+    parts = [_amount(count, name) for name, count in present.items() if count is not None]
     others = [name for name, count in present.items() if count is None]
     if others:
         parts.append(f"rows in {len(others)} other table{'s' if len(others) != 1 else ''}")
     return ", ".join(parts)
+
+
+def _amount(count: int, table: str) -> str:
+    return f"{count} {SINGULAR.get(table, table) if count == 1 else table}"
 
 
 def _counts() -> dict[str, int]:
@@ -394,6 +399,6 @@ def restore_command(path: Path, force: bool) -> None:
         result = restore_database(path, force=force)
     except ForumError as error:
         raise click.ClickException(error.message) from error
-    counts = ", ".join(f"{count} {name}" for name, count in result.counts.items())
+    counts = ", ".join(_amount(count, name) for name, count in result.counts.items())
     replaced = " (the data that was there before was replaced)" if result.replaced_data else ""
     click.echo(f"Restored the {result.dialect} database from {result.path}: {counts}{replaced}.")

@@ -128,7 +128,7 @@ def test_restore_refuses_a_database_with_data_without_force(runner, member, tmp_
 
     refused = run(runner, "restore", str(target))
     assert refused.exit_code != 0
-    assert "not empty" in refused.output and "1 users, 1 stories" in refused.output
+    assert "not empty" in refused.output and "1 user, 1 story" in refused.output
     assert "--force" in refused.output
     assert count_rows(Story) == 1  # nothing was touched
 
