@@ -36,6 +36,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    register_page_cache(app)
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -45,7 +46,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from forum import database
     from forum.auth.sessions import register_user_loader
-    from forum.extensions import cache, csrf, db, limiter, login_manager, migrate
+    from forum.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     database.configure_engine(app)
@@ -53,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     register_user_loader(login_manager)
 
@@ -81,6 +83,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(similar_bp)
     app.register_blueprint(care_bp)
+
+
+def register_page_cache(app: Flask) -> None:
+    from forum import pagecache
+
+    pagecache.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

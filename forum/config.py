@@ -76,6 +76,9 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not take reads down
 
     CACHE_DEFAULT_TIMEOUT = 60
+    # Signed-out visitors' pages (forum.pagecache): invalidated on every content write; this bounds the rest.
+    PAGE_CACHE_ENABLED = True
+    PAGE_CACHE_SECONDS = 30
 
     # Password hashing (argon2id); tests lower the cost.
     ARGON2_TIME_COST = 3

@@ -1,0 +1,97 @@
+"""Whole-page cache for signed-out visitors, so the public pages cost one cache lookup.
+
+Safe by construction: only GET requests that carry none of our cookies are served from or stored in the cache
+(a signed-in member, or a visitor with a session, always gets a fresh page), and a page is stored only when
+rendering it neither set a cookie nor changed the session (a page with a form and its CSRF token never is).
+Entries are tagged with a generation number that every story, reply or update write and every change of
+visibility bumps, so new content shows at once; the timeout bounds anything else (reaction counts).
+With REDIS_URL the cache and the generation are shared by every worker and host; without it each worker has
+its own, and the short timeout bounds how stale another worker's copy can be.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, current_app, make_response, request, session
+
+from forum.extensions import cache
+from forum.stories import hooks
+
+GENERATION_KEY = "pagecache:generation"
+# The public pages (and their JSON twins) a visitor can read.
+CACHED_ENDPOINTS = (
+    "feeds.home", "feeds.tag_page", "feeds.tag_directory", "feeds.search", "feeds.list_stories",
+    "feeds.show_story", "stories.show", "similar.story_similar", "pages.guidelines", "pages.privacy",
+    "care.support",
+)
+
+
+def _is_visitor_request() -> bool:
+    cookies = (current_app.config["SESSION_COOKIE_NAME"], current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    return request.method == "GET" and not any(name in request.cookies for name in cookies)
+
+
+def _key() -> str:
+    return "page:" + request.full_path
+
+
+def _lookup() -> Response | None:
+    try:
+        generation, entry = cache.get_many(GENERATION_KEY, _key())
+    except Exception:  # noqa: BLE001 - a cache outage must never take pages down: render instead
+        current_app.logger.warning("page cache unavailable", exc_info=True)
+        return None
+    if not entry or entry[0] != (generation or 0):
+        return None
+    _, status, mimetype, body = entry
+    response = current_app.response_class(body, status=status, mimetype=mimetype)
+    response.headers["X-Cache"] = "hit"
+    return response
+
+
+def _store(response: Response) -> None:
+    if (response.status_code != 200 or response.direct_passthrough or session.modified
+            or "Set-Cookie" in response.headers):
+        return
+    try:
+        generation = cache.get(GENERATION_KEY) or 0
+        cache.set(_key(), (generation, response.status_code, response.mimetype, response.get_data()),
+                  timeout=current_app.config.get("PAGE_CACHE_SECONDS", 30))
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("page cache unavailable", exc_info=True)
+
+
+def visitor_cached(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve this view to signed-out visitors from the page cache, storing what it renders."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_app.config.get("PAGE_CACHE_ENABLED", True) or not _is_visitor_request():
+            return view(*args, **kwargs)
+        cached = _lookup()
+        if cached is not None:
+            return cached
+        response = make_response(view(*args, **kwargs))
+        _store(response)
+        return response
+
+    return wrapper
+
+
+def invalidate(*_args: Any, **_extra: Any) -> None:
+    """Make every cached page stale (called after every content write)."""
+    try:
+        if cache.cache.inc(GENERATION_KEY) is None:
+            cache.set(GENERATION_KEY, 1, timeout=0)
+    except Exception:  # noqa: BLE001 - the timeout still bounds staleness
+        current_app.logger.warning("could not invalidate the page cache", exc_info=True)
+
+
+def init_app(app: Flask) -> None:
+    for endpoint in CACHED_ENDPOINTS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = visitor_cached(app.view_functions[endpoint])
+    for signal in (hooks.content_created, hooks.content_changed, hooks.visibility_changed):
+        signal.connect(invalidate, app, weak=False)
