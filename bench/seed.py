@@ -12,7 +12,7 @@ while the main process writes.
 
 Vectors: each distinct source text is embedded once with the real model (in batches, in the pool) and its
 seeded variants carry that vector; the added lines change it little (the script prints the mean cosine between
-some variants' exact vectors and the vectors they carry: about 0.95). `flask similar
+some variants' exact vectors and the vectors they carry: about 0.9). `flask similar
 rebuild` recomputes exact vectors for every story when wanted (hours at 100k on 2 cores).
 
 Every seeded member's password is BENCH_PASSWORD, so load tests can sign in as member1@seed.example.com.

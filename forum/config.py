@@ -121,6 +121,8 @@ class Config:
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.SESSION_COOKIE_SECURE)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.PROXY_FIX_HOPS = _env_int("PROXY_FIX_HOPS", self.PROXY_FIX_HOPS)
+        # Off only for benchmarks and trusted loads: write limits would turn the load away.
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", self.RATELIMIT_ENABLED)
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
         self.MAIL_PORT = _env_int("MAIL_PORT", 25)
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None

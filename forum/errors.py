@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy.exc as sa_exc
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -154,9 +155,23 @@ def _handle_server_error(error: Exception) -> Any:
     return error_response(500)
 
 
+def _handle_database_unavailable(error: Exception) -> Any:
+    # A restarting, unreachable or read-only database: say so plainly; the browser still holds what was typed.
+    current_app.logger.error("database unavailable: %s", error)
+    message = ("Village can't save or load this just now. Nothing you typed is lost: go back, wait a few seconds "
+               "and try again.")
+    try:
+        db.session.rollback()
+        body, status = error_response(503, message)
+    except Exception:  # noqa: BLE001 - the layout itself may need the database (the signed-in member)
+        body, status = current_app.response_class(message, mimetype="text/plain"), 503
+    return body, status, {"Retry-After": "5"}
+
+
 def register_error_handlers(app: Flask) -> None:
     """Friendly pages for HTTP errors, domain errors and crashes; the session is rolled back on 500."""
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(ForumError, _handle_forum_error)
     app.register_error_handler(500, _handle_server_error)
+    app.register_error_handler(sa_exc.OperationalError, _handle_database_unavailable)

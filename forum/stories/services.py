@@ -215,6 +215,11 @@ def delete_story(actor: User, story: Story, *, remove_everything: bool = False) 
     hooks.visibility_changed.send(_app(), item=story)
 
 
+def _one_less(column: Any) -> Any:
+    """A counter decrement done in SQL (never below zero), so concurrent writes can't lose each other's change."""
+    return sa.case((column > 0, column - 1), else_=0)
+
+
 def validate_reply(body: str) -> str:
     """A reply's text cleaned and checked."""
     body = textlib.clean_text(body).strip()
@@ -243,7 +248,7 @@ def add_reply(author: User, story: Story, *, body: str, submission_key: str | No
         db.session.add(reply)
         db.session.execute(sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == f"reply-{story.id}"))
         if status == Status.PUBLISHED.value:
-            story.reply_count += 1
+            story.reply_count = Story.reply_count + 1  # in SQL: concurrent replies never lose a count
             story.last_activity_at = now
             notes.notify(story.author_id, notes.REPLY, actor=author, story=story, reply=reply)
             quoted = quoting is not None and quoting.story_id == story.id and ">" in body
@@ -265,7 +270,7 @@ def edit_reply(editor: User, reply: Reply, *, body: str) -> Reply:
     reply.body, reply.body_html, reply.edited_at = body, textlib.render_markdown(body), utcnow()
     if status == Status.PENDING.value and reply.status == Status.PUBLISHED.value:
         reply.status = status
-        reply.story.reply_count = max(0, reply.story.reply_count - 1)
+        reply.story.reply_count = _one_less(Story.reply_count)
     db.session.commit()
     hooks.content_changed.send(_app(), item=reply)
     return reply
@@ -275,7 +280,7 @@ def delete_reply(actor: User, reply: Reply) -> None:
     """Delete the member's own reply."""
     require("delete_reply", reply, actor)
     if reply.status == Status.PUBLISHED.value:
-        reply.story.reply_count = max(0, reply.story.reply_count - 1)
+        reply.story.reply_count = _one_less(Story.reply_count)
     reply.status = Status.DELETED.value
     db.session.commit()
     hooks.visibility_changed.send(_app(), item=reply)
@@ -301,7 +306,7 @@ def add_update(author: User, story: Story, *, body: str, outcome: str,
                          status=status, created_at=now, submission_key=submission_key or None)
     db.session.add(update)
     if status == Status.PUBLISHED.value:
-        story.update_count += 1
+        story.update_count = Story.update_count + 1
         story.latest_outcome = outcome
         story.last_activity_at = now
     # She has written an update: no reminder needed any more.
@@ -328,6 +333,9 @@ def toggle_reaction(user: User, *, kind: str, story: Story | None = None, reply:
     target: Story | Reply = story if story is not None else reply  # type: ignore[assignment]
     require("react", target, user)
     hooks.run_before_write(user, "reaction", kind, target)
+    # Lock the target's row (PostgreSQL; SQLite has one writer anyway) so concurrent reactions count each other.
+    model = type(target)
+    db.session.execute(sa.select(model.id).where(model.id == target.id).with_for_update())
     column = Reaction.story_id if story is not None else Reaction.reply_id
     found = db.session.scalar(sa.select(Reaction).where(Reaction.user_id == user.id, column == target.id,
                                                         Reaction.kind == kind))

@@ -1,0 +1,338 @@
+"""Page speed side by side: Village (SQLite and PostgreSQL) against a bare Flask "hello world" and FlaskBB.
+
+    bench/pages.sh                      # or: .venv/bin/python bench/pages.py
+    STORIES=100000 DUR=10s RUNS=2 CONN=16 bench/pages.sh
+
+Every app runs under gunicorn with the same flags (2 sync workers) on 127.0.0.1 and is loaded with wrk through
+the kit in ../shared/peers/flaskbb (setup.sh, serve.sh, bench.sh), in one session so the machine's noise hits
+all of them alike. Village runs in production mode: on SQLite alone (the embedded default) and on PostgreSQL with
+Redis (the production setup). Databases are seeded with bench/seed.py on first use and kept in bench/.cache.
+Signed-out pages are served as a visitor sees them (the page cache is part of the product); the signed-in rows
+(a member reading, a member posting a reply) go around it. Writes run with the per-member write limits off
+(`RATELIMIT_ENABLED=0`): otherwise the benchmark would measure the limiter turning it away.
+
+Prints one table: req/s, p50/p99 latency, worker CPU ms per request, ratio to hello-world and to the matching
+FlaskBB page, and the peak worker RSS; writes it to bench/results/pages-<time>.txt.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KIT = Path(os.environ.get("FLASKBB_KIT", ROOT.parent / "shared" / "peers" / "flaskbb"))
+CACHE = ROOT / "bench" / ".cache"
+PEER_DIR = Path(os.environ.get("FLASKBB_DIR", CACHE / "flaskbb"))
+STORIES = int(os.environ.get("STORIES", 100_000))
+DUR, RUNS, CONN = os.environ.get("DUR", "10s"), int(os.environ.get("RUNS", 2)), int(os.environ.get("CONN", 16))
+PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/village_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+PORT_OURS, PORT_PEER = 18501, 18401
+PASSWORD = "village bench password"
+# Our page -> the FlaskBB page it is compared with.
+MATCHING = {"home": "index", "deep": "forum", "tag": "forum", "story": "topic", "search": "search"}
+
+
+def run(cmd: list[str], **kwargs) -> str:
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs).stdout
+
+
+def wrk_env(label: str, out: Path, pidfile: Path) -> dict[str, str]:
+    return {**os.environ, "DUR": DUR, "RUNS": str(RUNS), "CONN": str(CONN), "LABEL": label, "OUT": str(out),
+            "PIDFILE": str(pidfile)}
+
+
+def parse_table(path: Path) -> dict[str, dict[str, float]]:
+    rows = {}
+    for line in path.read_text().splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 7 and parts[2].replace(".", "").isdigit():
+            rows[parts[1]] = {"rps": float(parts[2]), "p50": float(parts[3]), "p99": float(parts[5]),
+                              "cpu": float(parts[6]), "errors": int(re.search(r"http=(\d+)", line).group(1))
+                              if "http=" in line else 0}
+    return rows
+
+
+def worker_rss_mb(pidfile: Path) -> float:
+    master = pidfile.read_text().strip()
+    peak = 0.0
+    for pid in run(["ps", "-o", "pid=", "--ppid", master]).split():
+        status = Path(f"/proc/{pid}/status").read_text()
+        peak = max(peak, int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024)
+    return peak
+
+
+# --- the peers -------------------------------------------------------------------------------------------
+
+def ensure_flaskbb() -> None:
+    if not (PEER_DIR / "venv").exists() or not list((PEER_DIR / "data").glob(".seeded-*")):
+        PEER_DIR.mkdir(parents=True, exist_ok=True)
+        print("pages: installing and seeding FlaskBB (first run only, ~3 min)", flush=True)
+        subprocess.run(["bash", str(KIT / "setup.sh"), str(PEER_DIR), "2000"], check=True)
+
+
+def bench_peer(app: str, label: str, targets: list[str], out: Path) -> dict[str, dict[str, float]]:
+    subprocess.run(["bash", str(KIT / "serve.sh"), str(PEER_DIR), str(PORT_PEER), "2", "1", app], check=True)
+    try:
+        pidfile = PEER_DIR / f"gunicorn-{PORT_PEER}.pid"
+        subprocess.run(["bash", str(KIT / "bench.sh"), f"http://127.0.0.1:{PORT_PEER}", *targets],
+                       check=True, env=wrk_env(label, out, pidfile))
+        rows = parse_table(out / "table.txt")
+        rss = worker_rss_mb(pidfile)
+        for row in rows.values():
+            row["rss"] = rss
+        return rows
+    finally:
+        subprocess.run(["bash", str(KIT / "serve.sh"), str(PEER_DIR), str(PORT_PEER), "stop"], check=False)
+
+
+# --- Village -----------------------------------------------------------------------------------------------
+
+def village_env(database_url: str, redis: bool) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "VILLAGE_ENV": "production", "SECRET_KEY": "bench-secret",
+           "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "0", "VILLAGE_INSTANCE_PATH": str(CACHE / "instance")}
+    env.pop("REDIS_URL", None)
+    if redis:
+        env["REDIS_URL"] = REDIS_URL
+    return env
+
+
+def ensure_seeded(database_url: str) -> None:
+    if database_url.startswith("postgresql"):
+        import sqlalchemy as sa
+
+        server = sa.create_engine(database_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            name = database_url.rsplit("/", 1)[1]
+            if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        server.dispose()
+    count = stories_in(database_url)
+    if count == 0:
+        print(f"pages: seeding {STORIES:,} stories into {database_url} (first run only)", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), str(STORIES)], check=True,
+                       env=village_env(database_url, redis=False))
+    elif count != STORIES:
+        print(f"pages: note: {database_url} holds {count:,} stories, not {STORIES:,}", flush=True)
+
+
+def stories_in(database_url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.text("SELECT count(*) FROM stories")) or 0
+    except sa.exc.OperationalError:
+        return 0
+    except sa.exc.ProgrammingError:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def pick_targets(database_url: str) -> dict[str, str]:
+    """Paths for each page, read from the seeded database."""
+    code = r"""
+import json, sqlalchemy as sa
+from forum import create_app
+from forum.extensions import db
+from forum.feeds.queries import encode_cursor
+from forum.models import Story, Tag, Status
+app = create_app()
+with app.app_context():
+    published = sa.select(Story).where(Story.status == Status.PUBLISHED.value)
+    deep = db.session.scalars(published.order_by(Story.created_at.desc(), Story.id.desc()).offset(1000).limit(1)).one()
+    long = db.session.scalar(published.where(Story.reply_count >= 50).order_by(Story.id).limit(1))
+    tag = db.session.scalar(sa.select(Tag.name).order_by(Tag.story_count.desc()).limit(1))
+    similar = db.session.scalar(published.where(Story.embedding.is_not(None)).order_by(Story.id.desc()).limit(1))
+    print(json.dumps({"deep": encode_cursor(deep.created_at, deep.id), "long": long.id, "tag": tag,
+                      "similar": similar.id}))
+"""
+    found = json.loads(run([sys.executable, "-c", code], env=village_env(database_url, redis=False), cwd=ROOT)
+                       .strip().splitlines()[-1])
+    return {
+        "home": "/", "deep": f"/?cursor={urllib.parse.quote(found['deep'])}", "tag": f"/tags/{found['tag']}",
+        "story": f"/stories/{found['long']}", "search": "/search?q=teacher",
+        "similar": f"/api/stories/{found['similar']}/similar", "_reply_story": str(found["long"]),
+    }
+
+
+def serve_village(env: dict[str, str], pidfile: Path) -> subprocess.Popen:
+    log = CACHE / "village-gunicorn.log"
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-b",
+         f"127.0.0.1:{PORT_OURS}", "-w", "2", "--worker-class", "sync", "--pid", str(pidfile), "--timeout", "60",
+         "--log-level", "warning", "--no-control-socket", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT_OURS}/", timeout=2)
+            if pidfile.exists():
+                return process
+        except OSError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"pages: Village did not come up; see {log}")
+
+
+def sign_in(base: str) -> tuple[str, str]:
+    """A seeded member's session cookie and a CSRF token for it."""
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode({"csrf_token": token, "identifier": "member1@seed.example.com",
+                                   "password": PASSWORD}).encode()
+    opener.open(base + "/login", data)
+    page = opener.open(base + "/stories/new").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    if "village_session" not in cookie:
+        raise SystemExit("pages: could not sign in as the seeded member")
+    return cookie, token
+
+
+def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Path, pidfile: Path) -> dict:
+    """wrk with a member's cookie, same flags as bench.sh; CPU from the workers' /proc counters."""
+    script = out / f"{name}.lua"
+    script.write_text(lua)
+    subprocess.run(["wrk", "-t2", f"-c{CONN}", "-d3s", "-s", str(script), base + path], capture_output=True)
+    rps, p50, p99, cpu, errors = [], [], [], [], 0
+    for _ in range(RUNS):
+        before = _ticks(pidfile)
+        result = run(["wrk", "-t2", f"-c{CONN}", f"-d{DUR}", "--latency", "--timeout", "10s", "-s", str(script),
+                      base + path])
+        ticks = _ticks(pidfile) - before
+        requests = int(re.search(r"(\d+) requests in", result).group(1))
+        rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", result).group(1)))
+        p50.append(_ms(re.search(r"50%\s+(\S+)", result).group(1)))
+        p99.append(_ms(re.search(r"99%\s+(\S+)", result).group(1)))
+        cpu.append(ticks * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1))
+        errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", result)) else 0
+    return {"rps": statistics.median(rps), "p50": statistics.median(p50), "p99": statistics.median(p99),
+            "cpu": statistics.median(cpu), "errors": errors}
+
+
+def _ticks(pidfile: Path) -> int:
+    total = 0
+    for pid in run(["ps", "-o", "pid=", "--ppid", pidfile.read_text().strip()]).split():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def _ms(value: str) -> float:
+    number = float(re.match(r"[\d.]+", value).group(0))
+    return number / 1000 if value.endswith("us") else number * 1000 if value.endswith("s") and not value.endswith("ms") else number
+
+
+def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> dict[str, dict[str, float]]:
+    ensure_seeded(database_url)
+    env = village_env(database_url, redis)
+    if redis:
+        subprocess.run(["redis-cli", "-n", REDIS_URL.rsplit("/", 1)[1], "FLUSHDB"], capture_output=True)
+    targets = pick_targets(database_url)
+    pidfile = CACHE / f"village-{PORT_OURS}.pid"
+    server = serve_village(env, pidfile)
+    base = f"http://127.0.0.1:{PORT_OURS}"
+    try:
+        get_targets = [f"{name}={path}" for name, path in targets.items() if not name.startswith("_")]
+        subprocess.run(["bash", str(KIT / "bench.sh"), base, *get_targets], check=True,
+                       env=wrk_env(f"village-{db_label}", out, pidfile))
+        rows = parse_table(out / "table.txt")
+        cookie, token = sign_in(base)
+        read_lua = f'wrk.headers["Cookie"]=[[{cookie}]]\n'
+        rows["home-member"] = wrk_signed_in(base, db_label, "home-member", "/", read_lua, out, pidfile)
+        story = targets["_reply_story"]
+        reply_lua = f"""
+local counter, thread_id = 0, 0
+local threads = {{}}
+function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
+function init(args) thread_id = id end
+function request()
+  counter = counter + 1
+  local body = "csrf_token={token}&body=Sending+hugs+from+a+bench+run,+thread+" .. thread_id .. "+reply+" .. counter
+  return wrk.format("POST", "/stories/{story}/replies",
+    {{["Cookie"]=[[{cookie}]], ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
+end
+"""
+        rows["reply-post"] = wrk_signed_in(base, db_label, "reply-post", f"/stories/{story}/replies", reply_lua,
+                                           out, pidfile)
+        rss = worker_rss_mb(pidfile)
+        for row in rows.values():
+            row["rss"] = rss
+        return rows
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("pages: wrk is missing (apt-get install -y wrk)")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = CACHE / "pages" / stamp
+    ensure_flaskbb()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    results["hello"] = bench_peer("hello:app", "hello", ["hello=/"], out / "hello")
+    results["flaskbb"] = bench_peer("wsgi:app", "flaskbb", [
+        "index=/", "forum=/forum/2", "topic=/topic/100",
+        "search=/search@csrf_token={csrf}&search_query=parent0042&search_types=post"], out / "flaskbb")
+    databases = [("sqlite", os.environ.get("BENCH_SQLITE_URL", f"sqlite:///{CACHE / f'village-{STORIES}.db'}"), False)]
+    if stories_reachable(PG_URL):
+        databases.append(("postgresql", PG_URL, True))
+    else:
+        print("pages: PostgreSQL not reachable; SQLite only", flush=True)
+    for label, url, redis in databases:
+        results[f"village-{label}"] = bench_village(label, url, redis, out / label)
+    table = render(results)
+    print(table)
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / f"pages-{stamp}.txt").write_text(table + "\n")
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+
+
+def stories_reachable(url: str) -> bool:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres")
+        with engine.connect():
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    hello = results["hello"]["hello"]
+    peer = results["flaskbb"]
+    lines = [f"pages: {STORIES:,} Village stories; FlaskBB 2,000 topics / 20,000 posts; 2 sync workers each; "
+             f"wrk -t2 -c{CONN} -d{DUR} x{RUNS}, medians; load {os.getloadavg()[0]:.1f}",
+             f"{'app':<18} {'page':<12} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>7} {'x hello':>8} "
+             f"{'x flaskbb':>10} {'rss MB':>7} {'errors':>6}"]
+    for app, rows in results.items():
+        for page, row in rows.items():
+            match = MATCHING.get(page.split("-")[0]) if app.startswith("village") else None
+            ratio = f"{row['rps'] / peer[match]['rps']:.1f}" if match and match in peer else "-"
+            lines.append(f"{app:<18} {page:<12} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
+                         f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.2f} {ratio:>10} {row.get('rss', 0):>7.0f} "
+                         f"{row['errors']:>6.0f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""A database that is restarting, unreachable or read-only gets a clear, kind page, not a crash."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from forum.feeds import queries
+
+
+def test_an_unavailable_database_answers_503_with_a_kind_message(client, monkeypatch) -> None:
+    def unavailable(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(queries, "feed_page", unavailable)
+    page = client.get("/")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "5"
+    assert b"Nothing you typed is lost" in page.data
+    api = client.get("/api/stories", headers={"Accept": "application/json"})
+    assert api.status_code == 503
+    assert api.is_json and "Nothing you typed is lost" in api.get_json()["message"]
