@@ -44,6 +44,9 @@ def one_size(size: int) -> dict[str, float]:
     for start in range(0, size, 10_000):
         block = rng.standard_normal((min(10_000, size - start), 384)).astype(np.float32)
         index.add(range(start, start + len(block)), block / np.linalg.norm(block, axis=1, keepdims=True))
+    from forum.similar.engine import release_free_memory
+
+    release_free_memory()  # as the app's worker does after loading its index
     embedder = get_embedder()
     embedder.embed(["warm up"])
     story_ms, draft_ms, post_ms = [], [], []

@@ -50,14 +50,24 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
     return (x - mean) / np.sqrt(var + EPS) * weight + bias
 
 
-def _release_free_memory() -> None:
-    # Loading converts ~90 MB of float32 weights; glibc keeps the freed pages unless asked to return them.
+def release_free_memory() -> None:
+    """Give freed memory back to the system (glibc keeps it otherwise), and from now on serve big arrays
+    (scratch of a forward pass or an index scan) from their own mappings, returned as soon as they are freed."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 4 * 1024 * 1024)  # M_MMAP_THRESHOLD fixed at 4 MB (glibc would otherwise raise it to 32 MB)
+        libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def _quantise(matrix: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and float32 scales (one per slice along `axis`) with matrix ≈ codes * scales."""
+    scales = np.maximum(np.abs(matrix).max(axis=axis, keepdims=True), 1e-12) / 127.0
+    codes = np.round(matrix / scales).astype(np.int8)
+    return codes, scales.astype(np.float32).reshape(-1) if axis == 0 else scales.astype(np.float32)
 
 
 class Embedder:
@@ -77,17 +87,17 @@ class Embedder:
         # The shipped tokenizer pads and truncates to 128 tokens; we window and mask ourselves instead.
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        _release_free_memory()
+        release_free_memory()
         self.cls_id = self.tokenizer.token_to_id("[CLS]")
         self.sep_id = self.tokenizer.token_to_id("[SEP]")
-        # Pre-transpose the dense layers once (x @ W.T becomes x @ W_t) and drop the originals.
-        self.dense = {k: np.ascontiguousarray(v.T) for k, v in self.weights.items()
-                      if k.endswith(".weight") and v.ndim == 2 and k.startswith("encoder.")}
-        for key in self.dense:
-            del self.weights[key]
-        # The 30k-word table is most of the memory; half precision changes the vectors by < 1e-4 (cosine).
-        self.weights["embeddings.word_embeddings.weight"] = \
-            self.weights["embeddings.word_embeddings.weight"].astype(np.float16)
+        # Weights are kept as int8 with one float32 scale per output (dense layers: per column of the
+        # pre-transposed matrix; the word table: per row): 22 MB instead of 67 MB of float32, and vectors stay
+        # within cosine 0.9995 of the reference model. x @ (codes * scale) is computed as (x @ codes) * scale.
+        self.dense: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for key in [k for k, v in self.weights.items() if k.endswith(".weight") and v.ndim == 2 and k.startswith("encoder.")]:
+            self.dense[key] = _quantise(np.ascontiguousarray(self.weights.pop(key).T), axis=0)
+        self.word_codes, self.word_scales = _quantise(self.weights.pop("embeddings.word_embeddings.weight"), axis=1)
+        release_free_memory()
 
     def token_windows(self, text: str) -> list[list[int]]:
         """The text's token ids in windows of at most 256 (with [CLS]/[SEP]); one window for short texts."""
@@ -106,7 +116,7 @@ class Embedder:
         for row, window in enumerate(batch):
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1.0
-        x = w["embeddings.word_embeddings.weight"][ids].astype(np.float32) \
+        x = self.word_codes[ids].astype(np.float32) * self.word_scales[ids] \
             + w["embeddings.position_embeddings.weight"][:length] \
             + w["embeddings.token_type_embeddings.weight"][0]
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
@@ -116,7 +126,8 @@ class Embedder:
             p = f"encoder.layer.{layer}."
 
             def dense(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
-                return h @ self.dense[p + name + ".weight"] + w[p + name + ".bias"]
+                codes, scale = self.dense[p + name + ".weight"]
+                return (h @ codes.astype(np.float32)) * scale + w[p + name + ".bias"]
 
             def heads(h: np.ndarray) -> np.ndarray:
                 return h.reshape(n, length, HEADS, size).transpose(0, 2, 1, 3)

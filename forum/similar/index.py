@@ -1,6 +1,6 @@
 """Exact nearest-neighbour search over story vectors, behind a small interface.
 
-Brute force over a float32 matrix answers in a few milliseconds at 100k stories; a site past about a
+Brute force over int8-coded vectors answers in a few milliseconds at 100k stories; a site past about a
 million could put an approximate index (for example usearch) behind the same interface.
 """
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from forum.similar.engine import DIMENSIONS
+
+SCAN_BLOCK = 8192  # rows decoded per step of a scan: 12 MB of float32 scratch
 
 
 class VectorIndex(Protocol):
@@ -31,7 +33,10 @@ class BruteForceIndex:
     """
 
     def __init__(self, capacity: int = 1024) -> None:
-        self._matrix = np.zeros((capacity, DIMENSIONS), dtype=np.float32)
+        # Rows are stored as int8 codes with one float32 scale each: a quarter of the memory of float32
+        # (38 MB at 100k stories), cosines within ~0.002 of exact, and faster to scan (less memory to read).
+        self._codes = np.zeros((capacity, DIMENSIONS), dtype=np.int8)
+        self._scales = np.zeros(capacity, dtype=np.float32)
         self._ids = np.full(capacity, -1, dtype=np.int64)
         self._row_of: dict[int, int] = {}
         self._free: list[int] = []
@@ -40,13 +45,28 @@ class BruteForceIndex:
         self._row_dot_mean = np.zeros(capacity, dtype=np.float32)
         self._changes_since_mean = 0
 
+    def _dot_all(self, query: np.ndarray) -> np.ndarray:
+        """Every used row · query, decoding a block of rows at a time (no float32 copy of the whole matrix)."""
+        out = np.empty(self._used, dtype=np.float32)
+        block = np.empty((min(SCAN_BLOCK, max(self._used, 1)), DIMENSIONS), dtype=np.float32)
+        for start in range(0, self._used, SCAN_BLOCK):
+            codes = self._codes[start:min(start + SCAN_BLOCK, self._used)]
+            decoded = block[: len(codes)]
+            np.copyto(decoded, codes, casting="unsafe")
+            out[start:start + len(codes)] = decoded @ query
+        return out * self._scales[: self._used]
+
     def _refresh_mean(self) -> None:
         # The mean moves slowly: recompute it (one pass) after 1% of the rows changed, not on every add.
         if self._changes_since_mean <= max(20, len(self._row_of) // 100):
             return
-        live = self._ids[: self._used] >= 0
-        self._mean = self._matrix[: self._used][live].mean(0) if live.any() else np.zeros(DIMENSIONS, np.float32)
-        self._row_dot_mean[: self._used] = self._matrix[: self._used] @ self._mean
+        total = np.zeros(DIMENSIONS, dtype=np.float64)
+        for start in range(0, self._used, SCAN_BLOCK):
+            codes = self._codes[start:min(start + SCAN_BLOCK, self._used)].astype(np.float32)
+            total += (codes * self._scales[start:start + len(codes), None]).sum(0)  # free rows are all zero
+        live = len(self._row_of)
+        self._mean = (total / live).astype(np.float32) if live else np.zeros(DIMENSIONS, np.float32)
+        self._row_dot_mean[: self._used] = self._dot_all(self._mean)
         self._changes_since_mean = 0
 
     def __len__(self) -> int:
@@ -56,14 +76,15 @@ class BruteForceIndex:
         return item_id in self._row_of
 
     def _grow(self) -> None:
-        capacity = self._matrix.shape[0] * 2
-        matrix = np.zeros((capacity, DIMENSIONS), dtype=np.float32)
-        matrix[: self._used] = self._matrix[: self._used]
+        capacity = self._codes.shape[0] * 2
+        codes = np.zeros((capacity, DIMENSIONS), dtype=np.int8)
+        codes[: self._used] = self._codes[: self._used]
         ids = np.full(capacity, -1, dtype=np.int64)
         ids[: self._used] = self._ids[: self._used]
-        dots = np.zeros(capacity, dtype=np.float32)
+        scales, dots = np.zeros(capacity, dtype=np.float32), np.zeros(capacity, dtype=np.float32)
+        scales[: self._used] = self._scales[: self._used]
         dots[: self._used] = self._row_dot_mean[: self._used]
-        self._matrix, self._ids, self._row_dot_mean = matrix, ids, dots
+        self._codes, self._ids, self._scales, self._row_dot_mean = codes, ids, scales, dots
 
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
         """Add or replace vectors (rows of `vectors`, in the order of `ids`)."""
@@ -73,20 +94,22 @@ class BruteForceIndex:
                 if self._free:
                     row = self._free.pop()
                 else:
-                    if self._used == self._matrix.shape[0]:
+                    if self._used == self._codes.shape[0]:
                         self._grow()
                     row = self._used
                     self._used += 1
                 self._row_of[item_id] = row
                 self._ids[row] = item_id
-            self._matrix[row] = vector
+            scale = max(float(np.abs(vector).max()), 1e-12) / 127.0
+            self._codes[row] = np.round(vector / scale).astype(np.int8)
+            self._scales[row] = scale
             self._row_dot_mean[row] = vector @ self._mean
             self._changes_since_mean += 1
 
     def vectors(self, ids: Iterable[int]) -> np.ndarray:
-        """The stored vectors of these ids (unknown ones are skipped)."""
+        """The stored vectors of these ids (unknown ones are skipped), decoded."""
         rows = [self._row_of[i] for i in ids if i in self._row_of]
-        return self._matrix[rows].copy()
+        return self._codes[rows].astype(np.float32) * self._scales[rows, None]
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget these ids (unknown ones are ignored)."""
@@ -94,7 +117,8 @@ class BruteForceIndex:
             row = self._row_of.pop(item_id, None)
             if row is not None:
                 self._ids[row] = -1
-                self._matrix[row] = 0.0
+                self._codes[row] = 0
+                self._scales[row] = 0.0
                 self._row_dot_mean[row] = 0.0
                 self._free.append(row)
                 self._changes_since_mean += 1
@@ -108,7 +132,7 @@ class BruteForceIndex:
         mean, used = self._mean, self._used
         mean_sq = float(mean @ mean)
         # (m - mean)·(q - mean) without building a centred copy of the matrix.
-        dots = self._matrix[:used] @ query - self._row_dot_mean[:used] - float(query @ mean) + mean_sq
+        dots = self._dot_all(query) - self._row_dot_mean[:used] - float(query @ mean) + mean_sq
         row_norms = np.sqrt(np.maximum(1.0 - 2.0 * self._row_dot_mean[:used] + mean_sq, 1e-6))
         query_norm = max(float(np.linalg.norm(query - mean)), 1e-6)
         scores = dots / (row_norms * query_norm)

@@ -75,6 +75,7 @@ class WorkerIndex:
                 self.index, self.max_id = BruteForceIndex(), 0
                 self._load(0)
                 self.loaded_at = now
+                engine.release_free_memory()  # the rows fetched to build it
             else:
                 self._load(self.max_id)
             self.checked_at = now
