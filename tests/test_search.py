@@ -70,3 +70,11 @@ def test_highlight_escapes_before_marking():
 
 def test_search_terms_strip_operators():
     assert search_terms('"NEAR(cry* OR sob)') == ["near", "cry", "or", "sob"]
+
+
+def test_postgres_search_uses_the_indexed_expression() -> None:
+    """The story query repeats the GIN index's expression verbatim, or PostgreSQL would scan every story."""
+    from forum.feeds.search import _POSTGRES_SEARCH
+    from forum.models.search import STORY_VECTOR
+
+    assert STORY_VECTOR.replace("title", "s.title").replace("body", "s.body") in _POSTGRES_SEARCH

@@ -337,7 +337,7 @@ def load_labelled(path: Path) -> tuple[list[str], np.ndarray]:
 
 def file_sha(path: Path) -> str:
     """SHA-256 of a file, to tell whether the stored weights match the training data."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()  # nosemgrep - a file checksum
 
 
 def default_embedder() -> Embedder | None:
