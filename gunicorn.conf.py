@@ -12,8 +12,10 @@ graceful_timeout = 20
 keepalive = 5
 # The similarity model must be created after the fork (lazily, on first use), never in the master.
 preload_app = False
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
-max_requests_jitter = 500
+# Workers are not recycled by default: each holds the model and the story index, which a new worker must load
+# again (a latency spike), and memory is steady. Set GUNICORN_MAX_REQUESTS to recycle after that many requests.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
+max_requests_jitter = max_requests // 10
 # Trust X-Forwarded-* only from the local reverse proxy; set PROXY_FIX_HOPS=1 for the app as well.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

@@ -33,8 +33,8 @@ def _payload(story_id: int | None, matches: list[store.Match]) -> dict[str, Any]
 def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
     """The closest stories and how many parents shared something similar, for the story page."""
     try:
-        matches = store.similar_to_story(story, current_user, k)
-        return {"matches": matches, "count": max(len(matches), store.count_similar(story))}
+        matches, count = store.similar_with_count(story, current_user, k)
+        return {"matches": matches, "count": count}
     except Exception:  # noqa: BLE001 - the panel is a kindness, never a reason for an error page
         return {"matches": [], "count": 0}
 

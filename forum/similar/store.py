@@ -130,12 +130,15 @@ def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> i
     return done
 
 
-def _matches(vector: np.ndarray, viewer: Any, k: int, exclude_ids: set[int]) -> list[Match]:
+def _matches(vector: np.ndarray, viewer: Any, k: int, exclude_ids: set[int],
+             nearest: list[tuple[int, float]] | None = None) -> list[Match]:
     index = worker_index()
     index.refresh()
     banned_authors = excluded_author_ids(viewer)
     wanted = k * OVERFETCH + len(exclude_ids)
-    nearest = index.index.search(vector, EXPAND_WITH, frozenset(exclude_ids))
+    if nearest is None:
+        nearest = index.index.search(vector, EXPAND_WITH, frozenset(exclude_ids))
+    nearest = nearest[:EXPAND_WITH]
     if nearest:
         expanded = vector + index.index.vectors([i for i, _ in nearest]).mean(0)
         vector = expanded / max(float(np.linalg.norm(expanded)), 1e-12)
@@ -166,17 +169,19 @@ def similar_to_text(text: str, viewer: Any = None, k: int = 3) -> list[Match]:
     return _matches(engine.get_embedder().embed([text])[0], viewer, k, set())
 
 
-def count_similar(story: Story, threshold: float = 0.3, limit: int = 200) -> int:
-    """How many published stories are close to this one (for "N parents shared something similar").
-
-    0.3 (centred cosine) kept about two in three such stories on the same theme in the dev set.
-    """
+def similar_with_count(story: Story, viewer: Any = None, k: int = 5, threshold: float = 0.3,
+                       limit: int = 200) -> tuple[list[Match], int]:
+    """The story page's panel: the closest stories, and how many parents shared something similar (stories
+    within `threshold`, centred cosine: 0.3 kept about two in three same-theme stories in the dev set). The
+    count and the query expansion share one scan of the index."""
     if story.embedding is None:
-        return 0
+        return [], 0
     index = worker_index()
     index.refresh()
-    hits = index.index.search(engine.from_bytes(story.embedding), limit, frozenset({story.id}))
-    return sum(1 for _, score in hits if score >= threshold)
+    vector = engine.from_bytes(story.embedding)
+    raw = index.index.search(vector, limit, frozenset({story.id}))
+    matches = _matches(vector, viewer, k, {story.id}, nearest=raw)
+    return matches, max(len(matches), sum(1 for _, score in raw if score >= threshold))
 
 
 def _on_story_written(sender: Flask, item: Any, **extra: Any) -> None:

@@ -128,7 +128,8 @@ def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200
 def show(story_id: int) -> Any:
     """Read a story, its updates and replies."""
     story = queries.get_story(story_id, current_user)
-    form = ReplyForm(formdata=None)
+    # Visitors see no reply box: no CSRF token either, so their page can come from the page cache.
+    form = ReplyForm(formdata=None, meta={"csrf": current_user.is_authenticated})
     if current_user.is_authenticated:
         quote = _quote_for(story, request.args.get("quote"))
         saved = drafts.take_stash(request.args.get("restore"), f"reply-{story.id}") \
