@@ -12,10 +12,20 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from forum.config import Config, config_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class RowId(IntegerConverter):
+    """<int:…> in every route: ids beyond a 32-bit column (PostgreSQL's integer) are simply not found (404),
+    instead of reaching the database and failing there."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
@@ -32,6 +42,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     )
     app.config.from_mapping(config.as_dict())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.url_map.converters["int"] = RowId
 
     register_extensions(app)
     register_security(app)
