@@ -57,8 +57,9 @@ def parse_table(path: Path) -> dict[str, dict[str, float]]:
         parts = line.split()
         if len(parts) >= 7 and parts[2].replace(".", "").isdigit():
             rows[parts[1]] = {"rps": float(parts[2]), "p50": float(parts[3]), "p99": float(parts[5]),
-                              "cpu": float(parts[6]), "errors": int(re.search(r"http=(\d+)", line).group(1))
-                              if "http=" in line else 0}
+                              "cpu": float(parts[6]),
+                              # bench.sh ends a row with "<errors> http=<status of a probe> bytes=<size>"
+                              "errors": int(m.group(1)) if (m := re.search(r"(\d+) http=", line)) else 0}
     return rows
 
 

@@ -1,7 +1,7 @@
 """Security baseline for every response: headers, secure cookies over HTTPS, proxy awareness."""
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,9 +50,9 @@ def add_security_headers(response: Response) -> Response:
 
 
 def _has_user_session() -> bool:
-    from flask_login import current_user
-
-    return bool(getattr(current_user, "is_authenticated", False))
+    """Whether the browser holds a login session, read from the session cookie alone: this runs after every
+    response, error pages included, so it must not need the database (which may be what failed)."""
+    return "_user_id" in session
 
 
 def init_app(app: Flask) -> None:

@@ -18,3 +18,20 @@ def test_an_unavailable_database_answers_503_with_a_kind_message(client, monkeyp
     api = client.get("/api/stories", headers={"Accept": "application/json"})
     assert api.status_code == 503
     assert api.is_json and "Nothing you typed is lost" in api.get_json()["message"]
+
+
+def test_a_signed_in_member_gets_the_503_page_even_when_loading_them_fails(client, member, monkeypatch) -> None:
+    """The error page itself must not need the database: the response headers are chosen from the cookie."""
+    from forum.extensions import login_manager
+    from tests.factories import login
+
+    login(client, member)
+
+    def unavailable(_token):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("the database system is shutting down"))
+
+    monkeypatch.setattr(login_manager, "_user_callback", unavailable)
+    page = client.get("/")
+    assert page.status_code == 503
+    assert b"Nothing you typed is lost" in page.data
+    assert page.headers["Cache-Control"] == "no-store"
