@@ -162,8 +162,13 @@ def _handle_database_unavailable(error: Exception) -> Any:
                "and try again.")
     try:
         db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection itself is gone (e.g. PostgreSQL shutting down)
+        # Drop it without another rollback, or the teardown's rollback fails again and becomes a 500.
+        db.session().invalidate()
+    try:
         body, status = error_response(503, message)
     except Exception:  # noqa: BLE001 - the layout itself may need the database (the signed-in member)
+        db.session().invalidate()
         body, status = current_app.response_class(message, mimetype="text/plain"), 503
     return body, status, {"Retry-After": "5"}
 

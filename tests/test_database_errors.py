@@ -35,3 +35,21 @@ def test_a_signed_in_member_gets_the_503_page_even_when_loading_them_fails(clien
     assert page.status_code == 503
     assert b"Nothing you typed is lost" in page.data
     assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_a_connection_that_died_mid_request_still_ends_in_a_503(client, monkeypatch) -> None:
+    """PostgreSQL shutting down: the query fails, then so does every rollback on that connection."""
+    from forum.extensions import db
+
+    def dead(*_args, **_kwargs):
+        raise sa.exc.OperationalError("ROLLBACK", {}, Exception("terminating connection due to administrator command"))
+
+    def unavailable(*_args, **_kwargs):
+        db.session.execute(sa.text("SELECT 1"))  # the session now holds a connection
+        monkeypatch.setattr(sa.engine.Connection, "_rollback_impl", dead)
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("terminating connection due to administrator command"))
+
+    monkeypatch.setattr(queries, "feed_page", unavailable)
+    page = client.get("/")
+    assert page.status_code == 503
+    assert b"Nothing you typed is lost" in page.data
