@@ -86,6 +86,32 @@ def test_write_rate_limit_with_friendlier_message_and_stricter_for_new_accounts(
         empty_tables()
 
 
+def test_writes_are_refused_kindly_and_keep_the_text_when_the_limit_store_is_down(tmp_path, db_url, monkeypatch):
+    """Redis down: reads go on, writes fail closed with a friendly message and nothing typed is lost."""
+    from forum.moderation import protection
+
+    app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True)
+    with app.app_context():
+        member = make_user(pseudonym="Patient")
+        client = app.test_client()
+        login(client, member)
+
+        def store_down(*_args, **_kwargs):
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        monkeypatch.setattr(protection._limiter(app), "hit", store_down)
+        response = client.post("/stories/new", data={"body": f"{BODY} Written while Redis was down.",
+                                                     "submission_key": "redis-down"})
+        assert response.status_code == 429
+        page = response.get_data(as_text=True)
+        assert "can&#39;t save posts for a moment" in page or "can't save posts for a moment" in page
+        assert "Written while Redis was down." in page  # the text is kept
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Story)) == 0
+        assert client.get("/").status_code == 200
+        from tests.conftest import empty_tables
+        empty_tables()
+
+
 def test_first_posts_need_approval_when_switched_on(client, auth, member, moderator):
     mod.set_setting(moderator, "approve_first_posts", "1")
     auth.login(member)
