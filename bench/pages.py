@@ -12,7 +12,7 @@ Signed-out pages are served as a visitor sees them (the page cache is part of th
 (`RATELIMIT_ENABLED=0`): otherwise the benchmark would measure the limiter turning it away.
 
 Prints one table: req/s, p50/p99 latency, worker CPU ms per request, ratio to hello-world and to the matching
-FlaskBB page, and the peak worker RSS; writes it to bench/results/pages-<time>.txt.
+FlaskBB page, and the largest worker's RSS after the run and at its peak; writes it to bench/results/pages-<time>.txt.
 """
 from __future__ import annotations
 
@@ -63,13 +63,15 @@ def parse_table(path: Path) -> dict[str, dict[str, float]]:
     return rows
 
 
-def worker_rss_mb(pidfile: Path) -> float:
+def worker_rss_mb(pidfile: Path) -> tuple[float, float]:
+    """The largest worker's resident memory now and its peak (VmRSS, VmHWM), in MB."""
     master = pidfile.read_text().strip()
-    peak = 0.0
+    now = peak = 0.0
     for pid in run(["ps", "-o", "pid=", "--ppid", master]).split():
         status = Path(f"/proc/{pid}/status").read_text()
+        now = max(now, int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
         peak = max(peak, int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024)
-    return peak
+    return now, peak
 
 
 # --- the peers -------------------------------------------------------------------------------------------
@@ -88,9 +90,9 @@ def bench_peer(app: str, label: str, targets: list[str], out: Path) -> dict[str,
         subprocess.run(["bash", str(KIT / "bench.sh"), f"http://127.0.0.1:{PORT_PEER}", *targets],
                        check=True, env=wrk_env(label, out, pidfile))
         rows = parse_table(out / "table.txt")
-        rss = worker_rss_mb(pidfile)
+        rss, peak = worker_rss_mb(pidfile)
         for row in rows.values():
-            row["rss"] = rss
+            row["rss"], row["peak"] = rss, peak
         return rows
     finally:
         subprocess.run(["bash", str(KIT / "serve.sh"), str(PEER_DIR), str(PORT_PEER), "stop"], check=False)
@@ -217,6 +219,9 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
         result = run(["wrk", "-t2", f"-c{CONN}", f"-d{DUR}", "--latency", "--timeout", "10s", "-s", str(script),
                       base + path])
         ticks = _ticks(pidfile) - before
+        (out / f"{name}.run{len(rps) + 1}").write_text(result)
+        if not re.search(r"50%\s+\S+", result):
+            raise SystemExit(f"pages: wrk gave no latencies for {label} {name}:\n{result}")
         requests = int(re.search(r"(\d+) requests in", result).group(1))
         rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", result).group(1)))
         p50.append(_ms(re.search(r"50%\s+(\S+)", result).group(1)))
@@ -251,9 +256,13 @@ def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> d
     base = f"http://127.0.0.1:{PORT_OURS}"
     try:
         get_targets = [f"{name}={path}" for name, path in targets.items() if not name.startswith("_")]
+        print("pages: village-%s worker RSS after start %.0f MB (peak %.0f)" % (db_label, *worker_rss_mb(pidfile)),
+              flush=True)
         subprocess.run(["bash", str(KIT / "bench.sh"), base, *get_targets], check=True,
                        env=wrk_env(f"village-{db_label}", out, pidfile))
         rows = parse_table(out / "table.txt")
+        print("pages: village-%s worker RSS after visitors %.0f MB (peak %.0f)" % (db_label, *worker_rss_mb(pidfile)),
+              flush=True)
         cookie, token = sign_in(base)
         read_lua = f'wrk.headers["Cookie"]=[[{cookie}]]\n'
         rows["home-member"] = wrk_signed_in(base, db_label, "home-member", "/", read_lua, out, pidfile)
@@ -272,9 +281,9 @@ end
 """
         rows["reply-post"] = wrk_signed_in(base, db_label, "reply-post", f"/stories/{story}/replies", reply_lua,
                                            out, pidfile)
-        rss = worker_rss_mb(pidfile)
+        rss, peak = worker_rss_mb(pidfile)
         for row in rows.values():
-            row["rss"] = rss
+            row["rss"], row["peak"] = rss, peak
         return rows
     finally:
         server.terminate()
@@ -324,14 +333,14 @@ def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
     lines = [f"pages: {STORIES:,} Village stories; FlaskBB 2,000 topics / 20,000 posts; 2 sync workers each; "
              f"wrk -t2 -c{CONN} -d{DUR} x{RUNS}, medians; load {os.getloadavg()[0]:.1f}",
              f"{'app':<18} {'page':<12} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>7} {'x hello':>8} "
-             f"{'x flaskbb':>10} {'rss MB':>7} {'errors':>6}"]
+             f"{'x flaskbb':>10} {'rss MB':>7} {'peak MB':>7} {'errors':>6}"]
     for app, rows in results.items():
         for page, row in rows.items():
             match = MATCHING.get(page.split("-")[0]) if app.startswith("village") else None
             ratio = f"{row['rps'] / peer[match]['rps']:.1f}" if match and match in peer else "-"
             lines.append(f"{app:<18} {page:<12} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
                          f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.2f} {ratio:>10} {row.get('rss', 0):>7.0f} "
-                         f"{row['errors']:>6.0f}")
+                         f"{row.get('peak', 0):>7.0f} {row['errors']:>6.0f}")
     return "\n".join(lines)
 
 
