@@ -4,12 +4,20 @@ Safe by construction: only GET requests that carry none of our cookies are serve
 (a signed-in member, or a visitor with a session, always gets a fresh page), and a page is stored only when
 rendering it neither set a cookie nor changed the session (a page with a form and its CSRF token never is).
 Entries are tagged with a generation number that every story, reply or update write and every change of
-visibility bumps, so new content shows at once; the timeout bounds anything else (reaction counts).
+visibility bumps, so new content shows at once; PAGE_CACHE_SECONDS bounds anything else (reaction counts).
 With REDIS_URL the cache and the generation are shared by every worker and host; without it each worker has
-its own, and the short timeout bounds how stale another worker's copy can be.
+its own, and the short lifetime bounds how stale another worker's copy can be.
+
+When a page has merely aged (no new content), one request claims the refresh and renders it while every
+other request keeps getting the aged copy for those few hundred milliseconds: otherwise all workers render
+the same page at the same moment and every visitor waits (the bench's p99 on a 100k-story tag page went from
+under 15 ms to 150 ms at each expiry). Lifetimes are spread by worker and page so they don't expire together.
 """
 from __future__ import annotations
 
+import os
+import time
+import zlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -37,28 +45,76 @@ def _key() -> str:
     return "page:" + request.full_path
 
 
-def _lookup() -> Response | None:
+def _claim_path(key: str) -> str:
+    return os.path.join(current_app.instance_path, f"pagecache-refresh-{zlib.crc32(key.encode()):08x}")
+
+
+def _claim_refresh(key: str) -> bool:
+    """True for the one request that should render an aged page again: across every worker and host with
+    Redis, across this host's workers otherwise (each worker's in-process cache can't see the others')."""
     try:
-        generation, entry = cache.get_many(GENERATION_KEY, _key())
+        if current_app.config.get("CACHE_TYPE") != "SimpleCache":
+            return bool(cache.add("refresh:" + key, 1, timeout=10))
+        path = _claim_path(key)
+        try:
+            if time.time() - os.stat(path).st_mtime > 10:  # left behind by a worker that died mid-render
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except FileExistsError:
+        return False
+    except Exception:  # noqa: BLE001 - when in doubt, render
+        return True
+
+
+def _release_refresh(key: str) -> None:
+    if current_app.config.get("CACHE_TYPE") != "SimpleCache":
+        cache.delete("refresh:" + key)
+        return
+    try:
+        os.unlink(_claim_path(key))
+    except FileNotFoundError:
+        pass
+
+
+def _lookup() -> Response | None:
+    key = _key()
+    try:
+        generation, entry = cache.get_many(GENERATION_KEY, key)
     except Exception:  # noqa: BLE001 - a cache outage must never take pages down: render instead
         current_app.logger.warning("page cache unavailable", exc_info=True)
         return None
     if not entry or entry[0] != (generation or 0):
+        return None  # nothing stored, or content changed since: render now
+    _, fresh_until, status, mimetype, body = entry
+    aged = time.time() >= fresh_until
+    if aged and _claim_refresh(key):
         return None
-    _, status, mimetype, body = entry
     response = current_app.response_class(body, status=status, mimetype=mimetype)
-    response.headers["X-Cache"] = "hit"
+    response.headers["X-Cache"] = "stale" if aged else "hit"
     return response
+
+
+def _lifetime(key: str) -> float:
+    """PAGE_CACHE_SECONDS, shortened by up to a fifth depending on the worker and the page."""
+    spread = zlib.crc32(f"{os.getpid()}:{key}".encode()) % 1000 / 5000
+    return float(current_app.config.get("PAGE_CACHE_SECONDS", 30)) * (1 - spread)
 
 
 def _store(response: Response) -> None:
     if (response.status_code != 200 or response.direct_passthrough or session.modified
             or "Set-Cookie" in response.headers):
         return
+    key = _key()
     try:
         generation = cache.get(GENERATION_KEY) or 0
-        cache.set(_key(), (generation, response.status_code, response.mimetype, response.get_data()),
-                  timeout=current_app.config.get("PAGE_CACHE_SECONDS", 30))
+        lifetime = _lifetime(key)
+        # Kept well past its freshness so an aged copy is there to serve while one request renders anew.
+        cache.set(key, (generation, time.time() + lifetime, response.status_code, response.mimetype,
+                        response.get_data()), timeout=int(lifetime * 10))
+        _release_refresh(key)
     except Exception:  # noqa: BLE001
         current_app.logger.warning("page cache unavailable", exc_info=True)
 

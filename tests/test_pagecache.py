@@ -76,3 +76,53 @@ def test_a_cache_outage_still_serves_pages(client, member, page_cache, monkeypat
     monkeypatch.setattr(page_cache, "set", broken)
     services.publish_story(member, title="Still here", body="Pages keep serving when the cache is down.")
     assert b"Still here" in client.get("/").data
+
+
+def test_an_aged_page_is_rendered_again_by_one_request_while_others_get_the_aged_copy(
+        client, member, page_cache, monkeypatch) -> None:
+    """At expiry, one request renders the page anew; the rest are not held up behind it."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    from forum import pagecache
+
+    services.publish_story(member, title="Clingy at the gate", body="She held my coat and would not let go today.")
+    client.get("/")
+    assert client.get("/").headers["X-Cache"] == "hit"
+    monkeypatch.setattr(pagecache, "time", SimpleNamespace(time=lambda: real_time.time() + 31))
+    # Another worker has just claimed the refresh: this visitor gets the aged copy at once.
+    page_cache.add("refresh:page:/?", 1, timeout=10)
+    stale = client.get("/")
+    assert stale.headers["X-Cache"] == "stale" and b"Clingy at the gate" in stale.data
+    # Once the claim is gone, the next visitor renders a new copy, which is then served as fresh.
+    page_cache.delete("refresh:page:/?")
+    renewed = client.get("/")
+    assert "X-Cache" not in renewed.headers and renewed.status_code == 200
+    assert client.get("/").headers["X-Cache"] == "hit"
+
+
+def test_cached_pages_of_two_workers_do_not_age_at_the_same_moment(app) -> None:
+    from forum import pagecache
+
+    with app.test_request_context("/"):
+        lifetimes = set()
+        for pid in (101, 102, 103):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(pagecache.os, "getpid", lambda pid=pid: pid)
+                lifetimes.add(pagecache._lifetime("page:/?"))
+    assert len(lifetimes) == 3 and all(24 <= lifetime <= 30 for lifetime in lifetimes)
+
+
+def test_without_redis_one_worker_on_the_host_claims_the_refresh(app, monkeypatch) -> None:
+    """Each worker's in-process cache is its own, so the claim is a file in the instance folder."""
+    from forum import pagecache
+
+    monkeypatch.setitem(app.config, "CACHE_TYPE", "SimpleCache")
+    with app.test_request_context("/"):
+        assert pagecache._claim_refresh("page:/?") is True
+        assert pagecache._claim_refresh("page:/?") is False  # another worker: serves the aged copy
+        assert pagecache._claim_refresh("page:/tags?") is True  # other pages are independent
+        pagecache._release_refresh("page:/?")
+        assert pagecache._claim_refresh("page:/?") is True
+        pagecache._release_refresh("page:/?")
+        pagecache._release_refresh("page:/tags?")
