@@ -7,6 +7,7 @@ and the per-member protections (rate limits, first-post approval) are skipped: n
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from forum import text as textlib
 from forum.extensions import db
 from forum.models import Reaction, ReactionKind, Reply, Status, Story, Tag, story_tags
-from forum.stories.services import recount_tags, validate_reply, validate_story
+from forum.stories.services import validate_reply, validate_story
 
 _REACTION_KINDS = frozenset(k.value for k in ReactionKind)
 
@@ -104,7 +105,13 @@ def insert_stories(prepared: Sequence[PreparedStory]) -> list[int]:
              for story_id, p in zip(ids, prepared) for name in p.tag_names]
     if links:
         db.session.execute(sa.insert(story_tags), links)
-        recount_tags(tag_ids.values())
+        # Every new story is published, so each link adds one to its tag. (Recounting instead read every
+        # story of a popular tag again for each batch: quadratic over a long load.)
+        tags = Tag.__table__
+        increment = (sa.update(tags).where(tags.c.id == sa.bindparam("tag"))
+                     .values(story_count=tags.c.story_count + sa.bindparam("added")))
+        added = Counter(link["tag_id"] for link in links)
+        db.session.execute(increment, [{"tag": tag_id, "added": n} for tag_id, n in added.items()])
     db.session.commit()
     return ids
 
