@@ -41,6 +41,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import postgres_reachable  # bench/ is the running script's folder, so on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache" / "faults"
 PORT = 18601
@@ -405,7 +407,7 @@ def main() -> None:
               [("kill -9 worker", kill_worker), ("read-only database", read_only_sqlite)])]
     only = os.environ.get("FAULTS_DATABASES", "sqlite,postgresql").split(",")
     plans = [plan for plan in plans if plan[0] in only]
-    if "postgresql" in only and _postgres_reachable():
+    if "postgresql" in only and postgres_reachable(PG_URL):
         plans.append(("postgresql", PG_URL, True, [("kill -9 worker", kill_worker),
                                                    ("postgresql restart", restart_postgres),
                                                    ("redis stop/start", bounce_redis)]))
@@ -440,17 +442,6 @@ def _row(r: dict) -> str:
             f"integrity={r['integrity']} recovery_s={r['recovery_s']}"
             + (f"\n{'':<11} failed requests by status {r['statuses']}; lost by kind {r['lost_kinds']}"
                if r["errors"] or r["lost"] else ""))
-
-
-def _postgres_reachable() -> bool:
-    import sqlalchemy as sa
-
-    try:
-        engine = sa.create_engine(PG_URL.rsplit("/", 1)[0] + "/postgres")
-        with engine.connect():
-            return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 if __name__ == "__main__":

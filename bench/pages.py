@@ -28,6 +28,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from benchlib import postgres_reachable  # bench/ is the running script's folder, so on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Path(os.environ.get("FLASKBB_KIT", ROOT.parent / "shared" / "peers" / "flaskbb"))
 CACHE = ROOT / "bench" / ".cache"
@@ -220,12 +222,12 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
                       base + path])
         ticks = _ticks(pidfile) - before
         (out / f"{name}.run{len(rps) + 1}").write_text(result)
-        if not re.search(r"50%\s+\S+", result):
+        if not re.search(r"^\s*50%\s+\S+", result, re.M):
             raise SystemExit(f"pages: wrk gave no latencies for {label} {name}:\n{result}")
         requests = int(re.search(r"(\d+) requests in", result).group(1))
         rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", result).group(1)))
-        p50.append(_ms(re.search(r"50%\s+(\S+)", result).group(1)))
-        p99.append(_ms(re.search(r"99%\s+(\S+)", result).group(1)))
+        p50.append(_ms(re.search(r"^\s*50%\s+(\S+)", result, re.M).group(1)))
+        p99.append(_ms(re.search(r"^\s*99%\s+(\S+)", result, re.M).group(1)))
         cpu.append(ticks * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1))
         errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", result)) else 0
     return {"rps": statistics.median(rps), "p50": statistics.median(p50), "p99": statistics.median(p99),
@@ -303,7 +305,7 @@ def main() -> None:
         "index=/", "forum=/forum/2", "topic=/topic/100",
         "search=/search@csrf_token={csrf}&search_query=parent0042&search_types=post"], out / "flaskbb")
     databases = [("sqlite", os.environ.get("BENCH_SQLITE_URL", f"sqlite:///{CACHE / f'village-{STORIES}.db'}"), False)]
-    if stories_reachable(PG_URL):
+    if postgres_reachable(PG_URL):
         databases.append(("postgresql", PG_URL, True))
     else:
         print("pages: PostgreSQL not reachable; SQLite only", flush=True)
@@ -314,17 +316,6 @@ def main() -> None:
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / f"pages-{stamp}.txt").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
-
-
-def stories_reachable(url: str) -> bool:
-    import sqlalchemy as sa
-
-    try:
-        engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres")
-        with engine.connect():
-            return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
