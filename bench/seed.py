@@ -28,6 +28,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -171,6 +172,31 @@ def _init_worker(globals_: dict) -> None:
     _GLOBAL.update(globals_)
 
 
+def seed_chunks(chunks: Iterable[dict], offset: int, totals: dict[str, int], began: float, wanted: int) -> None:
+    """Insert prepared chunks through the bulk paths (main process), reporting progress every 10,000 stories."""
+    from forum.stories import bulk
+
+    for chunk in chunks:
+        for story in chunk["stories"]:
+            story.row["author_id"] += offset
+        story_ids = bulk.insert_stories(chunk["stories"])
+        for reply in chunk["replies"]:
+            reply["story_id"], reply["author_id"] = story_ids[reply["story_id"]], reply["author_id"] + offset
+        reply_ids = bulk.insert_replies(chunk["replies"])
+        reactions = [{"user_id": r["user_id"] + offset, "kind": r["kind"],
+                      "story_id": None if r["reply"] is not None else story_ids[r["story"]],
+                      "reply_id": reply_ids[r["reply"]] if r["reply"] is not None else None}
+                     for r in chunk["reactions"]]
+        totals["reactions"] += bulk.insert_reactions(reactions)
+        totals["stories"] += len(story_ids)
+        totals["replies"] += len(chunk["replies"])
+        elapsed = time.perf_counter() - began
+        if totals["stories"] % 10_000 == 0 or totals["stories"] == wanted:
+            print(f"seed: {totals['stories']:,} stories, {totals['replies']:,} replies, "
+                  f"{totals['reactions']:,} reactions, {elapsed:.0f}s "
+                  f"({totals['stories'] / elapsed:.0f} stories/s)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stories", nargs="?", type=int, default=100_000)
@@ -217,25 +243,9 @@ def main() -> None:
     totals = {"stories": 0, "replies": 0, "reactions": 0}
     with ctx.Pool(args.workers, initializer=_init_worker, initargs=(shared,)) as pool, app.app_context():
         offset = first_member - 1
-        for chunk in pool.imap(prepare_chunk, specs):
-            for story in chunk["stories"]:
-                story.row["author_id"] += offset
-            story_ids = bulk.insert_stories(chunk["stories"])
-            for reply in chunk["replies"]:
-                reply["story_id"], reply["author_id"] = story_ids[reply["story_id"]], reply["author_id"] + offset
-            reply_ids = bulk.insert_replies(chunk["replies"])
-            reactions = [{"user_id": r["user_id"] + offset, "kind": r["kind"],
-                          "story_id": None if r["reply"] is not None else story_ids[r["story"]],
-                          "reply_id": reply_ids[r["reply"]] if r["reply"] is not None else None}
-                         for r in chunk["reactions"]]
-            totals["reactions"] += bulk.insert_reactions(reactions)
-            totals["stories"] += len(story_ids)
-            totals["replies"] += len(chunk["replies"])
-            elapsed = time.perf_counter() - began
-            if totals["stories"] % 10_000 == 0 or totals["stories"] == args.stories:
-                print(f"seed: {totals['stories']:,} stories, {totals['replies']:,} replies, "
-                      f"{totals['reactions']:,} reactions, {elapsed:.0f}s "
-                      f"({totals['stories'] / elapsed:.0f} stories/s)", flush=True)
+        with bulk.search_indexes_deferred():
+            seed_chunks(pool.imap(prepare_chunk, specs), offset, totals, began, args.stories)
+        print(f"seed: search indexes built, {time.perf_counter() - began:.0f}s", flush=True)
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))

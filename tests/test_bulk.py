@@ -62,3 +62,14 @@ def test_bulk_stories_follow_the_posting_rules(member) -> None:
         bulk.prepare_story(bulk.NewStory(author_id=member.id, body="too short", created_at=utcnow()))
     with pytest.raises(ValueError):
         bulk.insert_reactions([{"user_id": member.id, "kind": "like", "story_id": 1, "reply_id": None}])
+
+
+def test_a_long_load_rebuilds_the_search_indexes_at_the_end(member) -> None:
+    with bulk.search_indexes_deferred():
+        story_ids = bulk.insert_stories([bulk.prepare_story(_story(member.id, n)) for n in range(1, 6)])
+    if db.engine.dialect.name == "postgresql":
+        names = set(db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename IN "
+                                                "('stories', 'replies') AND indexname LIKE 'ix_search_%'")))
+        assert names == {"ix_search_stories", "ix_search_replies"}
+    found = {hit.story.id for hit in search.search("clung nursery gate").hits}
+    assert found == set(story_ids)
