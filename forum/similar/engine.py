@@ -6,8 +6,11 @@ averaged (weighted by length), so the whole story counts.
 """
 from __future__ import annotations
 
+import json
 import math
+import struct
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -77,38 +80,64 @@ def release_free_memory() -> None:
 
 def _quantise(matrix: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """int8 codes and float32 scales (one per slice along `axis`) with matrix ≈ codes * scales."""
+    if axis == 1 and len(matrix) > 4096:
+        # Per-row scales: a block of rows at a time, so the 47 MB word table needs no full-size temporaries.
+        parts = [_quantise(matrix[start:start + 4096], axis=1) for start in range(0, len(matrix), 4096)]
+        return np.concatenate([codes for codes, _ in parts]), np.concatenate([scales for _, scales in parts])
     scales = np.maximum(np.abs(matrix).max(axis=axis, keepdims=True), 1e-12) / 127.0
     codes = np.round(matrix / scales).astype(np.int8)
     return codes, scales.astype(np.float32).reshape(-1) if axis == 0 else scales.astype(np.float32)
+
+
+_SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def _read_tensors(path: Path) -> Iterator[tuple[str, np.ndarray]]:
+    """The tensors of a .safetensors file, one at a time, read with plain file reads.
+
+    (The safetensors library maps the whole file: 90 MB more resident memory in every worker while loading,
+    its peak. The format is an 8-byte header length, a JSON header of dtype/shape/offsets, then the data.)
+    """
+    with path.open("rb") as file:
+        (header_size,) = struct.unpack("<Q", file.read(8))
+        header = json.loads(file.read(header_size))
+        header.pop("__metadata__", None)
+        for key, spec in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
+            begin, end = spec["data_offsets"]
+            file.seek(8 + header_size + begin)
+            data = np.frombuffer(file.read(end - begin), dtype=_SAFETENSORS_DTYPES[spec["dtype"]])
+            yield key, data.reshape(spec["shape"]).astype(np.float32, copy=False)
 
 
 class Embedder:
     """Turns texts into L2-normalised 384-dimensional vectors."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        from safetensors import safe_open
         from tokenizers import Tokenizer
 
         directory = directory or model_dir()
-        # Tensor by tensor, so the whole float32 file is never in memory at once.
-        self.weights: dict[str, np.ndarray] = {}
-        with safe_open(str(directory / "model.safetensors"), framework="numpy") as tensors:
-            for key in tensors.keys():
-                self.weights[key] = np.array(tensors.get_tensor(key))  # a copy: the file can be unmapped
+        release_free_memory()  # before loading too: freed tensors go back to the system, not to a growing heap
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         # The shipped tokenizer pads and truncates to 128 tokens; we window and mask ourselves instead.
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        release_free_memory()
         self.cls_id = self.tokenizer.token_to_id("[CLS]")
         self.sep_id = self.tokenizer.token_to_id("[SEP]")
         # Weights are kept as int8 with one float32 scale per output (dense layers: per column of the
         # pre-transposed matrix; the word table: per row): 22 MB instead of 67 MB of float32, and vectors stay
         # within cosine 0.9995 of the reference model. x @ (codes * scale) is computed as (x @ codes) * scale.
+        # Read and quantised tensor by tensor, so the float32 model (90 MB) is never in memory at once: that
+        # load was a worker's peak memory.
+        self.weights: dict[str, np.ndarray] = {}
         self.dense: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for key in [k for k, v in self.weights.items() if k.endswith(".weight") and v.ndim == 2 and k.startswith("encoder.")]:
-            self.dense[key] = _quantise(np.ascontiguousarray(self.weights.pop(key).T), axis=0)
-        self.word_codes, self.word_scales = _quantise(self.weights.pop("embeddings.word_embeddings.weight"), axis=1)
+        for key, tensor in _read_tensors(directory / "model.safetensors"):
+            if key == "embeddings.word_embeddings.weight":
+                self.word_codes, self.word_scales = _quantise(tensor, axis=1)
+            elif key.startswith("encoder.") and key.endswith(".weight") and tensor.ndim == 2:
+                self.dense[key] = _quantise(np.ascontiguousarray(tensor.T), axis=0)
+            else:
+                self.weights[key] = np.array(tensor)  # a copy: the file can be unmapped
+            del tensor
         release_free_memory()
 
     def token_windows(self, text: str) -> list[list[int]]:
