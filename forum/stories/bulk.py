@@ -52,7 +52,10 @@ class NewReply:
 
 
 # The PostgreSQL search indexes a long load rebuilds once at the end (see search_indexes_deferred).
-_DEFERRABLE_INDEXES = ("ix_search_stories", "ix_search_replies")
+_DEFERRABLE_INDEXES = {
+    "ix_search_stories": "DROP INDEX IF EXISTS ix_search_stories",
+    "ix_search_replies": "DROP INDEX IF EXISTS ix_search_replies",
+}
 
 
 @contextmanager
@@ -63,8 +66,8 @@ def search_indexes_deferred() -> Iterator[None]:
     if db.engine.dialect.name != "postgresql":
         yield
         return
-    for name in _DEFERRABLE_INDEXES:
-        db.session.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))  # nosec B608 - fixed names
+    for drop in _DEFERRABLE_INDEXES.values():
+        db.session.execute(sa.text(drop))
     db.session.commit()
     try:
         yield
