@@ -140,7 +140,14 @@ def _handle_csrf_error(error: CSRFError) -> Any:
         name = f"{target.__module__}.{target.__qualname__}"
         if name in _CSRF_RERENDER or f"{view.__module__}.{view.__qualname__}" in _CSRF_RERENDER:
             g.csrf_expired = True
-            return current_app.ensure_sync(view)(**(request.view_args or {}))
+            # The view runs inside this error handler, so its own errors (a rate limit, a refused write)
+            # must be turned into responses here: nothing further up would catch them.
+            try:
+                return current_app.ensure_sync(view)(**(request.view_args or {}))
+            except HTTPException as error:
+                return _handle_http_exception(error)
+            except ForumError as error:
+                return _handle_forum_error(error)
     return error_response(
         400, "This page was open for a long time and its security check expired. Please go back, reload and try again."
     )

@@ -141,6 +141,20 @@ def test_registration_is_rate_limited_per_address(tmp_path, db_url):
     assert codes[-1] == 429 and codes[0] == 200
 
 
+def test_an_expired_form_over_the_rate_limit_gets_429_not_500(tmp_path, db_url):
+    """The expired-token path shows the form again by calling the view, which is itself rate-limited
+    (found by wapiti: a forged token on the twelfth sign-in gave a 500)."""
+    app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    codes = [client.post("/login", data={"csrf_token": "forged", "identifier": "target", "password": "wrong"},
+                         environ_base={"REMOTE_ADDR": f"10.0.2.{i}"}).status_code for i in range(12)]
+    assert 500 not in codes
+    assert codes[0] == 200 and codes[-1] == 429
+    codes = [client.post("/register", data={"csrf_token": "forged", "pseudonym": f"Late{i}", "email": "a@b.example",
+                                            "password": "long enough password"}).status_code for i in range(8)]
+    assert 500 not in codes and codes[-1] == 429
+
+
 def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
     from forum import create_app
     from forum.config import ConfigError, ProductionConfig
