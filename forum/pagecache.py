@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, request, session
+from flask import Flask, Response, current_app, g, make_response, request, session
 
 from forum.extensions import cache
 from forum.stories import hooks
@@ -91,6 +91,7 @@ def _lookup() -> Response | None:
     _, fresh_until, status, mimetype, body = entry
     aged = time.time() >= fresh_until
     if aged and _claim_refresh(key):
+        g.page_cache_claim = key  # released once the new copy is stored
         return None
     response = current_app.response_class(body, status=status, mimetype=mimetype)
     response.headers["X-Cache"] = "stale" if aged else "hit"
@@ -114,7 +115,8 @@ def _store(response: Response) -> None:
         # Kept well past its freshness so an aged copy is there to serve while one request renders anew.
         cache.set(key, (generation, time.time() + lifetime, response.status_code, response.mimetype,
                         response.get_data()), timeout=int(lifetime * 10))
-        _release_refresh(key)
+        if g.pop("page_cache_claim", None) == key:
+            _release_refresh(key)
     except Exception:  # noqa: BLE001
         current_app.logger.warning("page cache unavailable", exc_info=True)
 
