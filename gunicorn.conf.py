@@ -1,4 +1,5 @@
 """Production defaults for `gunicorn -c gunicorn.conf.py wsgi:app` (every value can be overridden by env)."""
+
 import multiprocessing
 import os
 

@@ -3,6 +3,7 @@ so the external checks can also look at pages only members see (the compose page
 
     python .ci/sign_in.py http://127.0.0.1:18701
 """
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -20,8 +21,9 @@ def main(base: str) -> None:
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
     name = f"qa{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(16)
-    data = urllib.parse.urlencode({"csrf_token": token, "pseudonym": name, "email": f"{name}@qa.example.com",
-                                   "password": password}).encode()
+    data = urllib.parse.urlencode(
+        {"csrf_token": token, "pseudonym": name, "email": f"{name}@qa.example.com", "password": password}
+    ).encode()
     page = opener.open(f"{base}/register", data=data)
     if page.geturl().rstrip("/").endswith("/register"):
         sys.exit("sign_in: registration was refused")

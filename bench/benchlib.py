@@ -1,4 +1,5 @@
 """Small helpers shared by the bench scripts (each runs as `python bench/<name>.py`, so this is importable)."""
+
 from __future__ import annotations
 
 

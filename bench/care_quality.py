@@ -7,6 +7,7 @@
 The evaluation sentences were written separately from forum/care/data/train.jsonl (no shared
 sentences); everything the detector tunes is tuned by cross-validation on the training set only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,12 +55,14 @@ def layers(detector: Detector) -> dict[str, Callable[[list[str]], list[bool]]]:
             assert probs is not None
             decisions, at = [], 0
             for cs in checks:
-                decisions.append(bool(len(cs)) and float(probs[at:at + len(cs)].max()) >= cut)
+                decisions.append(bool(len(cs)) and float(probs[at : at + len(cs)].max()) >= cut)
                 at += len(cs)
             return decisions
 
         out["cue gate + classifier (p >= 0.5)"] = lambda texts: classifier_alone(texts, 0.5)
-        out[f"cue gate + classifier (p >= {threshold:g}, tuned)"] = lambda texts: classifier_alone(texts, threshold)
+        out[f"cue gate + classifier (p >= {threshold:g}, tuned)"] = lambda texts: classifier_alone(
+            texts, threshold
+        )
     out["combination (Detector.check)"] = lambda texts: [r.signpost for r in detector.check_many(texts)]
     return out
 
@@ -73,12 +76,16 @@ def report_eval(detector: Detector, rows: list[dict]) -> None:
         precision, recall, tp, fp, fn = scores(truth, decide(texts))
         print(f"{name:44s} {precision:9.3f} {recall:7.3f} {tp:4d} {fp:4d} {fn:4d}")
     results = detector.check_many(texts)
-    for label, wanted in (("Missed crisis sentences (false negatives)", True),
-                          ("Wrongly flagged sentences (false positives)", False)):
+    for label, wanted in (
+        ("Missed crisis sentences (false negatives)", True),
+        ("Wrongly flagged sentences (false positives)", False),
+    ):
         print(f"\n{label}:")
         for row, result in zip(rows, results):
             if bool(row["crisis"]) == wanted and result.signpost != wanted:
-                print(f"  [{row['kind']}] {row['text']}\n      score {result.score:.2f}; {'; '.join(result.reasons) or '-'}")
+                print(
+                    f"  [{row['kind']}] {row['text']}\n      score {result.score:.2f}; {'; '.join(result.reasons) or '-'}"
+                )
 
 
 def report_stories(detector: Detector, path: Path) -> None:
@@ -88,22 +95,28 @@ def report_stories(detector: Detector, path: Path) -> None:
     shown = [(s, r) for s, r in zip(stories, results) if r.signpost]
     print(f"\n{len(shown)} of {len(stories)} stories in {path.name} would show the card:")
     for story, result in shown:
-        print(f"  {story['id']} [{story.get('theme', '')}] {story.get('title', '')!r}: score {result.score:.2f}")
+        print(
+            f"  {story['id']} [{story.get('theme', '')}] {story.get('title', '')!r}: score {result.score:.2f}"
+        )
         for reason in result.reasons:
             print(f"      {reason}")
 
 
 def report_timing(detector: Detector, path: Path, runs: int = 30) -> None:
     """Print the median time to check a 300-word story (embedding included)."""
-    words = " ".join(json.loads(line)["body"] for line in path.read_text(encoding="utf-8").splitlines()).split()
-    stories = [" ".join(words[i * 300:(i + 1) * 300]) for i in range(runs)]
+    words = " ".join(
+        json.loads(line)["body"] for line in path.read_text(encoding="utf-8").splitlines()
+    ).split()
+    stories = [" ".join(words[i * 300 : (i + 1) * 300]) for i in range(runs)]
     detector.check(stories[0])  # load the model outside the timing
     times = []
     for story in stories:
         start = time.perf_counter()
         detector.check(story)
         times.append((time.perf_counter() - start) * 1000)
-    print(f"\n300-word story: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms over {runs} stories")
+    print(
+        f"\n300-word story: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms over {runs} stories"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ fault until the last failed request. The last line sums up every scenario:
 
     faults: acknowledged=N lost=N duplicated=N worst_recovery_s=X
 """
+
 from __future__ import annotations
 
 import http.client
@@ -53,7 +54,9 @@ PG_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql+psycopg://postgres@12
 REDIS_URL = os.environ.get("FAULTS_REDIS_URL", "redis://127.0.0.1:6379/4")
 PASSWORD = "faults bench password"
 MARKER = re.compile(r"fw-[0-9a-f]{12}")
-PG_VERSION = next(iter(sorted(os.listdir("/etc/postgresql"))), "15") if os.path.isdir("/etc/postgresql") else "15"
+PG_VERSION = (
+    next(iter(sorted(os.listdir("/etc/postgresql"))), "15") if os.path.isdir("/etc/postgresql") else "15"
+)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -113,8 +116,9 @@ class Member:
     def sign_in(self) -> None:
         for _ in range(60):
             if self.refresh_token("/login"):
-                status, _ = self.request("/login", {"csrf_token": self.token, "identifier": self.email,
-                                                    "password": PASSWORD})
+                status, _ = self.request(
+                    "/login", {"csrf_token": self.token, "identifier": self.email, "password": PASSWORD}
+                )
                 if status in (302, 303) and self.refresh_token():
                     return
             time.sleep(0.5)
@@ -126,7 +130,9 @@ REACTED: dict[str, set[tuple[int, str]]] = {}
 REPORTED: dict[str, set[int]] = {}
 
 
-def writer(member: Member, story_ids: list[int], ledger: Ledger, stop: threading.Event, rng: random.Random) -> None:
+def writer(
+    member: Member, story_ids: list[int], ledger: Ledger, stop: threading.Event, rng: random.Random
+) -> None:
     member.sign_in()
     reacted = REACTED.setdefault(member.email, set())
     reported = REPORTED.setdefault(member.email, set())
@@ -139,8 +145,12 @@ def writer(member: Member, story_ids: list[int], ledger: Ledger, stop: threading
         story = rng.choice(open_ids)
         if roll < 0.3:
             kind, path = "story", "/stories/new"
-            data = {"title": f"Fault run {marker}", "body": f"Drop-off was hard again today. {marker}",
-                    "tags": "faulttest dropoffguilt", "submission_key": key}
+            data = {
+                "title": f"Fault run {marker}",
+                "body": f"Drop-off was hard again today. {marker}",
+                "tags": "faulttest dropoffguilt",
+                "submission_key": key,
+            }
         elif roll < 0.75:
             kind, path = "reply", f"/stories/{story}/replies"
             data = {"body": f"Sending hugs, it does get easier. {marker}", "submission_key": key}
@@ -149,8 +159,12 @@ def writer(member: Member, story_ids: list[int], ledger: Ledger, stop: threading
             if (story, reaction) in reacted:
                 continue
             reacted.add((story, reaction))
-            kind, path, data, marker = "reaction", f"/stories/{story}/reactions", {"kind": reaction}, \
-                f"reaction:{member.email}:{story}:{reaction}"
+            kind, path, data, marker = (
+                "reaction",
+                f"/stories/{story}/reactions",
+                {"kind": reaction},
+                f"reaction:{member.email}:{story}:{reaction}",
+            )
         else:
             story = rng.choice(report_ids)
             if story in reported:
@@ -169,8 +183,9 @@ def _ok(status: int, kind: str, body: str) -> bool:
     return 300 <= status < 400
 
 
-def _submit(member: Member, path: str, data: dict[str, str], marker: str, kind: str, ledger: Ledger,
-            retry: bool) -> None:
+def _submit(
+    member: Member, path: str, data: dict[str, str], marker: str, kind: str, ledger: Ledger, retry: bool
+) -> None:
     for attempt in range(8):
         status, body = member.request(path, {**data, "csrf_token": member.token})
         # A kind refusal is an answer, not an error: a repeated report, a story hidden by earlier reports.
@@ -194,9 +209,13 @@ def _submit(member: Member, path: str, data: dict[str, str], marker: str, kind: 
         time.sleep(0.5 * (attempt + 1))  # the browser's "try again", with the same submission key
 
 
-def _double_tap(member: Member, path: str, data: dict[str, str], marker: str, kind: str, ledger: Ledger) -> None:
-    threads = [threading.Thread(target=_submit, args=(member, path, data, marker, kind, ledger, True))
-               for _ in range(2)]
+def _double_tap(
+    member: Member, path: str, data: dict[str, str], marker: str, kind: str, ledger: Ledger
+) -> None:
+    threads = [
+        threading.Thread(target=_submit, args=(member, path, data, marker, kind, ledger, True))
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -206,8 +225,15 @@ def _double_tap(member: Member, path: str, data: dict[str, str], marker: str, ki
 def reader(story_ids: list[int], ledger: Ledger, stop: threading.Event, rng: random.Random) -> None:
     visitor = Member("visitor")
     while not stop.is_set():
-        path = rng.choice(["/", "/tags", f"/stories/{rng.choice(story_ids[:-5])}", "/search?q=nursery",
-                           "/tags/dropoffguilt"])
+        path = rng.choice(
+            [
+                "/",
+                "/tags",
+                f"/stories/{rng.choice(story_ids[:-5])}",
+                "/search?q=nursery",
+                "/tags/dropoffguilt",
+            ]
+        )
         status, _ = visitor.request(path)
         ledger.result(status == 200, status)
         if status != 200 and os.environ.get("FAULTS_DEBUG"):
@@ -217,10 +243,18 @@ def reader(story_ids: list[int], ledger: Ledger, stop: threading.Event, rng: ran
 
 # --- the site under test -------------------------------------------------------------------------------
 
+
 def env_for(database_url: str, redis: bool) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "VILLAGE_ENV": "production", "SECRET_KEY": "faults-secret",
-           "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "0", "VILLAGE_INSTANCE_PATH": str(CACHE / "instance"),
-           "OPENBLAS_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "VILLAGE_ENV": "production",
+        "SECRET_KEY": "faults-secret",
+        "SESSION_COOKIE_SECURE": "0",
+        "RATELIMIT_ENABLED": "0",
+        "VILLAGE_INSTANCE_PATH": str(CACHE / "instance"),
+        "OPENBLAS_NUM_THREADS": "1",
+    }
     env.pop("REDIS_URL", None)
     if redis:
         env["REDIS_URL"] = REDIS_URL
@@ -266,8 +300,14 @@ def fresh_site(database_url: str, redis: bool) -> list[int]:
     env = env_for(database_url, redis)
     flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", SETUP, PASSWORD, str(WRITERS)], cwd=ROOT,
-                         env=env, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", SETUP, PASSWORD, str(WRITERS)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return [int(x) for x in out.split()]
 
 
@@ -275,10 +315,28 @@ class Server:
     def __init__(self, env: dict[str, str]) -> None:
         self.pidfile = CACHE / f"gunicorn-{PORT}.pid"
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{PORT}",
-             "-w", "2", "--worker-class", "sync", "--pid", str(self.pidfile), "--timeout", "30",
-             "--no-control-socket", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=(CACHE / "gunicorn.log").open("ab"), stderr=subprocess.STDOUT)
+            [
+                str(ROOT / ".venv" / "bin" / "gunicorn"),
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "-b",
+                f"127.0.0.1:{PORT}",
+                "-w",
+                "2",
+                "--worker-class",
+                "sync",
+                "--pid",
+                str(self.pidfile),
+                "--timeout",
+                "30",
+                "--no-control-socket",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=(CACHE / "gunicorn.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         for _ in range(150):
             if Member("probe").request("/")[0] == 200:
                 return
@@ -287,8 +345,12 @@ class Server:
 
     def workers(self) -> list[int]:
         master = self.process.pid
-        return [int(p) for p in subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
-                                               text=True).stdout.split()]
+        return [
+            int(p)
+            for p in subprocess.run(
+                ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
+            ).stdout.split()
+        ]
 
     def reload(self) -> None:
         """New workers (new database connections), as after a deploy."""
@@ -301,6 +363,7 @@ class Server:
 
 
 # --- faults ----------------------------------------------------------------------------------------------
+
 
 def kill_worker(server: Server, _db: str) -> float:
     victim = random.choice(server.workers())
@@ -316,8 +379,27 @@ def restart_postgres(_server: Server, _db: str) -> float:
 def bounce_redis(_server: Server, _db: str) -> float:
     subprocess.run(["redis-cli", "shutdown", "nosave"], capture_output=True)
     time.sleep(5)
-    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-                    "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"], check=True)
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "-::1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            "/var/lib/redis",
+            "--logfile",
+            "/var/log/redis/ci.log",
+        ],
+        check=True,
+    )
     for _ in range(50):
         if subprocess.run(["redis-cli", "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
             break
@@ -342,27 +424,47 @@ def read_only_sqlite(_server: Server, database_url: str) -> float:
 
 # --- reconciliation --------------------------------------------------------------------------------------
 
+
 def reconcile(database_url: str, ledger: Ledger) -> dict[str, int | str]:
     import sqlalchemy as sa
 
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
-        texts = [row[0] for row in conn.execute(sa.text(
-            "SELECT body FROM stories UNION ALL SELECT body FROM replies UNION ALL SELECT note FROM flags"))]
+        texts = [
+            row[0]
+            for row in conn.execute(
+                sa.text(
+                    "SELECT body FROM stories UNION ALL SELECT body FROM replies UNION ALL SELECT note FROM flags"
+                )
+            )
+        ]
         found = Counter(m for text in texts if text for m in MARKER.findall(text))
         reactions = Counter(
-            f"reaction:{email}:{story}:{kind}" for email, story, kind in conn.execute(sa.text(
-                "SELECT u.email, r.story_id, r.kind FROM reactions r JOIN users u ON u.id = r.user_id "
-                "WHERE r.story_id IS NOT NULL")))
+            f"reaction:{email}:{story}:{kind}"
+            for email, story, kind in conn.execute(
+                sa.text(
+                    "SELECT u.email, r.story_id, r.kind FROM reactions r JOIN users u ON u.id = r.user_id "
+                    "WHERE r.story_id IS NOT NULL"
+                )
+            )
+        )
         found.update(reactions)
-        counters_off = conn.scalar(sa.text(
-            "SELECT count(*) FROM stories s WHERE s.reply_count <> (SELECT count(*) FROM replies r "
-            "WHERE r.story_id = s.id AND r.status = 'published') OR s.reaction_count <> (SELECT count(DISTINCT "
-            "user_id) FROM reactions x WHERE x.story_id = s.id)"))
-        untagged = conn.scalar(sa.text(
-            "SELECT count(*) FROM stories s WHERE s.title LIKE 'Fault run %' AND NOT EXISTS "
-            "(SELECT 1 FROM story_tags t WHERE t.story_id = s.id)"))
-        integrity = conn.scalar(sa.text("PRAGMA integrity_check")) if database_url.startswith("sqlite") else "ok"
+        counters_off = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM stories s WHERE s.reply_count <> (SELECT count(*) FROM replies r "
+                "WHERE r.story_id = s.id AND r.status = 'published') OR s.reaction_count <> (SELECT count(DISTINCT "
+                "user_id) FROM reactions x WHERE x.story_id = s.id)"
+            )
+        )
+        untagged = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM stories s WHERE s.title LIKE 'Fault run %' AND NOT EXISTS "
+                "(SELECT 1 FROM story_tags t WHERE t.story_id = s.id)"
+            )
+        )
+        integrity = (
+            conn.scalar(sa.text("PRAGMA integrity_check")) if database_url.startswith("sqlite") else "ok"
+        )
     engine.dispose()
     acknowledged = set(ledger.acknowledged)
     return {
@@ -379,11 +481,26 @@ def reconcile(database_url: str, ledger: Ledger) -> dict[str, int | str]:
 def run_scenario(name: str, fault, server: Server, database_url: str, story_ids: list[int]) -> dict:  # noqa: ANN001
     ledger, stop = Ledger(), threading.Event()
     rng = random.Random(name)
-    threads = [threading.Thread(target=writer, args=(Member(f"writer{i}@faults.example.com"), story_ids, ledger, stop,
-                                                     random.Random(rng.random())), daemon=True)
-               for i in range(WRITERS)]
-    threads += [threading.Thread(target=reader, args=(story_ids, ledger, stop, random.Random(rng.random())),
-                                 daemon=True) for _ in range(READERS)]
+    threads = [
+        threading.Thread(
+            target=writer,
+            args=(
+                Member(f"writer{i}@faults.example.com"),
+                story_ids,
+                ledger,
+                stop,
+                random.Random(rng.random()),
+            ),
+            daemon=True,
+        )
+        for i in range(WRITERS)
+    ]
+    threads += [
+        threading.Thread(
+            target=reader, args=(story_ids, ledger, stop, random.Random(rng.random())), daemon=True
+        )
+        for _ in range(READERS)
+    ]
     for thread in threads:
         thread.start()
     time.sleep(SECONDS / 3)
@@ -396,21 +513,41 @@ def run_scenario(name: str, fault, server: Server, database_url: str, story_ids:
     for sample in ledger.samples[:20]:
         print("   ", sample[:400], flush=True)
     result = reconcile(database_url, ledger)
-    result.update(scenario=name, requests=ledger.requests, errors=len(ledger.errors), statuses=dict(ledger.statuses),
-                  recovery_s=round(max(0.0, last_error - fault_ended), 1) if ledger.errors else 0.0)
+    result.update(
+        scenario=name,
+        requests=ledger.requests,
+        errors=len(ledger.errors),
+        statuses=dict(ledger.statuses),
+        recovery_s=round(max(0.0, last_error - fault_ended), 1) if ledger.errors else 0.0,
+    )
     return result
 
 
 def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
-    plans = [("sqlite", f"sqlite:///{CACHE / 'village.db'}", False,
-              [("kill -9 worker", kill_worker), ("read-only database", read_only_sqlite)])]
+    plans = [
+        (
+            "sqlite",
+            f"sqlite:///{CACHE / 'village.db'}",
+            False,
+            [("kill -9 worker", kill_worker), ("read-only database", read_only_sqlite)],
+        )
+    ]
     only = os.environ.get("FAULTS_DATABASES", "sqlite,postgresql").split(",")
     plans = [plan for plan in plans if plan[0] in only]
     if "postgresql" in only and postgres_reachable(PG_URL):
-        plans.append(("postgresql", PG_URL, True, [("kill -9 worker", kill_worker),
-                                                   ("postgresql restart", restart_postgres),
-                                                   ("redis stop/start", bounce_redis)]))
+        plans.append(
+            (
+                "postgresql",
+                PG_URL,
+                True,
+                [
+                    ("kill -9 worker", kill_worker),
+                    ("postgresql restart", restart_postgres),
+                    ("redis stop/start", bounce_redis),
+                ],
+            )
+        )
     else:
         print("faults: PostgreSQL not reachable; SQLite only", flush=True)
     results = []
@@ -425,23 +562,33 @@ def main() -> None:
                 print(_row(outcome), flush=True)
         finally:
             server.stop()
-    print("faults: " + " ".join([
-        f"acknowledged={sum(r['acknowledged'] for r in results)}",
-        f"lost={sum(r['lost'] for r in results)}",
-        f"duplicated={sum(r['duplicated'] for r in results)}",
-        f"worst_recovery_s={max((r['recovery_s'] for r in results), default=0.0):.1f}",
-    ]))
+    print(
+        "faults: "
+        + " ".join(
+            [
+                f"acknowledged={sum(r['acknowledged'] for r in results)}",
+                f"lost={sum(r['lost'] for r in results)}",
+                f"duplicated={sum(r['duplicated'] for r in results)}",
+                f"worst_recovery_s={max((r['recovery_s'] for r in results), default=0.0):.1f}",
+            ]
+        )
+    )
     bad = any(r["lost"] or r["duplicated"] or r["half_applied"] or r["integrity"] != "ok" for r in results)
     sys.exit(1 if bad else 0)
 
 
 def _row(r: dict) -> str:
-    return (f"{r['db']:<11} {r['scenario']:<20} requests={r['requests']:<6} errors={r['errors']:<5} "
-            f"acknowledged={r['acknowledged']:<5} lost={r['lost']} duplicated={r['duplicated']} "
-            f"half_applied={r['half_applied']} failed_but_saved={r['failed_but_saved']} "
-            f"integrity={r['integrity']} recovery_s={r['recovery_s']}"
-            + (f"\n{'':<11} failed requests by status {r['statuses']}; lost by kind {r['lost_kinds']}"
-               if r["errors"] or r["lost"] else ""))
+    return (
+        f"{r['db']:<11} {r['scenario']:<20} requests={r['requests']:<6} errors={r['errors']:<5} "
+        f"acknowledged={r['acknowledged']:<5} lost={r['lost']} duplicated={r['duplicated']} "
+        f"half_applied={r['half_applied']} failed_but_saved={r['failed_but_saved']} "
+        f"integrity={r['integrity']} recovery_s={r['recovery_s']}"
+        + (
+            f"\n{'':<11} failed requests by status {r['statuses']}; lost by kind {r['lost_kinds']}"
+            if r["errors"] or r["lost"]
+            else ""
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Signed-out pages are served as a visitor sees them (the page cache is part of th
 Prints one table: req/s, p50/p99 latency, worker CPU ms per request, ratio to hello-world and to the matching
 FlaskBB page, and the largest worker's RSS after the run and at its peak; writes it to bench/results/pages-<time>.txt.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,11 @@ KIT = Path(os.environ.get("FLASKBB_KIT", ROOT.parent / "shared" / "peers" / "fla
 CACHE = ROOT / "bench" / ".cache"
 PEER_DIR = Path(os.environ.get("FLASKBB_DIR", CACHE / "flaskbb"))
 STORIES = int(os.environ.get("STORIES", 100_000))
-DUR, RUNS, CONN = os.environ.get("DUR", "10s"), int(os.environ.get("RUNS", 2)), int(os.environ.get("CONN", 16))
+DUR, RUNS, CONN = (
+    os.environ.get("DUR", "10s"),
+    int(os.environ.get("RUNS", 2)),
+    int(os.environ.get("CONN", 16)),
+)
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/village_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 PORT_OURS, PORT_PEER = 18501, 18401
@@ -49,8 +54,15 @@ def run(cmd: list[str], **kwargs) -> str:
 
 
 def wrk_env(label: str, out: Path, pidfile: Path) -> dict[str, str]:
-    return {**os.environ, "DUR": DUR, "RUNS": str(RUNS), "CONN": str(CONN), "LABEL": label, "OUT": str(out),
-            "PIDFILE": str(pidfile)}
+    return {
+        **os.environ,
+        "DUR": DUR,
+        "RUNS": str(RUNS),
+        "CONN": str(CONN),
+        "LABEL": label,
+        "OUT": str(out),
+        "PIDFILE": str(pidfile),
+    }
 
 
 def parse_table(path: Path) -> dict[str, dict[str, float]]:
@@ -58,10 +70,14 @@ def parse_table(path: Path) -> dict[str, dict[str, float]]:
     for line in path.read_text().splitlines()[1:]:
         parts = line.split()
         if len(parts) >= 7 and parts[2].replace(".", "").isdigit():
-            rows[parts[1]] = {"rps": float(parts[2]), "p50": float(parts[3]), "p99": float(parts[5]),
-                              "cpu": float(parts[6]),
-                              # bench.sh ends a row with "<errors> http=<status of a probe> bytes=<size>"
-                              "errors": int(m.group(1)) if (m := re.search(r"(\d+) http=", line)) else 0}
+            rows[parts[1]] = {
+                "rps": float(parts[2]),
+                "p50": float(parts[3]),
+                "p99": float(parts[5]),
+                "cpu": float(parts[6]),
+                # bench.sh ends a row with "<errors> http=<status of a probe> bytes=<size>"
+                "errors": int(m.group(1)) if (m := re.search(r"(\d+) http=", line)) else 0,
+            }
     return rows
 
 
@@ -78,6 +94,7 @@ def worker_rss_mb(pidfile: Path) -> tuple[float, float]:
 
 # --- the peers -------------------------------------------------------------------------------------------
 
+
 def ensure_flaskbb() -> None:
     if not (PEER_DIR / "venv").exists() or not list((PEER_DIR / "data").glob(".seeded-*")):
         PEER_DIR.mkdir(parents=True, exist_ok=True)
@@ -89,8 +106,11 @@ def bench_peer(app: str, label: str, targets: list[str], out: Path) -> dict[str,
     subprocess.run(["bash", str(KIT / "serve.sh"), str(PEER_DIR), str(PORT_PEER), "2", "1", app], check=True)
     try:
         pidfile = PEER_DIR / f"gunicorn-{PORT_PEER}.pid"
-        subprocess.run(["bash", str(KIT / "bench.sh"), f"http://127.0.0.1:{PORT_PEER}", *targets],
-                       check=True, env=wrk_env(label, out, pidfile))
+        subprocess.run(
+            ["bash", str(KIT / "bench.sh"), f"http://127.0.0.1:{PORT_PEER}", *targets],
+            check=True,
+            env=wrk_env(label, out, pidfile),
+        )
         rows = parse_table(out / "table.txt")
         rss, peak = worker_rss_mb(pidfile)
         for row in rows.values():
@@ -102,9 +122,17 @@ def bench_peer(app: str, label: str, targets: list[str], out: Path) -> dict[str,
 
 # --- Village -----------------------------------------------------------------------------------------------
 
+
 def village_env(database_url: str, redis: bool) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "VILLAGE_ENV": "production", "SECRET_KEY": "bench-secret",
-           "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "0", "VILLAGE_INSTANCE_PATH": str(CACHE / "instance")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "VILLAGE_ENV": "production",
+        "SECRET_KEY": "bench-secret",
+        "SESSION_COOKIE_SECURE": "0",
+        "RATELIMIT_ENABLED": "0",
+        "VILLAGE_INSTANCE_PATH": str(CACHE / "instance"),
+    }
     env.pop("REDIS_URL", None)
     if redis:
         env["REDIS_URL"] = REDIS_URL
@@ -124,8 +152,11 @@ def ensure_seeded(database_url: str) -> None:
     count = stories_in(database_url)
     if count == 0:
         print(f"pages: seeding {STORIES:,} stories into {database_url} (first run only)", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), str(STORIES)], check=True,
-                       env=village_env(database_url, redis=False))
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "seed.py"), str(STORIES)],
+            check=True,
+            env=village_env(database_url, redis=False),
+        )
     elif count != STORIES:
         print(f"pages: note: {database_url} holds {count:,} stories, not {STORIES:,}", flush=True)
 
@@ -163,22 +194,49 @@ with app.app_context():
     print(json.dumps({"deep": encode_cursor(deep.created_at, deep.id), "long": long.id, "tag": tag,
                       "similar": similar.id}))
 """
-    found = json.loads(run([sys.executable, "-c", code], env=village_env(database_url, redis=False), cwd=ROOT)
-                       .strip().splitlines()[-1])
+    found = json.loads(
+        run([sys.executable, "-c", code], env=village_env(database_url, redis=False), cwd=ROOT)
+        .strip()
+        .splitlines()[-1]
+    )
     return {
-        "home": "/", "deep": f"/?cursor={urllib.parse.quote(found['deep'])}", "tag": f"/tags/{found['tag']}",
-        "story": f"/stories/{found['long']}", "search": "/search?q=teacher",
-        "similar": f"/api/stories/{found['similar']}/similar", "_reply_story": str(found["long"]),
+        "home": "/",
+        "deep": f"/?cursor={urllib.parse.quote(found['deep'])}",
+        "tag": f"/tags/{found['tag']}",
+        "story": f"/stories/{found['long']}",
+        "search": "/search?q=teacher",
+        "similar": f"/api/stories/{found['similar']}/similar",
+        "_reply_story": str(found["long"]),
     }
 
 
 def serve_village(env: dict[str, str], pidfile: Path) -> subprocess.Popen:
     log = CACHE / "village-gunicorn.log"
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-b",
-         f"127.0.0.1:{PORT_OURS}", "-w", "2", "--worker-class", "sync", "--pid", str(pidfile), "--timeout", "60",
-         "--log-level", "warning", "--no-control-socket", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "-b",
+            f"127.0.0.1:{PORT_OURS}",
+            "-w",
+            "2",
+            "--worker-class",
+            "sync",
+            "--pid",
+            str(pidfile),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+            "--no-control-socket",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT_OURS}/", timeout=2)
@@ -199,8 +257,9 @@ def sign_in(base: str) -> tuple[str, str]:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    data = urllib.parse.urlencode({"csrf_token": token, "identifier": "member1@seed.example.com",
-                                   "password": PASSWORD}).encode()
+    data = urllib.parse.urlencode(
+        {"csrf_token": token, "identifier": "member1@seed.example.com", "password": PASSWORD}
+    ).encode()
     opener.open(base + "/login", data)
     page = opener.open(base + "/stories/new").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
@@ -218,8 +277,20 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
     rps, p50, p99, cpu, errors = [], [], [], [], 0
     for _ in range(RUNS):
         before = _ticks(pidfile)
-        result = run(["wrk", "-t2", f"-c{CONN}", f"-d{DUR}", "--latency", "--timeout", "10s", "-s", str(script),
-                      base + path])
+        result = run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONN}",
+                f"-d{DUR}",
+                "--latency",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base + path,
+            ]
+        )
         ticks = _ticks(pidfile) - before
         (out / f"{name}.run{len(rps) + 1}").write_text(result)
         if not re.search(r"^\s*50%\s+\S+", result, re.M):
@@ -230,8 +301,13 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
         p99.append(_ms(re.search(r"^\s*99%\s+(\S+)", result, re.M).group(1)))
         cpu.append(ticks * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1))
         errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", result)) else 0
-    return {"rps": statistics.median(rps), "p50": statistics.median(p50), "p99": statistics.median(p99),
-            "cpu": statistics.median(cpu), "errors": errors}
+    return {
+        "rps": statistics.median(rps),
+        "p50": statistics.median(p50),
+        "p99": statistics.median(p99),
+        "cpu": statistics.median(cpu),
+        "errors": errors,
+    }
 
 
 def _ticks(pidfile: Path) -> int:
@@ -244,7 +320,13 @@ def _ticks(pidfile: Path) -> int:
 
 def _ms(value: str) -> float:
     number = float(re.match(r"[\d.]+", value).group(0))
-    return number / 1000 if value.endswith("us") else number * 1000 if value.endswith("s") and not value.endswith("ms") else number
+    return (
+        number / 1000
+        if value.endswith("us")
+        else number * 1000
+        if value.endswith("s") and not value.endswith("ms")
+        else number
+    )
 
 
 def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> dict[str, dict[str, float]]:
@@ -258,13 +340,22 @@ def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> d
     base = f"http://127.0.0.1:{PORT_OURS}"
     try:
         get_targets = [f"{name}={path}" for name, path in targets.items() if not name.startswith("_")]
-        print("pages: village-%s worker RSS after start %.0f MB (peak %.0f)" % (db_label, *worker_rss_mb(pidfile)),
-              flush=True)
-        subprocess.run(["bash", str(KIT / "bench.sh"), base, *get_targets], check=True,
-                       env=wrk_env(f"village-{db_label}", out, pidfile))
+        print(
+            "pages: village-%s worker RSS after start %.0f MB (peak %.0f)"
+            % (db_label, *worker_rss_mb(pidfile)),
+            flush=True,
+        )
+        subprocess.run(
+            ["bash", str(KIT / "bench.sh"), base, *get_targets],
+            check=True,
+            env=wrk_env(f"village-{db_label}", out, pidfile),
+        )
         rows = parse_table(out / "table.txt")
-        print("pages: village-%s worker RSS after visitors %.0f MB (peak %.0f)" % (db_label, *worker_rss_mb(pidfile)),
-              flush=True)
+        print(
+            "pages: village-%s worker RSS after visitors %.0f MB (peak %.0f)"
+            % (db_label, *worker_rss_mb(pidfile)),
+            flush=True,
+        )
         cookie, token = sign_in(base)
         read_lua = f'wrk.headers["Cookie"]=[[{cookie}]]\n'
         rows["home-member"] = wrk_signed_in(base, db_label, "home-member", "/", read_lua, out, pidfile)
@@ -281,8 +372,9 @@ function request()
     {{["Cookie"]=[[{cookie}]], ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
 end
 """
-        rows["reply-post"] = wrk_signed_in(base, db_label, "reply-post", f"/stories/{story}/replies", reply_lua,
-                                           out, pidfile)
+        rows["reply-post"] = wrk_signed_in(
+            base, db_label, "reply-post", f"/stories/{story}/replies", reply_lua, out, pidfile
+        )
         rss, peak = worker_rss_mb(pidfile)
         for row in rows.values():
             row["rss"], row["peak"] = rss, peak
@@ -301,10 +393,20 @@ def main() -> None:
     ensure_flaskbb()
     results: dict[str, dict[str, dict[str, float]]] = {}
     results["hello"] = bench_peer("hello:app", "hello", ["hello=/"], out / "hello")
-    results["flaskbb"] = bench_peer("wsgi:app", "flaskbb", [
-        "index=/", "forum=/forum/2", "topic=/topic/100",
-        "search=/search@csrf_token={csrf}&search_query=parent0042&search_types=post"], out / "flaskbb")
-    databases = [("sqlite", os.environ.get("BENCH_SQLITE_URL", f"sqlite:///{CACHE / f'village-{STORIES}.db'}"), False)]
+    results["flaskbb"] = bench_peer(
+        "wsgi:app",
+        "flaskbb",
+        [
+            "index=/",
+            "forum=/forum/2",
+            "topic=/topic/100",
+            "search=/search@csrf_token={csrf}&search_query=parent0042&search_types=post",
+        ],
+        out / "flaskbb",
+    )
+    databases = [
+        ("sqlite", os.environ.get("BENCH_SQLITE_URL", f"sqlite:///{CACHE / f'village-{STORIES}.db'}"), False)
+    ]
     if postgres_reachable(PG_URL):
         databases.append(("postgresql", PG_URL, True))
     else:
@@ -321,17 +423,21 @@ def main() -> None:
 def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
     hello = results["hello"]["hello"]
     peer = results["flaskbb"]
-    lines = [f"pages: {STORIES:,} Village stories; FlaskBB 2,000 topics / 20,000 posts; 2 sync workers each; "
-             f"wrk -t2 -c{CONN} -d{DUR} x{RUNS}, medians; load {os.getloadavg()[0]:.1f}",
-             f"{'app':<18} {'page':<12} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>7} {'x hello':>8} "
-             f"{'x flaskbb':>10} {'rss MB':>7} {'peak MB':>7} {'errors':>6}"]
+    lines = [
+        f"pages: {STORIES:,} Village stories; FlaskBB 2,000 topics / 20,000 posts; 2 sync workers each; "
+        f"wrk -t2 -c{CONN} -d{DUR} x{RUNS}, medians; load {os.getloadavg()[0]:.1f}",
+        f"{'app':<18} {'page':<12} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>7} {'x hello':>8} "
+        f"{'x flaskbb':>10} {'rss MB':>7} {'peak MB':>7} {'errors':>6}",
+    ]
     for app, rows in results.items():
         for page, row in rows.items():
             match = MATCHING.get(page.split("-")[0]) if app.startswith("village") else None
             ratio = f"{row['rps'] / peer[match]['rps']:.1f}" if match and match in peer else "-"
-            lines.append(f"{app:<18} {page:<12} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
-                         f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.2f} {ratio:>10} {row.get('rss', 0):>7.0f} "
-                         f"{row.get('peak', 0):>7.0f} {row['errors']:>6.0f}")
+            lines.append(
+                f"{app:<18} {page:<12} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
+                f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.2f} {ratio:>10} {row.get('rss', 0):>7.0f} "
+                f"{row.get('peak', 0):>7.0f} {row['errors']:>6.0f}"
+            )
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ Imports the stories into an empty temporary site through the real import command
 
     .venv/bin/python bench/similar_quality.py [../shared/data/stories-dev.jsonl]
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,11 @@ def tfidf_rankings(stories: list[dict]) -> dict[str, list[str]]:
         vectors.append({w: x / norm for w, x in v.items()})
     ranked = {}
     for i, v in enumerate(vectors):
-        scores = [(sum(x * vectors[j].get(w, 0.0) for w, x in v.items()), stories[j]["id"])
-                  for j in range(len(vectors)) if j != i]
+        scores = [
+            (sum(x * vectors[j].get(w, 0.0) for w, x in v.items()), stories[j]["id"])
+            for j in range(len(vectors))
+            if j != i
+        ]
         ranked[stories[i]["id"]] = [sid for _, sid in sorted(scores, reverse=True)[:K]]
     return ranked
 
@@ -57,7 +61,9 @@ def village_rankings(data: Path) -> tuple[dict[str, list[str]], float]:
     from forum.extensions import db
 
     tmp = Path(tempfile.mkdtemp())
-    app = create_app(Config(instance_path=tmp, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / 'q.db'}"))
+    app = create_app(
+        Config(instance_path=tmp, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / 'q.db'}")
+    )
     with app.app_context():
         db.create_all()
     started = time.perf_counter()

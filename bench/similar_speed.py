@@ -4,6 +4,7 @@ and worker memory, at 10k and 100k stories.  Usage:  .venv/bin/python bench/simi
 The index part uses synthetic unit vectors (the index cannot tell them from real ones); the draft query and
 posting embed real text with the real model. Each size runs in a fresh process so RSS is that of one worker.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,10 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DRAFT = ("He screamed DON'T LEAVE ME when I handed him over at nursery this morning and I cried in the car. "
-         "Everyone says it gets better but three weeks in it is still awful.")
+DRAFT = (
+    "He screamed DON'T LEAVE ME when I handed him over at nursery this morning and I cried in the car. "
+    "Everyone says it gets better but three weeks in it is still awful."
+)
 
 
 def rss_mb() -> float:
@@ -67,13 +70,18 @@ def one_size(size: int) -> dict[str, float]:
     long_story = " ".join([DRAFT] * 8)  # ~280 words, a long story
     for i in range(10):
         t = time.perf_counter()
-        embedder.embed([story_text("A hard morning", f"{long_story} ({i})", ["nurseryguilt", "dropoffguilt"])])
+        embedder.embed(
+            [story_text("A hard morning", f"{long_story} ({i})", ["nurseryguilt", "dropoffguilt"])]
+        )
         post_ms.append((time.perf_counter() - t) * 1000)
     return {
         "stories": size,
-        "story_p50_ms": statistics.median(story_ms), "story_p95_ms": percentile(story_ms, 95),
-        "draft_p50_ms": statistics.median(draft_ms), "draft_p95_ms": percentile(draft_ms, 95),
-        "posting_adds_ms": statistics.median(post_ms), "worker_rss_mb": rss_mb(),
+        "story_p50_ms": statistics.median(story_ms),
+        "story_p95_ms": percentile(story_ms, 95),
+        "draft_p50_ms": statistics.median(draft_ms),
+        "draft_p95_ms": percentile(draft_ms, 95),
+        "posting_adds_ms": statistics.median(post_ms),
+        "worker_rss_mb": rss_mb(),
     }
 
 
@@ -82,13 +90,19 @@ def main() -> None:
         print(json.dumps(one_size(int(sys.argv[2]))))
         return
     sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000]
-    print(f"{'stories':>8} {'story p50':>10} {'story p95':>10} {'draft p50':>10} {'draft p95':>10} "
-          f"{'posting +':>10} {'RSS MB':>8}")
+    print(
+        f"{'stories':>8} {'story p50':>10} {'story p95':>10} {'draft p50':>10} {'draft p95':>10} "
+        f"{'posting +':>10} {'RSS MB':>8}"
+    )
     for size in sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(size)], capture_output=True, text=True, check=True
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['stories']:>8} {r['story_p50_ms']:>10.2f} {r['story_p95_ms']:>10.2f} {r['draft_p50_ms']:>10.1f} "
-              f"{r['draft_p95_ms']:>10.1f} {r['posting_adds_ms']:>10.1f} {r['worker_rss_mb']:>8.0f}")
+        print(
+            f"{r['stories']:>8} {r['story_p50_ms']:>10.2f} {r['story_p95_ms']:>10.2f} {r['draft_p50_ms']:>10.1f} "
+            f"{r['draft_p95_ms']:>10.1f} {r['posting_adds_ms']:>10.1f} {r['worker_rss_mb']:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

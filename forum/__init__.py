@@ -1,4 +1,5 @@
 """Village: a peer-support forum for parents. `create_app` reads like the table of contents."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,14 @@ class RowId(IntegerConverter):
     """<int:…> in every route: ids beyond a 32-bit column (PostgreSQL's integer) are simply not found (404),
     instead of reaching the database and failing there."""
 
-    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
-                 signed: bool = False) -> None:
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = 2**31 - 1,
+        signed: bool = False,
+    ) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
 
 

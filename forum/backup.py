@@ -5,6 +5,7 @@ writing meanwhile), full-text tables and triggers included. PostgreSQL: `pg_dump
 snapshot, and `pg_restore --clean --single-transaction`. A backup is written to a hidden temporary file
 next to its destination and renamed into place when complete, so a half-written backup never looks finished.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,19 @@ SINGULAR = {"users": "user", "stories": "story", "replies": "reply"}
 # Fail instead of waiting forever when another connection holds a lock the dump or restore needs.
 PG_LOCK_TIMEOUT = "60s"
 # libpq settings that may ride in the SQLAlchemy URL's query string (e.g. ?sslmode=require or ?host=/socket).
-LIBPQ_QUERY_KEYS = ("host", "hostaddr", "port", "sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout",
-                    "application_name", "target_session_attrs", "options")
+LIBPQ_QUERY_KEYS = (
+    "host",
+    "hostaddr",
+    "port",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "connect_timeout",
+    "application_name",
+    "target_session_attrs",
+    "options",
+)
 
 
 class BackupError(ForumError):
@@ -59,6 +71,7 @@ class RestoreResult:
 
 
 # --- backup -----------------------------------------------------------------------------------------------
+
 
 def backup_database(path: str | os.PathLike[str]) -> BackupResult:
     """Write a consistent copy of the live database to path, atomically (temp file, then rename)."""
@@ -114,10 +127,15 @@ def _dump_sqlite(target: Path) -> None:
 def _dump_postgresql(target: Path) -> None:
     """`pg_dump -Fc` into target: a consistent snapshot taken while the site keeps running."""
     args, env = _pg_connection("pg_dump")
-    _run([*args, "--format=custom", f"--lock-wait-timeout={PG_LOCK_TIMEOUT}", f"--file={target}"], env, "pg_dump")
+    _run(
+        [*args, "--format=custom", f"--lock-wait-timeout={PG_LOCK_TIMEOUT}", f"--file={target}"],
+        env,
+        "pg_dump",
+    )
 
 
 # --- restore ----------------------------------------------------------------------------------------------
+
 
 def restore_database(path: str | os.PathLike[str], force: bool = False) -> RestoreResult:
     """Replace the live database with a backup; refuses when the database holds any rows, unless force."""
@@ -150,7 +168,9 @@ def restore_database(path: str | os.PathLike[str], force: bool = False) -> Resto
     else:
         _restore_postgresql(source)
     db.engine.dispose()
-    return RestoreResult(path=source, dialect=DIALECT_NAMES[dialect], counts=_counts(), replaced_data=bool(present))
+    return RestoreResult(
+        path=source, dialect=DIALECT_NAMES[dialect], counts=_counts(), replaced_data=bool(present)
+    )
 
 
 def _backup_kind(source: Path) -> str:
@@ -180,11 +200,15 @@ def _check_sqlite_backup(source: Path) -> None:
         connection = sqlite3.connect(f"file:{quote(str(source))}?mode=ro", uri=True)
         try:
             check = connection.execute("PRAGMA quick_check").fetchone()
-            names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            names = {
+                row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
         finally:
             connection.close()
     except sqlite3.Error as error:
-        raise BackupError(f"{source} can't be read as a SQLite database ({error}); it may be damaged.") from error
+        raise BackupError(
+            f"{source} can't be read as a SQLite database ({error}); it may be damaged."
+        ) from error
     if not check or check[0] != "ok":
         raise BackupError(f"{source} failed SQLite's integrity check ({check[0] if check else 'no answer'}).")
     _require_tables(source, names)
@@ -196,8 +220,9 @@ def _check_pg_backup(source: Path) -> None:
     try:
         listing = _run([pg_restore, "--list", str(source)], None, "pg_restore")
     except BackupError as error:
-        raise BackupError(f"{source} can't be read as a pg_dump archive; it may be damaged or cut short. "
-                          f"({error.message})") from error
+        raise BackupError(
+            f"{source} can't be read as a pg_dump archive; it may be damaged or cut short. ({error.message})"
+        ) from error
     names = set(re.findall(r"^\d+; \d+ \d+ TABLE \S+ (\S+) ", listing, flags=re.MULTILINE))
     _require_tables(source, names)
 
@@ -205,7 +230,9 @@ def _check_pg_backup(source: Path) -> None:
 def _require_tables(source: Path, names: set[str]) -> None:
     missing = [name for name in REQUIRED_TABLES if name not in names]
     if missing:
-        raise BackupError(f"{source} doesn't look like a Village backup: it has no {', '.join(missing)} table.")
+        raise BackupError(
+            f"{source} doesn't look like a Village backup: it has no {', '.join(missing)} table."
+        )
 
 
 def _restore_sqlite(source: Path) -> None:
@@ -217,8 +244,9 @@ def _restore_sqlite(source: Path) -> None:
         target = sqlite3.connect(live, timeout=15)
         backup.backup(target)
     except sqlite3.Error as error:
-        raise BackupError(f"SQLite couldn't restore {source} into {live}: {error}. The database is unchanged.") \
-            from error
+        raise BackupError(
+            f"SQLite couldn't restore {source} into {live}: {error}. The database is unchanged."
+        ) from error
     finally:
         for connection in (target, backup):
             if connection is not None:
@@ -229,8 +257,12 @@ def _restore_postgresql(source: Path) -> None:
     """pg_restore in one transaction: on any error nothing changes."""
     args, env = _pg_connection("pg_restore")
     env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lock_timeout={PG_LOCK_TIMEOUT}".strip()
-    _run([*args, "--clean", "--if-exists", "--no-owner", "--single-transaction", str(source)], env, "pg_restore",
-         failure="The database is unchanged.")
+    _run(
+        [*args, "--clean", "--if-exists", "--no-owner", "--single-transaction", str(source)],
+        env,
+        "pg_restore",
+        failure="The database is unchanged.",
+    )
 
 
 def _tables_with_rows() -> dict[str, int | None]:
@@ -238,7 +270,10 @@ def _tables_with_rows() -> dict[str, int | None]:
     existing = set(sa.inspect(db.engine).get_table_names())
     found: dict[str, int | None] = {}
     for table in db.metadata.sorted_tables:
-        if table.name in existing and db.session.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first():
+        if (
+            table.name in existing
+            and db.session.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first()
+        ):
             found[table.name] = _count(table.name) if table.name in COUNTED_TABLES else None
     db.session.rollback()
     return found
@@ -268,6 +303,7 @@ def _count(name: str) -> int:
 
 # --- helpers ----------------------------------------------------------------------------------------------
 
+
 def _dialect() -> str:
     name = db.engine.dialect.name
     if name not in DIALECT_NAMES:
@@ -278,7 +314,9 @@ def _dialect() -> str:
 def _sqlite_path() -> Path:
     database = db.engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise BackupError("The site's SQLite database is in memory (or a URI), so there is no file to back up.")
+        raise BackupError(
+            "The site's SQLite database is in memory (or a URI), so there is no file to back up."
+        )
     return Path(database).expanduser().absolute()
 
 
@@ -293,14 +331,18 @@ def _check_header(path: Path, dialect: str) -> None:
     magic = SQLITE_MAGIC if dialect == "sqlite" else PGDUMP_MAGIC
     with path.open("rb") as file:
         if file.read(len(magic)) != magic:
-            raise BackupError(f"The backup came out wrong (it doesn't start like a {DIALECT_NAMES[dialect]} backup).")
+            raise BackupError(
+                f"The backup came out wrong (it doesn't start like a {DIALECT_NAMES[dialect]} backup)."
+            )
 
 
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if not found:
-        raise BackupError(f"{name} was not found on PATH. Install the PostgreSQL client tools "
-                          "(the same major version as the server, or newer).")
+        raise BackupError(
+            f"{name} was not found on PATH. Install the PostgreSQL client tools "
+            "(the same major version as the server, or newer)."
+        )
     return found
 
 
@@ -338,7 +380,10 @@ def _run(command: list[str], env: dict[str, str] | None, tool: str, failure: str
     except OSError as error:
         raise BackupError(f"Couldn't run {tool}: {error.strerror or error}.") from error
     if done.returncode != 0:
-        detail = "\n".join(line for line in done.stderr.strip().splitlines()[-8:]) or f"exit status {done.returncode}"
+        detail = (
+            "\n".join(line for line in done.stderr.strip().splitlines()[-8:])
+            or f"exit status {done.returncode}"
+        )
         raise BackupError(f"{tool} failed: {detail}" + (f"\n{failure}" if failure else ""))
     return done.stdout
 
@@ -376,6 +421,7 @@ def _human_size(size: int) -> str:
 
 # --- commands ---------------------------------------------------------------------------------------------
 
+
 @click.command("backup")
 @click.argument("path", type=click.Path(path_type=Path))
 @with_appcontext
@@ -385,8 +431,10 @@ def backup_command(path: Path) -> None:
         result = backup_database(path)
     except ForumError as error:
         raise click.ClickException(error.message) from error
-    click.echo(f"Backed up the {result.dialect} database to {result.path} "
-               f"({_human_size(result.size)}, {result.size} bytes).")
+    click.echo(
+        f"Backed up the {result.dialect} database to {result.path} "
+        f"({_human_size(result.size)}, {result.size} bytes)."
+    )
 
 
 @click.command("restore")

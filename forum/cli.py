@@ -1,4 +1,5 @@
 """Command-line entry points: thin click wrappers over the services."""
+
 from __future__ import annotations
 
 from flask import Flask

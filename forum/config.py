@@ -1,4 +1,5 @@
 """Configuration from environment variables, with safe defaults."""
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` spellings and use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -1,4 +1,5 @@
 """Engine tuning per database: SQLite gets WAL, foreign keys and a busy timeout."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Domain errors and the friendly error pages."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -149,7 +150,8 @@ def _handle_csrf_error(error: CSRFError) -> Any:
             except ForumError as error:
                 return _handle_forum_error(error)
     return error_response(
-        400, "This page was open for a long time and its security check expired. Please go back, reload and try again."
+        400,
+        "This page was open for a long time and its security check expired. Please go back, reload and try again.",
     )
 
 
@@ -165,8 +167,10 @@ def _handle_server_error(error: Exception) -> Any:
 def _handle_database_unavailable(error: Exception) -> Any:
     # A restarting, unreachable or read-only database: say so plainly; the browser still holds what was typed.
     current_app.logger.error("database unavailable: %s", error)
-    message = ("Village can't save or load this just now. Nothing you typed is lost: go back, wait a few seconds "
-               "and try again.")
+    message = (
+        "Village can't save or load this just now. Nothing you typed is lost: go back, wait a few seconds "
+        "and try again."
+    )
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001 - the connection itself is gone (e.g. PostgreSQL shutting down)

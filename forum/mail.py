@@ -1,4 +1,5 @@
 """Outgoing mail: SMTP when MAIL_SERVER is set, otherwise written to the server log for developers."""
+
 from __future__ import annotations
 
 import smtplib

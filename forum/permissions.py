@@ -1,4 +1,5 @@
 """Permission predicates shared by views and templates, so a hidden button and a 403 never disagree."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Security baseline for every response: headers, secure cookies over HTTPS, proxy awareness."""
+
 from __future__ import annotations
 
 from flask import Flask, Response, request, session

@@ -1,8 +1,9 @@
 """Jinja filters and globals shared by every template."""
+
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from forum import permissions
 
 def relative_time(when: datetime, now: datetime | None = None) -> str:
     """'just now', '5 minutes ago', '3 days ago', or the date for older things."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = max(0, int((now - when).total_seconds()))
     if seconds < 60:
         return "just now"

@@ -1,4 +1,5 @@
 """Text handling shared by every feature: cleaning input, rendering the Markdown subset safely, parsing tags."""
+
 from __future__ import annotations
 
 import re
@@ -96,7 +97,9 @@ def split_tag_field(field: str) -> list[str]:
 def parse_tags(typed: str | Iterable[str] | None = "", body: str = "") -> list[str]:
     """The story's normalised tags (typed first, then body hashtags), deduplicated; raises on bad typed tags."""
     typed = typed or ""
-    words = split_tag_field(typed) if isinstance(typed, str) else [w for t in typed for w in split_tag_field(t)]
+    words = (
+        split_tag_field(typed) if isinstance(typed, str) else [w for t in typed for w in split_tag_field(t)]
+    )
     tags: list[str] = []
     errors: list[str] = []
     for word in words:
@@ -117,8 +120,13 @@ def parse_tags(typed: str | Iterable[str] | None = "", body: str = "") -> list[s
         )
     if len(tags) > MAX_TAGS:
         raise ValidationFailed(
-            [("tags", f"A story can have at most {MAX_TAGS} tags, and this one has {len(tags)} "
-                      f"(counting #hashtags in the story). Please remove {len(tags) - MAX_TAGS}.")]
+            [
+                (
+                    "tags",
+                    f"A story can have at most {MAX_TAGS} tags, and this one has {len(tags)} "
+                    f"(counting #hashtags in the story). Please remove {len(tags) - MAX_TAGS}.",
+                )
+            ]
         )
     return tags
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the app on SQLite (or PostgreSQL via TEST_DATABASE_URL), a clean database per test."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Plain factory functions for test data; they go through the same rules as the app where it matters."""
+
 from __future__ import annotations
 
 import itertools
@@ -14,8 +15,12 @@ DEFAULT_PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
 
 
-def make_user(pseudonym: str | None = None, email: str | None = None, role: str = "member",
-              password: str = DEFAULT_PASSWORD) -> User:
+def make_user(
+    pseudonym: str | None = None,
+    email: str | None = None,
+    role: str = "member",
+    password: str = DEFAULT_PASSWORD,
+) -> User:
     """A committed member with a known password."""
     n = next(_sequence)
     pseudonym = pseudonym or f"Parent{n}"

@@ -1,4 +1,5 @@
 """Run the test suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is reachable."""
+
 from __future__ import annotations
 
 import os
@@ -39,7 +40,9 @@ def main() -> int:
         return 1 if required else status
     print("== Test suite on PostgreSQL ==", flush=True)
     # Browser tests drive the same views; running them once (on SQLite) is enough.
-    pg_status = subprocess.call([sys.executable, "-m", "pytest", "-m", "not browser", *extra], env=dict(os.environ))
+    pg_status = subprocess.call(
+        [sys.executable, "-m", "pytest", "-m", "not browser", *extra], env=dict(os.environ)
+    )
     return status or pg_status
 
 

@@ -1,6 +1,6 @@
 """The read-only JSON API: shapes, filters, cursors, and nothing that may not be seen."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
@@ -10,8 +10,14 @@ from forum.stories import services
 
 
 def test_list_and_detail_shapes(client, member, other_member):
-    story = services.publish_story(member, title="First week", body="A hard first week at nursery for us both.",
-                                   tags="nursery, firstweek", setting="nursery", age_band="1-2")
+    story = services.publish_story(
+        member,
+        title="First week",
+        body="A hard first week at nursery for us both.",
+        tags="nursery, firstweek",
+        setting="nursery",
+        age_band="1-2",
+    )
     reply = services.add_reply(other_member, story, body="It gets easier, I promise you.")
     services.toggle_reaction(other_member, kind="hugs", story=story)
     services.toggle_reaction(member, kind="me-too", reply=reply)
@@ -19,7 +25,11 @@ def test_list_and_detail_shapes(client, member, other_member):
     listing = client.get("/api/stories").get_json()
     assert listing["next_cursor"] is None
     (item,) = listing["stories"]
-    assert item["id"] == story.id and item["tags"] == ["firstweek", "nursery"] and item["author"] == member.pseudonym
+    assert (
+        item["id"] == story.id
+        and item["tags"] == ["firstweek", "nursery"]
+        and item["author"] == member.pseudonym
+    )
     assert item["reply_count"] == 1 and item["latest_outcome"] == "better"
     detail = client.get(f"/api/stories/{story.id}").get_json()
     assert detail["reactions"] == {"hugs": 1}
@@ -30,8 +40,13 @@ def test_list_and_detail_shapes(client, member, other_member):
 
 def test_filters_and_cursor(client, member):
     for i in range(25):
-        services.publish_story(member, title=f"Story {i}", body=f"Body of story number {i} at nursery.",
-                               tags="sleep" if i % 2 else "food", setting="school" if i < 5 else None)
+        services.publish_story(
+            member,
+            title=f"Story {i}",
+            body=f"Body of story number {i} at nursery.",
+            tags="sleep" if i % 2 else "food",
+            setting="school" if i < 5 else None,
+        )
     first = client.get("/api/stories").get_json()
     assert len(first["stories"]) == 20 and first["next_cursor"]
     second = client.get(f"/api/stories?cursor={first['next_cursor']}").get_json()
@@ -42,17 +57,22 @@ def test_filters_and_cursor(client, member):
 
 
 def test_anonymous_author_never_in_json(client, member, other_member):
-    story = services.publish_story(member, title="Private", body="Something I'd rather share anonymously here.",
-                                   anonymous=True)
+    story = services.publish_story(
+        member, title="Private", body="Something I'd rather share anonymously here.", anonymous=True
+    )
     services.add_reply(member, story, body="Thank you all for the kind replies.")
-    raw = client.get(f"/api/stories/{story.id}").get_data(as_text=True) + client.get("/api/stories").get_data(as_text=True)
+    raw = client.get(f"/api/stories/{story.id}").get_data(as_text=True) + client.get("/api/stories").get_data(
+        as_text=True
+    )
     assert member.pseudonym not in raw and str(member.email) not in raw
     assert client.get(f"/api/stories/{story.id}").get_json()["author"] == "Anonymous parent"
 
 
 @pytest.mark.parametrize("status", [Status.HIDDEN, Status.REMOVED, Status.DELETED, Status.PENDING])
 def test_unpublished_stories_are_404_and_unlisted(client, member, status):
-    story = services.publish_story(member, title="Not public", body="This one should not be visible in the API.")
+    story = services.publish_story(
+        member, title="Not public", body="This one should not be visible in the API."
+    )
     story.status = status.value
     db.session.commit()
     response = client.get(f"/api/stories/{story.id}")

@@ -1,4 +1,5 @@
 """Accounts through HTTP: registration, sign-in, sign-out, settings, password reset, deletion, roles."""
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,12 @@ def test_register_signs_in_and_only_pseudonym_is_public(client):
     ],
 )
 def test_register_errors_keep_what_was_typed(client, data, message):
-    fields = {"pseudonym": "Sunny Mum", "email": "sunny@example.test", "password": "a long password here", **data}
+    fields = {
+        "pseudonym": "Sunny Mum",
+        "email": "sunny@example.test",
+        "password": "a long password here",
+        **data,
+    }
     response = client.post("/register", data=fields)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -59,7 +65,9 @@ def test_pseudonym_and_email_are_unique_case_insensitively(client, member):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
 
 
-@pytest.mark.parametrize("identifier", ["SunnyMum", "sunnymum", "sunnymum@example.test", "SUNNYMUM@example.test"])
+@pytest.mark.parametrize(
+    "identifier", ["SunnyMum", "sunnymum", "sunnymum@example.test", "SUNNYMUM@example.test"]
+)
 def test_login_with_pseudonym_or_email(client, member, identifier):
     assert login(client, identifier).status_code == 302
     assert client.get("/settings").status_code == 200
@@ -73,7 +81,9 @@ def test_failed_login_never_says_whether_account_exists(client, member):
     assert "nobody-here" in no_account  # what was typed is kept
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_login_next_never_leaves_the_site(client, member, target):
     response = login(client, member.pseudonym, next=target)
     assert response.status_code == 302
@@ -97,15 +107,19 @@ def test_logout_ends_session_on_server(app, client, member):
 
 def test_remember_me_sets_cookie(client, member):
     response = login(client, member.pseudonym, remember="y")
-    assert any(c.startswith("remember_token=") and "HttpOnly" in c for c in response.headers.getlist("Set-Cookie"))
+    assert any(
+        c.startswith("remember_token=") and "HttpOnly" in c for c in response.headers.getlist("Set-Cookie")
+    )
 
 
 def test_change_password_signs_out_other_browsers(app, client, member):
     login(client, member.pseudonym)
     other = app.test_client()
     login(other, member.pseudonym)
-    response = client.post("/settings/password", data={
-        "current": DEFAULT_PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = client.post(
+        "/settings/password",
+        data={"current": DEFAULT_PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert response.status_code == 302
     assert client.get("/settings").status_code == 200
     assert other.get("/settings").status_code == 302
@@ -115,8 +129,10 @@ def test_change_password_signs_out_other_browsers(app, client, member):
 
 def test_change_password_needs_current_one(client, auth, member):
     auth.login(member)
-    response = client.post("/settings/password", data={
-        "current": "wrong password here", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = client.post(
+        "/settings/password",
+        data={"current": "wrong password here", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert "current password" in response.get_data(as_text=True)
 
 
@@ -179,7 +195,9 @@ def test_delete_account_keeping_stories(client, auth, member, other_member):
     from forum.stories.services import publish_story, toggle_reaction
 
     story = publish_story(member, body="A story long enough to be kept after I leave Village.", title="Kept")
-    toggle_reaction(member, kind="hugs", story=publish_story(other_member, body="Another story that got a hug from me."))
+    toggle_reaction(
+        member, kind="hugs", story=publish_story(other_member, body="Another story that got a hug from me.")
+    )
     auth.login(member)
     response = client.post("/settings/delete", data={"keep_stories": "keep", "password": DEFAULT_PASSWORD})
     assert response.status_code == 302
@@ -225,12 +243,32 @@ def test_account_actions_need_sign_in(client, path):
 
 
 def test_create_admin_command(runner):
-    result = runner.invoke(args=["users", "create-admin", "--pseudonym", "Boss", "--email", "boss@example.test",
-                                 "--password", "a long admin password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create-admin",
+            "--pseudonym",
+            "Boss",
+            "--email",
+            "boss@example.test",
+            "--password",
+            "a long admin password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert db.session.scalar(sa.select(User.role).where(User.pseudonym_key == "boss")) == "admin"
-    again = runner.invoke(args=["users", "create-admin", "--pseudonym", "Boss", "--email", "b2@example.test",
-                                "--password", "a long admin password"])
+    again = runner.invoke(
+        args=[
+            "users",
+            "create-admin",
+            "--pseudonym",
+            "Boss",
+            "--email",
+            "b2@example.test",
+            "--password",
+            "a long admin password",
+        ]
+    )
     assert again.exit_code == 1 and "taken" in again.output
 
 
@@ -298,4 +336,5 @@ def test_reset_mail_is_delivered_over_smtp(tmp_path, db_url):
         controller.stop()
         with app.app_context():
             from tests.conftest import empty_tables
+
             empty_tables()

@@ -1,4 +1,5 @@
 """`flask backup` / `flask restore`: a round trip keeps every row; restore guards the live data."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -34,9 +35,16 @@ def seed_site() -> dict[str, int]:
     """A small site: members, tagged stories, replies, an update, reactions, a report, a note, a draft."""
     mum, dad, other = make_user(pseudonym="SunnyMum"), make_user(pseudonym="RainyDad"), make_user()
     moderator = make_user(pseudonym="KindMod", role="moderator")
-    first = services.publish_story(mum, title="Bedtime battles", body=BODY, tags="sleep, bedtime", age_band="2-3")
-    second = services.publish_story(dad, title="Nursery drop-off", body=f"Drop-off tears again. {BODY}",
-                                    tags="dropoff, sleep", anonymous=True)
+    first = services.publish_story(
+        mum, title="Bedtime battles", body=BODY, tags="sleep, bedtime", age_band="2-3"
+    )
+    second = services.publish_story(
+        dad,
+        title="Nursery drop-off",
+        body=f"Drop-off tears again. {BODY}",
+        tags="dropoff, sleep",
+        anonymous=True,
+    )
     reply = services.add_reply(dad, first, body="Same here, a song helped us a lot too.")
     services.add_reply(other, first, body="Thank you for writing this, it helps to know.")
     services.add_reply(mum, second, body="Sending you strength, it does get easier.")
@@ -49,8 +57,15 @@ def seed_site() -> dict[str, int]:
     mod.add_note(moderator, other, "Welcomed them to the forum.")
     mod.set_setting(moderator, "welfare_message", "Be gentle with each other ✨")
     first.embedding = bytes(range(256)) * 6  # binary column
-    db.session.add(Draft(user_id=mum.id, key="story", title="Half", body="Half written…",
-                         extra={"anonymous": True, "remind": 4}))
+    db.session.add(
+        Draft(
+            user_id=mum.id,
+            key="story",
+            title="Half",
+            body="Half written…",
+            extra={"anonymous": True, "remind": 4},
+        )
+    )
     db.session.commit()
     return {"users": 4, "stories": 2, "replies": 3}
 
@@ -65,8 +80,9 @@ def run(runner, *args: str):
 def assert_schema_still_works(client, before: dict[str, list[tuple[object, ...]]]) -> None:
     """After a restore new rows get fresh ids (sequences intact) and search still finds old and new text."""
     author = make_user(pseudonym="AfterRestore")
-    story = services.publish_story(author, title="After the restore", body="A zebra story written after restoring.",
-                                   tags="sleep")
+    story = services.publish_story(
+        author, title="After the restore", body="A zebra story written after restoring.", tags="sleep"
+    )
     assert author.id > max(row[0] for row in before["users"])
     assert story.id > max(row[0] for row in before["stories"])
     assert "After the restore" in client.get("/search?q=zebra").get_data(as_text=True)
@@ -82,8 +98,22 @@ def assert_schema_still_works(client, before: dict[str, list[tuple[object, ...]]
 def test_backup_then_forced_restore_brings_back_every_row(runner, client, tmp_path):
     counts = seed_site()
     before = snapshot()
-    assert all(before[name] for name in ("users", "stories", "story_tags", "tags", "replies", "reactions",
-                                         "flags", "audit_entries", "moderator_notes", "drafts", "site_settings"))
+    assert all(
+        before[name]
+        for name in (
+            "users",
+            "stories",
+            "story_tags",
+            "tags",
+            "replies",
+            "reactions",
+            "flags",
+            "audit_entries",
+            "moderator_notes",
+            "drafts",
+            "site_settings",
+        )
+    )
     target = tmp_path / "nightly" / "village.backup"
     target.parent.mkdir()
 
@@ -107,8 +137,10 @@ def test_backup_then_forced_restore_brings_back_every_row(runner, client, tmp_pa
 
     restored = run(runner, "restore", str(target), "--force")
     assert restored.exit_code == 0, restored.output
-    assert (f"Restored the {dialect} database from {target}: {counts['users']} users, {counts['stories']} stories, "
-            f"{counts['replies']} replies (the data that was there before was replaced)." in restored.output)
+    assert (
+        f"Restored the {dialect} database from {target}: {counts['users']} users, {counts['stories']} stories, "
+        f"{counts['replies']} replies (the data that was there before was replaced)." in restored.output
+    )
     assert snapshot() == before
 
     # Into an empty database no --force is needed.
@@ -133,12 +165,16 @@ def test_restore_refuses_a_database_with_data_without_force(runner, member, tmp_
     assert count_rows(Story) == 1  # nothing was touched
 
 
-@pytest.mark.parametrize("content", [
-    b"",
-    b"just some text, not a backup\n",
-    b"SQLite format 3\x00" + b"\xff" * 2000,
-    b"PGDMP" + b"\x00garbage" * 200,
-], ids=["empty", "text", "broken-sqlite", "broken-pgdump"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"just some text, not a backup\n",
+        b"SQLite format 3\x00" + b"\xff" * 2000,
+        b"PGDMP" + b"\x00garbage" * 200,
+    ],
+    ids=["empty", "text", "broken-sqlite", "broken-pgdump"],
+)
 def test_restoring_garbage_is_a_clear_error_and_changes_nothing(runner, member, tmp_path, content):
     bad = tmp_path / "bad.backup"
     bad.write_bytes(content)
@@ -180,7 +216,9 @@ def test_a_sqlite_file_that_is_not_a_village_backup_is_refused(runner, member, t
     assert count_rows(User) == 1
 
 
-def test_a_failed_backup_leaves_no_partial_file_and_keeps_the_previous_one(runner, member, tmp_path, monkeypatch):
+def test_a_failed_backup_leaves_no_partial_file_and_keeps_the_previous_one(
+    runner, member, tmp_path, monkeypatch
+):
     target = tmp_path / "village.backup"
     assert run(runner, "backup", str(target)).exit_code == 0
     previous = target.read_bytes()

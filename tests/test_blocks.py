@@ -1,4 +1,5 @@
 """Blocking hides both ways and stops replies; muted tags and content-note choices shape what a member sees."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,7 +42,9 @@ def test_blocking_hides_both_ways(app, member, other_member, pair):
 def test_blocked_members_cannot_reply_or_react_to_each_other(app, member, other_member, pair):
     mine, theirs, _reply = pair
     me = as_user(app, member)
-    assert me.post(f"/stories/{theirs.id}/replies", data={"body": "Trying to reply across a block."}).status_code in (403, 404)
+    assert me.post(
+        f"/stories/{theirs.id}/replies", data={"body": "Trying to reply across a block."}
+    ).status_code in (403, 404)
     with pytest.raises(Exception, match="can't reply"):
         services.add_reply(other_member, mine, body="Replying to someone who blocked me.")
 
@@ -74,8 +77,12 @@ def test_muted_tags_leave_feeds_and_similar(app, member, other_member):
 
 
 def test_content_note_modes(app, member, other_member):
-    services.publish_story(other_member, title="Loss", body="A very painful story to read about our loss.",
-                           content_note="baby-loss")
+    services.publish_story(
+        other_member,
+        title="Loss",
+        body="A very painful story to read about our loss.",
+        content_note="baby-loss",
+    )
     me = as_user(app, member)
     assert "Content note" in me.get("/").get_data(as_text=True)
     me.post("/settings/seeing", data={"note-baby-loss": "show"})
@@ -90,6 +97,8 @@ def test_blocked_members_reactions_are_not_listed(app, member, other_member):
     services.toggle_reaction(other_member, kind="hugs", story=story)
     me = as_user(app, member)
     assert other_member.pseudonym in me.get(f"/stories/{story.id}").get_data(as_text=True)
-    reply_holder = services.add_reply(other_member, story, body="A reply so there is something to block from.")
+    reply_holder = services.add_reply(
+        other_member, story, body="A reply so there is something to block from."
+    )
     me.post(f"/care/block/reply/{reply_holder.id}")
     assert other_member.pseudonym not in me.get(f"/stories/{story.id}").get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Gentle signposting through HTTP: the card for the writer alone, counted without text; resources; admin pages."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,12 @@ import sqlalchemy as sa
 from forum.extensions import db
 from forum.models import CareCard, CarePhrase, Flag, SignpostShown, SupportResource
 from forum.stories import services
-from tests.factories import login, make_user
+from tests.factories import login
 
 CRISIS = "Since the baby came I feel nothing. I keep thinking they'd be better off without me."
-ORDINARY = "He cried at nursery again today and I felt like the worst mum in the world, but he was fine by lunch."
+ORDINARY = (
+    "He cried at nursery again today and I felt like the worst mum in the world, but he was fine by lunch."
+)
 CARD_TEXT = "have to face this alone"
 
 
@@ -79,7 +82,14 @@ def test_compose_check_needs_sign_in(client):
 
 def test_support_page_lists_defaults_marked_for_checking(app, client, admin):
     html = client.get("/support").get_data(as_text=True)
-    for name in ("Samaritans", "NHS 111", "PANDAS Foundation", "Family Lives", "988", "Postpartum Support International"):
+    for name in (
+        "Samaritans",
+        "NHS 111",
+        "PANDAS Foundation",
+        "Family Lives",
+        "988",
+        "Postpartum Support International",
+    ):
         assert name in html
     admin_page = as_user(app, admin).get("/admin/care").get_data(as_text=True)
     assert "needs a check before launch" in admin_page
@@ -89,20 +99,34 @@ def test_admin_edits_resources_and_phrases(app, admin, member):
     client = as_user(app, admin)
     client.get("/admin/care")
     resource = db.session.scalar(sa.select(SupportResource).where(SupportResource.name == "Samaritans"))
-    client.post(f"/admin/care/resources/{resource.id}", data={
-        "name": "Samaritans", "phone": "116 123", "region": "UK", "hours": "Always", "checked": "y"})
+    client.post(
+        f"/admin/care/resources/{resource.id}",
+        data={"name": "Samaritans", "phone": "116 123", "region": "UK", "hours": "Always", "checked": "y"},
+    )
     db.session.expire_all()
     assert db.session.get(SupportResource, resource.id).needs_check is False
-    client.post("/admin/care/resources", data={"new-name": "Local helpline", "new-region": "UK", "new-phone": "0800 000"})
+    client.post(
+        "/admin/care/resources",
+        data={"new-name": "Local helpline", "new-region": "UK", "new-phone": "0800 000"},
+    )
     assert "Local helpline" in app.test_client().get("/support").get_data(as_text=True)
     client.post("/admin/care/phrases", data={"phrase": "walk into the sea"})
     assert db.session.scalar(sa.select(CarePhrase.phrase)) == "walk into the sea"
-    result = as_user(app, member).post("/care/check", json={"text": "Some nights I just want to walk into the sea."})
+    result = as_user(app, member).post(
+        "/care/check", json={"text": "Some nights I just want to walk into the sea."}
+    )
     assert result.get_json()["signpost"] is True
 
 
-@pytest.mark.parametrize(("method", "url"), [("get", "/admin/care"), ("post", "/admin/care/phrases"),
-                                             ("post", "/admin/care/resources"), ("post", "/admin/care/resources/1/delete")])
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/admin/care"),
+        ("post", "/admin/care/phrases"),
+        ("post", "/admin/care/resources"),
+        ("post", "/admin/care/resources/1/delete"),
+    ],
+)
 def test_care_admin_is_admin_only(app, client, member, moderator, method, url):
     assert getattr(client, method)(url).status_code == 302
     for user in (member, moderator):
@@ -123,7 +147,9 @@ def test_welfare_message_uses_admin_resources(app, moderator, member):
 
 
 def test_reply_writer_sees_the_card_on_that_story_and_nobody_else_does(app, member, other_member):
-    story = services.publish_story(other_member, title="Ordinary", body="An ordinary hard morning at nursery today.")
+    story = services.publish_story(
+        other_member, title="Ordinary", body="An ordinary hard morning at nursery today."
+    )
     services.add_reply(member, story, body=CRISIS)
     assert CARD_TEXT in as_user(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
     assert CARD_TEXT not in as_user(app, other_member).get(f"/stories/{story.id}").get_data(as_text=True)

@@ -1,4 +1,5 @@
 """A database that is restarting, unreachable or read-only gets a clear, kind page, not a crash."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,7 +21,9 @@ def test_an_unavailable_database_answers_503_with_a_kind_message(client, monkeyp
     assert api.is_json and "Nothing you typed is lost" in api.get_json()["message"]
 
 
-def test_a_signed_in_member_gets_the_503_page_even_when_loading_them_fails(client, member, monkeypatch) -> None:
+def test_a_signed_in_member_gets_the_503_page_even_when_loading_them_fails(
+    client, member, monkeypatch
+) -> None:
     """The error page itself must not need the database: the response headers are chosen from the cookie."""
     from forum.extensions import login_manager
     from tests.factories import login
@@ -42,12 +45,16 @@ def test_a_connection_that_died_mid_request_still_ends_in_a_503(client, monkeypa
     from forum.extensions import db
 
     def dead(*_args, **_kwargs):
-        raise sa.exc.OperationalError("ROLLBACK", {}, Exception("terminating connection due to administrator command"))
+        raise sa.exc.OperationalError(
+            "ROLLBACK", {}, Exception("terminating connection due to administrator command")
+        )
 
     def unavailable(*_args, **_kwargs):
         db.session.execute(sa.text("SELECT 1"))  # the session now holds a connection
         monkeypatch.setattr(sa.engine.Connection, "_rollback_impl", dead)
-        raise sa.exc.OperationalError("SELECT 1", {}, Exception("terminating connection due to administrator command"))
+        raise sa.exc.OperationalError(
+            "SELECT 1", {}, Exception("terminating connection due to administrator command")
+        )
 
     monkeypatch.setattr(queries, "feed_page", unavailable)
     page = client.get("/")

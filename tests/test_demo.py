@@ -1,4 +1,5 @@
 """Demo content: loaded only into an empty site, through the real services."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

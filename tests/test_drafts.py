@@ -1,4 +1,5 @@
 """Drafts saved as you type follow a member to another device and are cleared once posted."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,10 @@ TEXT = "I'm typing this in the car after drop-off, slowly."
 
 def test_draft_saved_on_one_device_is_restored_on_another(app: Flask, member: User) -> None:
     phone = client_for(app, member)
-    response = phone.post("/drafts/story", json={"title": "Car park", "body": TEXT, "tags": "nursery",
-                                                 "anonymous": "y", "setting": "nursery"})
+    response = phone.post(
+        "/drafts/story",
+        json={"title": "Car park", "body": TEXT, "tags": "nursery", "anonymous": "y", "setting": "nursery"},
+    )
     assert response.status_code == 200 and response.get_json()["saved"] is True
     laptop = client_for(app, member)
     page = laptop.get("/stories/new").text
@@ -31,7 +34,9 @@ def test_posting_clears_the_draft(app: Flask, member: User) -> None:
     assert textarea(c.get("/stories/new").text) == ""
 
 
-def test_reply_drafts_are_per_story_and_cleared_after_reply(app: Flask, member: User, other_member: User) -> None:
+def test_reply_drafts_are_per_story_and_cleared_after_reply(
+    app: Flask, member: User, other_member: User
+) -> None:
     story = make_story(member)
     c = client_for(app, other_member)
     c.post(f"/drafts/reply-{story.id}", json={"body": "Half a reply"})
@@ -56,8 +61,9 @@ def test_delete_discards_the_draft(app: Flask, member: User) -> None:
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Draft)) == 0
 
 
-def test_autosave_is_rate_limited(app: Flask, tmp_path, db_url: str, member: User,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_autosave_is_rate_limited(
+    app: Flask, tmp_path, db_url: str, member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from forum.extensions import limiter
     from tests.conftest import make_app
 

@@ -1,4 +1,5 @@
 """A member's export holds everything they wrote and nothing of anyone else."""
+
 from __future__ import annotations
 
 from forum.stories import services
@@ -6,9 +7,16 @@ from tests.factories import login
 
 
 def test_export_json_and_html(app, member, other_member):
-    mine = services.publish_story(member, title="My secret", body="An anonymous story about a hard nursery morning.",
-                                  anonymous=True, tags="nursery")
-    theirs = services.publish_story(other_member, title="Their story", body="Someone else's words about sleep battles.")
+    mine = services.publish_story(
+        member,
+        title="My secret",
+        body="An anonymous story about a hard nursery morning.",
+        anonymous=True,
+        tags="nursery",
+    )
+    theirs = services.publish_story(
+        other_member, title="Their story", body="Someone else's words about sleep battles."
+    )
     services.add_reply(member, theirs, body="My reply with kind words for you.")
     services.add_reply(other_member, mine, body="Other member's private-ish reply text.")
     services.add_update(member, mine, body="Better now, thank you all.", outcome="better")
@@ -21,10 +29,22 @@ def test_export_json_and_html(app, member, other_member):
     assert data["account"]["email"] == member.email
     assert [s["title"] for s in data["stories"]] == ["My secret"] and data["stories"][0]["anonymous"] is True
     assert data["replies"][0]["body"].startswith("My reply") and data["updates"][0]["outcome"] == "better"
-    assert data["reactions_given"] == [{"kind": "hugs", "story_id": theirs.id, "reply_id": None,
-                                        "created_at": data["reactions_given"][0]["created_at"]}]
+    assert data["reactions_given"] == [
+        {
+            "kind": "hugs",
+            "story_id": theirs.id,
+            "reply_id": None,
+            "created_at": data["reactions_given"][0]["created_at"],
+        }
+    ]
     raw = response.get_data(as_text=True)
-    for foreign in ("Their story", "Someone else's words", "private-ish", other_member.pseudonym, other_member.email):
+    for foreign in (
+        "Their story",
+        "Someone else's words",
+        "private-ish",
+        other_member.pseudonym,
+        other_member.email,
+    ):
         assert foreign not in raw
     html = client.get("/settings/export.html").get_data(as_text=True)
     assert "My secret" in html and "Their story" not in html and other_member.pseudonym not in html

@@ -1,4 +1,5 @@
 """Browsing through HTTP: home feed sorts and filters, keyset pages, tag pages, the tag directory, trending tags."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -52,13 +53,18 @@ def test_needs_support_shows_unanswered_recent_oldest_first(client, member, othe
     old = story(member, "Too old", minutes_ago=60 * 24 * 8)
     html = client.get("/?sort=needs-support").get_data(as_text=True)
     assert titles(html, ["Unanswered newer", "Unanswered older", "Answered", old.title]) == [
-        "Unanswered older", "Unanswered newer"]
+        "Unanswered older",
+        "Unanswered newer",
+    ]
 
 
-@pytest.mark.parametrize(("query", "shown", "hidden"), [
-    ("setting=school", "At school", "At nursery"),
-    ("age=under-1", "At nursery", "At school"),
-])
+@pytest.mark.parametrize(
+    ("query", "shown", "hidden"),
+    [
+        ("setting=school", "At school", "At nursery"),
+        ("age=under-1", "At nursery", "At school"),
+    ],
+)
 def test_filters_by_setting_and_age(client, member, query, shown, hidden):
     story(member, "At school", setting="school", age_band="4-5")
     story(member, "At nursery", setting="nursery", age_band="under-1")
@@ -138,6 +144,11 @@ def test_tag_directory_counts_and_trending(client, member):
 
 
 def test_content_note_story_shows_note_not_text(client, member):
-    story(member, "Hard news", content_note="baby-loss", body="A very painful story that readers may want to skip.")
+    story(
+        member,
+        "Hard news",
+        content_note="baby-loss",
+        body="A very painful story that readers may want to skip.",
+    )
     html = client.get("/").get_data(as_text=True)
     assert "Content note" in html and "A very painful story" not in html

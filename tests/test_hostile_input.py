@@ -1,6 +1,7 @@
 """Hostile input, property-based (hypothesis): whatever arrives at a form or a JSON endpoint, the site never
 answers with a 5xx, never shows another member's private data, never stores markup that runs, and never lets a
 member change someone else's post."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,10 +18,26 @@ from forum.stories import services
 from tests.factories import login
 
 NASTY = [
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
-    '<a href="javascript:alert(1)">x</a>', "> " * 200 + "deep", "- " * 300, "*" * 500, "`" * 100,
-    "\u202eevil\u202c", "\u200b\u200d\ufeff", "e\u0301\u0301\u0301", "\x00\x01\x1b[31m", "𝕳𝖊𝖑𝖑𝖔 🙂🙃", "",
-    "   \n\t ", "%s%n{0}", "' OR 1=1 --", "#tag#glued#" * 20, "ق" * 50, "\r\n" * 50,
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    '<a href="javascript:alert(1)">x</a>',
+    "> " * 200 + "deep",
+    "- " * 300,
+    "*" * 500,
+    "`" * 100,
+    "\u202eevil\u202c",
+    "\u200b\u200d\ufeff",
+    "e\u0301\u0301\u0301",
+    "\x00\x01\x1b[31m",
+    "𝕳𝖊𝖑𝖑𝖔 🙂🙃",
+    "",
+    "   \n\t ",
+    "%s%n{0}",
+    "' OR 1=1 --",
+    "#tag#glued#" * 20,
+    "ق" * 50,
+    "\r\n" * 50,
 ]
 TEXT = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400),
@@ -28,8 +45,13 @@ TEXT = st.one_of(
     st.builds(lambda a, b: a + b, st.sampled_from(NASTY), st.text(max_size=40)),
 )
 HUGE = st.integers(20_001, 60_000).map(lambda n: "é" * n)
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 FEW = settings(SETTINGS, max_examples=4)
 _serial = itertools.count()  # unique texts: the duplicate-post protection refuses the same text posted again
 
@@ -49,8 +71,9 @@ class _RunnableMarkup(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"{tag} {name}")
-            if name in ("href", "src", "action", "formaction") and \
-                    (value or "").strip().lower().replace("\x00", "").startswith(("javascript:", "data:text")):
+            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().replace(
+                "\x00", ""
+            ).startswith(("javascript:", "data:text")):
                 self.found.append(f"{tag} {name}={value}")
 
 
@@ -67,15 +90,32 @@ def _assert_page_is_inert(client, url: str) -> None:
 
 
 @SETTINGS
-@given(title=TEXT, body=st.one_of(TEXT, HUGE), tags=TEXT, age_band=TEXT, setting=TEXT, anonymous=TEXT,
-       content_note=TEXT)
-def test_posting_a_story_never_fails_and_never_stores_running_markup(client, member, title, body, tags, age_band,
-                                                                     setting, anonymous, content_note) -> None:
+@given(
+    title=TEXT,
+    body=st.one_of(TEXT, HUGE),
+    tags=TEXT,
+    age_band=TEXT,
+    setting=TEXT,
+    anonymous=TEXT,
+    content_note=TEXT,
+)
+def test_posting_a_story_never_fails_and_never_stores_running_markup(
+    client, member, title, body, tags, age_band, setting, anonymous, content_note
+) -> None:
     login(client, member)
     before = {s.id for s in _stories_by(member)}
-    response = client.post("/stories/new", data={
-        "title": title, "body": body, "tags": tags, "age_band": age_band, "setting": setting,
-        "anonymous": anonymous, "content_note": content_note})
+    response = client.post(
+        "/stories/new",
+        data={
+            "title": title,
+            "body": body,
+            "tags": tags,
+            "age_band": age_band,
+            "setting": setting,
+            "anonymous": anonymous,
+            "content_note": content_note,
+        },
+    )
     assert response.status_code < 500
     for story in _stories_by(member):
         if story.id not in before:
@@ -86,9 +126,14 @@ def test_posting_a_story_never_fails_and_never_stores_running_markup(client, mem
 
 @SETTINGS
 @given(body=st.one_of(TEXT, HUGE), quoting=TEXT)
-def test_replies_never_fail_and_never_store_running_markup(client, member, other_member, body, quoting) -> None:
-    story = db.session.scalar(db.select(Story).where(Story.author_id == other_member.id)) or services.publish_story(
-        other_member, title="A hard morning", body="She clung to my coat at the nursery door today.")
+def test_replies_never_fail_and_never_store_running_markup(
+    client, member, other_member, body, quoting
+) -> None:
+    story = db.session.scalar(
+        db.select(Story).where(Story.author_id == other_member.id)
+    ) or services.publish_story(
+        other_member, title="A hard morning", body="She clung to my coat at the nursery door today."
+    )
     login(client, member)
     response = client.post(f"/stories/{story.id}/replies", data={"body": body, "quoting": quoting})
     assert response.status_code < 500
@@ -96,14 +141,22 @@ def test_replies_never_fail_and_never_store_running_markup(client, member, other
 
 
 @SETTINGS
-@given(payload=st.one_of(
-    st.binary(max_size=300),
-    st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
-                 lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4), max_leaves=12)
-    .map(json.dumps),
-    st.fixed_dictionaries({"text": st.one_of(TEXT, HUGE, st.integers(), st.none()),
-                           "k": st.one_of(st.integers(), TEXT, st.none())}).map(json.dumps),
-))
+@given(
+    payload=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+            max_leaves=12,
+        ).map(json.dumps),
+        st.fixed_dictionaries(
+            {
+                "text": st.one_of(TEXT, HUGE, st.integers(), st.none()),
+                "k": st.one_of(st.integers(), TEXT, st.none()),
+            }
+        ).map(json.dumps),
+    )
+)
 def test_json_endpoints_answer_bad_json_with_4xx_never_5xx(client, member, payload) -> None:
     for url in ("/api/similar", "/care/check"):
         response = client.post(url, data=payload, content_type="application/json")
@@ -115,32 +168,59 @@ def test_json_endpoints_answer_bad_json_with_4xx_never_5xx(client, member, paylo
 
 
 @SETTINGS
-@given(value=TEXT, number=st.integers(-2**63, 2**63))
+@given(value=TEXT, number=st.integers(-(2**63), 2**63))
 def test_reading_with_any_query_never_fails(client, member, value, number) -> None:
-    story = services.publish_story(member, title="Any query", body="A story to look at from every angle.") \
-        if not _stories_by(member) else _stories_by(member)[0]
-    quoted = {"q": value, "cursor": value, "tag": value, "setting": value, "age_band": value, "sort": value,
-              "k": value, "page": value, "quote": value, "restore": value, "updates": value}
-    urls = ["/", "/search", "/tags", "/api/stories", f"/api/stories/{story.id}/similar", f"/stories/{story.id}",
-            "/not-alone"]
+    story = (
+        services.publish_story(member, title="Any query", body="A story to look at from every angle.")
+        if not _stories_by(member)
+        else _stories_by(member)[0]
+    )
+    quoted = {
+        "q": value,
+        "cursor": value,
+        "tag": value,
+        "setting": value,
+        "age_band": value,
+        "sort": value,
+        "k": value,
+        "page": value,
+        "quote": value,
+        "restore": value,
+        "updates": value,
+    }
+    urls = [
+        "/",
+        "/search",
+        "/tags",
+        "/api/stories",
+        f"/api/stories/{story.id}/similar",
+        f"/stories/{story.id}",
+        "/not-alone",
+    ]
     numbers = {name: str(number) for name in quoted}
     for url in urls:
         assert client.get(url, query_string=quoted).status_code < 500, url
         assert client.get(url, query_string=numbers).status_code < 500, url
-    for url in (f"/api/stories/{number}", f"/api/stories/{number}/similar", f"/stories/{number}",
-                f"/report/story/{number}"):
+    for url in (
+        f"/api/stories/{number}",
+        f"/api/stories/{number}/similar",
+        f"/stories/{number}",
+        f"/report/story/{number}",
+    ):
         assert client.get(url).status_code in (200, 302, 404), url
     assert client.get("/tags/" + value.replace("\x00", "")).status_code < 500
 
 
 @SETTINGS
 @given(identifier=TEXT, password=TEXT, pseudonym=TEXT, email=TEXT)
-def test_sign_up_and_sign_in_never_fail_or_reveal_an_account(client, other_member, identifier, password,
-                                                             pseudonym, email) -> None:
-    for url, data in (("/login", {"identifier": identifier, "password": password}),
-                      ("/register", {"pseudonym": pseudonym, "email": email, "password": password,
-                                     "confirm": password}),
-                      ("/reset", {"email": email})):
+def test_sign_up_and_sign_in_never_fail_or_reveal_an_account(
+    client, other_member, identifier, password, pseudonym, email
+) -> None:
+    for url, data in (
+        ("/login", {"identifier": identifier, "password": password}),
+        ("/register", {"pseudonym": pseudonym, "email": email, "password": password, "confirm": password}),
+        ("/reset", {"email": email}),
+    ):
         response = client.post(url, data=data)
         assert response.status_code < 500, url
         assert other_member.email not in response.get_data(as_text=True), url
@@ -151,9 +231,12 @@ def test_sign_up_and_sign_in_never_fail_or_reveal_an_account(client, other_membe
 @FEW
 @given(body=TEXT, title=TEXT)
 def test_nobody_changes_another_members_post(client, member, other_member, body, title) -> None:
-    story = services.publish_story(other_member, title="Mine, not yours",
-                                   body=f"A story that only I may change, number {next(_serial)}.")
-    reply = services.add_reply(other_member, story, body=f"And a reply that is mine too, number {next(_serial)}.")
+    story = services.publish_story(
+        other_member, title="Mine, not yours", body=f"A story that only I may change, number {next(_serial)}."
+    )
+    reply = services.add_reply(
+        other_member, story, body=f"And a reply that is mine too, number {next(_serial)}."
+    )
     login(client, member)
     attempts = [
         (f"/stories/{story.id}/edit", {"title": title, "body": body or "x" * 30}),
@@ -176,11 +259,14 @@ def test_nobody_changes_another_members_post(client, member, other_member, body,
 @FEW
 @given(reason=TEXT, note=st.one_of(TEXT, HUGE))
 def test_reports_never_fail(client, member, other_member, reason, note) -> None:
-    story = services.publish_story(other_member, title="To report",
-                                   body=f"A story someone may report, number {next(_serial)}.")
+    story = services.publish_story(
+        other_member, title="To report", body=f"A story someone may report, number {next(_serial)}."
+    )
     login(client, member)
     for chosen in (reason, "off-topic"):
-        assert client.post(f"/report/story/{story.id}", data={"reason": chosen, "note": note}).status_code < 500
+        assert (
+            client.post(f"/report/story/{story.id}", data={"reason": chosen, "note": note}).status_code < 500
+        )
 
 
 @pytest.mark.parametrize("kind", ["hugs", "<script>", "", "x" * 500])

@@ -1,4 +1,5 @@
 """Moderation through HTTP: reports, the queue, actions and their effect on every surface, permissions, appeals, audit."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,7 +12,7 @@ from forum.models import Appeal, AuditEntry, Flag, Notification, Status, Story, 
 from forum.moderation import services as mod
 from forum.moderation.targets import target_of
 from forum.stories import services
-from tests.factories import make_user, login
+from tests.factories import login, make_user
 
 BODY = "Dropped her at nursery and she screamed the whole time, I sat in the car shaking."
 
@@ -64,9 +65,15 @@ def test_three_reports_auto_hide_but_welfare_never_counts(app, story):
 
 
 def test_queue_puts_welfare_first_then_priority(app, moderator, member):
-    calm = services.publish_story(member, title="Off topic one", body="A story about something else entirely here.")
-    worrying = services.publish_story(member, title="Worrying one", body="Another story, with something worrying in it.")
-    busy = services.publish_story(member, title="Much reported", body="A story that many people found unkind today.")
+    calm = services.publish_story(
+        member, title="Off topic one", body="A story about something else entirely here."
+    )
+    worrying = services.publish_story(
+        member, title="Worrying one", body="Another story, with something worrying in it."
+    )
+    busy = services.publish_story(
+        member, title="Much reported", body="A story that many people found unkind today."
+    )
     report(app, make_user(), "story", calm.id, reason="off-topic")
     report(app, make_user(), "story", worrying.id, reason="at-risk")
     for _ in range(2):
@@ -77,8 +84,10 @@ def test_queue_puts_welfare_first_then_priority(app, moderator, member):
 
 
 def test_flagger_track_record_raises_priority():
-    from forum.moderation.queue import reporter_weights  # noqa: F401 - exercised through the helper below
-    from forum.moderation.queue import score
+    from forum.moderation.queue import (
+        reporter_weights,  # noqa: F401 - exercised through the helper below
+        score,
+    )
 
     class F:
         def __init__(self, reporter_id):
@@ -89,7 +98,9 @@ def test_flagger_track_record_raises_priority():
 
 @pytest.mark.parametrize(("action", "status"), [("hide", "hidden"), ("remove", "removed")])
 def test_hidden_and_removed_never_appear_anywhere(app, client, moderator, story, action, status):
-    as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": action, "reason": "unkind"})
+    as_user(app, moderator).post(
+        f"/moderation/story/{story.id}/act", data={"action": action, "reason": "unkind"}
+    )
     db.session.expire_all()
     assert db.session.get(Story, story.id).status == status
     for url in ("/", "/tags/dropoff", "/search?q=nursery", "/api/stories"):
@@ -99,16 +110,19 @@ def test_hidden_and_removed_never_appear_anywhere(app, client, moderator, story,
 
 
 def test_remove_tells_author_why_without_moderator_name(app, moderator, member, story):
-    as_user(app, moderator).post(f"/moderation/story/{story.id}/act",
-                                 data={"action": "remove", "reason": "child-details", "message": "Please leave out the name."})
+    as_user(app, moderator).post(
+        f"/moderation/story/{story.id}/act",
+        data={"action": "remove", "reason": "child-details", "message": "Please leave out the name."},
+    )
     note = db.session.scalar(sa.select(Notification).where(Notification.user_id == member.id))
     assert "identifying details" in note.message and "leave out the name" in note.message
     assert moderator.pseudonym not in note.message
 
 
 def test_remove_needs_a_reason(app, moderator, story):
-    response = as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "remove"},
-                                            follow_redirects=True)
+    response = as_user(app, moderator).post(
+        f"/moderation/story/{story.id}/act", data={"action": "remove"}, follow_redirects=True
+    )
     assert "choose a reason" in response.get_data(as_text=True)
     assert db.session.get(Story, story.id).status == Status.PUBLISHED.value
 
@@ -119,31 +133,49 @@ def test_dismiss_resolves_flags_and_restores_auto_hidden(app, moderator, story):
     as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "dismiss"})
     db.session.expire_all()
     assert db.session.get(Story, story.id).status == Status.PUBLISHED.value
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(Flag.resolution == "dismissed")) == 3
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(Flag.resolution == "dismissed"))
+        == 3
+    )
 
 
 def test_lock_stops_replies(app, moderator, story, other_member):
     as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "lock"})
-    response = as_user(app, other_member).post(f"/stories/{story.id}/replies", data={"body": "Can I still reply here?"})
+    response = as_user(app, other_member).post(
+        f"/stories/{story.id}/replies", data={"body": "Can I still reply here?"}
+    )
     assert response.status_code == 403
-    assert "closed to new replies" in as_user(app, other_member).get(f"/stories/{story.id}").get_data(as_text=True)
+    assert "closed to new replies" in as_user(app, other_member).get(f"/stories/{story.id}").get_data(
+        as_text=True
+    )
 
 
 def test_bulk_dismiss(app, moderator, member):
     stories = [services.publish_story(member, title=f"Bulk {i}", body=f"{BODY} number {i}") for i in range(3)]
     for s in stories:
         report(app, make_user(), "story", s.id)
-    as_user(app, moderator).post("/moderation/bulk", data={"action": "dismiss", "items": [f"story-{s.id}" for s in stories]})
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(Flag.resolved_at.is_(None))) == 0
+    as_user(app, moderator).post(
+        "/moderation/bulk", data={"action": "dismiss", "items": [f"story-{s.id}" for s in stories]}
+    )
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Flag).where(Flag.resolved_at.is_(None))) == 0
+    )
 
 
 def test_suspended_member_cannot_post_reply_react_or_report(app, moderator, member, other_member, story):
-    as_user(app, moderator).post(f"/moderation/members/{other_member.id}/act",
-                                 data={"action": "suspend", "reason": "Unkind replies", "days": 3})
+    as_user(app, moderator).post(
+        f"/moderation/members/{other_member.id}/act",
+        data={"action": "suspend", "reason": "Unkind replies", "days": 3},
+    )
     db.session.expire_all()
     client = as_user(app, other_member)
     assert "suspended until" in client.post("/stories/new", data={"body": BODY}).get_data(as_text=True)
-    assert client.post(f"/stories/{story.id}/replies", data={"body": "A reply from a suspended member."}).status_code == 403
+    assert (
+        client.post(
+            f"/stories/{story.id}/replies", data={"body": "A reply from a suspended member."}
+        ).status_code
+        == 403
+    )
     assert client.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"}).status_code in (302, 403)
     assert "suspended until" in report(app, other_member, "story", story.id).get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 0
@@ -152,9 +184,13 @@ def test_suspended_member_cannot_post_reply_react_or_report(app, moderator, memb
 
 def test_warn_and_ban(app, moderator, other_member):
     client = as_user(app, moderator)
-    client.post(f"/moderation/members/{other_member.id}/act", data={"action": "warn", "reason": "Please be kinder."})
+    client.post(
+        f"/moderation/members/{other_member.id}/act", data={"action": "warn", "reason": "Please be kinder."}
+    )
     assert "Please be kinder" in db.session.scalar(sa.select(Notification.message))
-    client.post(f"/moderation/members/{other_member.id}/act", data={"action": "ban", "reason": "Repeated abuse."})
+    client.post(
+        f"/moderation/members/{other_member.id}/act", data={"action": "ban", "reason": "Repeated abuse."}
+    )
     db.session.expire_all()
     assert db.session.get(User, other_member.id).banned_at is not None
 
@@ -166,15 +202,23 @@ def test_moderator_cannot_act_on_admin(app, moderator, admin):
 
 
 def test_appeal_once_goes_to_another_moderator(app, moderator, member, story):
-    as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "remove", "reason": "spam"})
+    as_user(app, moderator).post(
+        f"/moderation/story/{story.id}/act", data={"action": "remove", "reason": "spam"}
+    )
     author = as_user(app, member)
-    assert author.post(f"/appeal/story/{story.id}", data={"message": "It wasn't spam, it was my story."}).status_code == 302
+    assert (
+        author.post(
+            f"/appeal/story/{story.id}", data={"message": "It wasn't spam, it was my story."}
+        ).status_code
+        == 302
+    )
     again = author.post(f"/appeal/story/{story.id}", data={"message": "Please look again at my story."})
     assert "already appealed" in again.get_data(as_text=True)
     appeal = db.session.scalar(sa.select(Appeal))
     other_mod = make_user(pseudonym="SecondMod", role="moderator")
-    refused = as_user(app, moderator).post(f"/moderation/appeals/{appeal.id}", data={"decision": "restore"},
-                                           follow_redirects=True)
+    refused = as_user(app, moderator).post(
+        f"/moderation/appeals/{appeal.id}", data={"decision": "restore"}, follow_redirects=True
+    )
     assert "Another moderator should decide" in refused.get_data(as_text=True)
     as_user(app, other_mod).post(f"/moderation/appeals/{appeal.id}", data={"decision": "restore"})
     db.session.expire_all()
@@ -186,7 +230,9 @@ def test_reveal_anonymous_author_is_audited(app, moderator, member):
     client = as_user(app, moderator)
     page = client.get(f"/stories/{secret.id}").get_data(as_text=True)
     assert member.pseudonym not in page and "Who wrote this?" in page
-    revealed = client.post(f"/moderation/stories/{secret.id}/reveal", follow_redirects=True).get_data(as_text=True)
+    revealed = client.post(f"/moderation/stories/{secret.id}/reveal", follow_redirects=True).get_data(
+        as_text=True
+    )
     assert f"written by {member.pseudonym}" in revealed
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "reveal-author"))
     assert entry.actor_id == moderator.id and entry.target_id == secret.id
@@ -206,7 +252,13 @@ def test_audit_log_has_no_way_to_edit_or_delete(app):
     assert rules and all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in rules)
 
 
-MOD_GETS = ["/moderation", "/moderation/words", "/moderation/audit", "/moderation/settings", "/moderation/team"]
+MOD_GETS = [
+    "/moderation",
+    "/moderation/words",
+    "/moderation/audit",
+    "/moderation/settings",
+    "/moderation/team",
+]
 MOD_POSTS = ["/moderation/bulk", "/moderation/words", "/moderation/settings", "/moderation/team"]
 
 
@@ -218,16 +270,34 @@ def test_members_and_visitors_cannot_open_moderation_pages(app, client, member, 
 
 @pytest.mark.parametrize("url", MOD_POSTS)
 def test_forged_posts_by_members_are_refused(app, member, url):
-    assert as_user(app, member).post(url, data={"action": "dismiss", "phrase": "x", "role": "moderator",
-                                               "pseudonym": member.pseudonym}).status_code == 403
+    assert (
+        as_user(app, member)
+        .post(
+            url, data={"action": "dismiss", "phrase": "x", "role": "moderator", "pseudonym": member.pseudonym}
+        )
+        .status_code
+        == 403
+    )
 
 
-@pytest.mark.parametrize("path", ["/moderation/story/{id}", "/moderation/story/{id}/act", "/moderation/members/{uid}/act",
-                                  "/moderation/stories/{id}/reveal", "/moderation/members/{uid}/notes"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/moderation/story/{id}",
+        "/moderation/story/{id}/act",
+        "/moderation/members/{uid}/act",
+        "/moderation/stories/{id}/reveal",
+        "/moderation/members/{uid}/notes",
+    ],
+)
 def test_item_actions_refused_for_members(app, member, other_member, story, path):
     url = path.format(id=story.id, uid=other_member.id)
     client = as_user(app, other_member)
-    response = client.get(url) if url.endswith(str(story.id)) else client.post(url, data={"action": "hide", "reason": "x"})
+    response = (
+        client.get(url)
+        if url.endswith(str(story.id))
+        else client.post(url, data={"action": "hide", "reason": "x"})
+    )
     assert response.status_code in (403, 405)
     db.session.expire_all()
     assert db.session.get(Story, story.id).status == Status.PUBLISHED.value
@@ -269,7 +339,9 @@ def test_send_support_resources(app, moderator, member, story):
 def test_reporter_learns_the_decision(app, moderator, other_member, story):
     report(app, other_member, "story", story.id)
     as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "dismiss"})
-    message = db.session.scalar(sa.select(Notification.message).where(Notification.user_id == other_member.id))
+    message = db.session.scalar(
+        sa.select(Notification.message).where(Notification.user_id == other_member.id)
+    )
     assert "no action was needed" in message
 
 
@@ -283,8 +355,10 @@ def test_queue_and_item_page_never_name_an_anonymous_author(app, moderator, memb
 
 
 def test_member_is_told_when_suspension_ends(app, moderator, other_member):
-    as_user(app, moderator).post(f"/moderation/members/{other_member.id}/act",
-                                 data={"action": "suspend", "reason": "Cooling off", "days": 1})
+    as_user(app, moderator).post(
+        f"/moderation/members/{other_member.id}/act",
+        data={"action": "suspend", "reason": "Cooling off", "days": 1},
+    )
     member = db.session.get(User, other_member.id)
     member.suspended_until = utcnow() - timedelta(minutes=1)
     db.session.commit()
@@ -292,6 +366,9 @@ def test_member_is_told_when_suspension_ends(app, moderator, other_member):
     client.get("/")
     client.get("/")
     db.session.expire_all()
-    ended = [n for n in db.session.scalars(sa.select(Notification.message).where(Notification.user_id == member.id))
-             if "suspension has ended" in n]
+    ended = [
+        n
+        for n in db.session.scalars(sa.select(Notification.message).where(Notification.user_id == member.id))
+        if "suspension has ended" in n
+    ]
     assert len(ended) == 1 and db.session.get(User, member.id).suspended_until is None

@@ -1,7 +1,8 @@
 """Notifications: replies, quotes, grouped reactions, update reminders, unread count and marking read."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +17,11 @@ from tests.test_stories import client_for, fresh_login_per_request, make_story  
 
 
 def kinds_for(user: User) -> list[str]:
-    return list(db.session.scalars(sa.select(Notification.kind).where(Notification.user_id == user.id)
-                                   .order_by(Notification.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 def test_reply_notifies_the_story_author_but_never_yourself(member: User, other_member: User) -> None:
@@ -35,8 +39,13 @@ def test_quoting_a_reply_notifies_its_author(app: Flask, member: User, other_mem
     c = client_for(app, third)
     page = c.get(f"/stories/{story.id}?quote=reply-{earlier.id}").text
     assert "&gt; What helped us was a goodbye song." in page and f'value="reply-{earlier.id}"' in page
-    c.post(f"/stories/{story.id}/replies", data={
-        "body": "> What helped us was a goodbye song.\n\nWe tried that too!", "quoting": f"reply-{earlier.id}"})
+    c.post(
+        f"/stories/{story.id}/replies",
+        data={
+            "body": "> What helped us was a goodbye song.\n\nWe tried that too!",
+            "quoting": f"reply-{earlier.id}",
+        },
+    )
     assert kinds_for(other_member) == ["quote"]
     assert kinds_for(member) == ["reply", "reply"]
 
@@ -86,16 +95,19 @@ def test_message_notices_are_shown(app: Flask, member: User) -> None:
     assert "it named a nursery" in client_for(app, member).get("/notifications").text
 
 
-UTC = timezone.utc
+UTC = UTC
 
 
-@pytest.mark.parametrize("when, sent", [
-    (datetime(2026, 1, 15, 22, 0, tzinfo=UTC), 0),  # 22:00 London: quiet
-    (datetime(2026, 1, 15, 7, 59, tzinfo=UTC), 0),  # 07:59 London: quiet
-    (datetime(2026, 1, 15, 8, 0, tzinfo=UTC), 1),
-    (datetime(2026, 7, 15, 7, 30, tzinfo=UTC), 1),  # 08:30 BST
-    (datetime(2026, 7, 15, 20, 30, tzinfo=UTC), 0),  # 21:30 BST
-])
+@pytest.mark.parametrize(
+    "when, sent",
+    [
+        (datetime(2026, 1, 15, 22, 0, tzinfo=UTC), 0),  # 22:00 London: quiet
+        (datetime(2026, 1, 15, 7, 59, tzinfo=UTC), 0),  # 07:59 London: quiet
+        (datetime(2026, 1, 15, 8, 0, tzinfo=UTC), 1),
+        (datetime(2026, 7, 15, 7, 30, tzinfo=UTC), 1),  # 08:30 BST
+        (datetime(2026, 7, 15, 20, 30, tzinfo=UTC), 0),  # 21:30 BST
+    ],
+)
 def test_update_reminders_respect_quiet_hours(member: User, when: datetime, sent: int) -> None:
     story = make_story(member, remind_after_weeks=1)
     reminder = db.session.scalar(sa.select(UpdateReminder))
@@ -117,8 +129,9 @@ def test_reminder_not_sent_when_not_yet_due_or_update_added(member: User) -> Non
     assert reminders.send_due_reminders(now=noon + timedelta(days=2)) == 0
 
 
-def test_reminders_are_delivered_on_page_load_and_by_the_cli(app: Flask, runner, member: User,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reminders_are_delivered_on_page_load_and_by_the_cli(
+    app: Flask, runner, member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_story(member, remind_after_weeks=1)
     db.session.scalar(sa.select(UpdateReminder)).due_at = datetime.now(UTC) - timedelta(minutes=1)
     db.session.commit()

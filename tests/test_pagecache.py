@@ -1,4 +1,5 @@
 """Signed-out visitors get public pages from the page cache; members never do; writes show at once."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ def page_cache(app: Flask) -> Iterator[SimpleCache]:
 
 
 def test_a_visitor_gets_the_second_view_from_the_cache(client, member, page_cache) -> None:
-    services.publish_story(member, title="Clingy at the gate", body="She held my coat and would not let go today.")
+    services.publish_story(
+        member, title="Clingy at the gate", body="She held my coat and would not let go today."
+    )
     first = client.get("/")
     second = client.get("/")
     assert first.status_code == second.status_code == 200
@@ -35,7 +38,9 @@ def test_a_visitor_gets_the_second_view_from_the_cache(client, member, page_cach
 
 def test_a_new_story_shows_at_once(client, member, page_cache) -> None:
     client.get("/")
-    story = services.publish_story(member, title="A brand new morning", body="Today drop-off went a little better.")
+    story = services.publish_story(
+        member, title="A brand new morning", body="Today drop-off went a little better."
+    )
     page = client.get("/")
     assert "X-Cache" not in page.headers and b"A brand new morning" in page.data
     client.get(f"/stories/{story.id}")
@@ -79,14 +84,17 @@ def test_a_cache_outage_still_serves_pages(client, member, page_cache, monkeypat
 
 
 def test_an_aged_page_is_rendered_again_by_one_request_while_others_get_the_aged_copy(
-        client, member, page_cache, monkeypatch) -> None:
+    client, member, page_cache, monkeypatch
+) -> None:
     """At expiry, one request renders the page anew; the rest are not held up behind it."""
     import time as real_time
     from types import SimpleNamespace
 
     from forum import pagecache
 
-    services.publish_story(member, title="Clingy at the gate", body="She held my coat and would not let go today.")
+    services.publish_story(
+        member, title="Clingy at the gate", body="She held my coat and would not let go today."
+    )
     client.get("/")
     assert client.get("/").headers["X-Cache"] == "hit"
     monkeypatch.setattr(pagecache, "time", SimpleNamespace(time=lambda: real_time.time() + 31))

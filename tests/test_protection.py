@@ -1,4 +1,5 @@
 """Automatic protection: watched words, write rate limits, repeated text, approval of first posts."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -31,7 +32,9 @@ def test_blocked_word_refuses_kindly_and_keeps_text(client, auth, member):
 def test_watched_words_match_whole_words_only(client, auth, member):
     add_word("ass", "block")
     auth.login(member)
-    response = client.post("/stories/new", data={"body": "We had a class assembly today and I was so proud of him."})
+    response = client.post(
+        "/stories/new", data={"body": "We had a class assembly today and I was so proud of him."}
+    )
     assert response.status_code == 302
 
 
@@ -76,17 +79,22 @@ def test_write_rate_limit_with_friendlier_message_and_stricter_for_new_accounts(
         login(client, newcomer)
         codes = []
         for i in range(4):
-            response = client.post("/stories/new", data={"body": f"{BODY} Day {i} of settling in.", "submission_key": f"r{i}"})
+            response = client.post(
+                "/stories/new", data={"body": f"{BODY} Day {i} of settling in.", "submission_key": f"r{i}"}
+            )
             codes.append(response.status_code)
         assert codes[:3] == [302, 302, 302]
         assert codes[3] == 429
         assert "posted a lot in a short time" in response.get_data(as_text=True)
         assert "Day 3 of settling in." in response.get_data(as_text=True)  # the text is kept
         from tests.conftest import empty_tables
+
         empty_tables()
 
 
-def test_writes_are_refused_kindly_and_keep_the_text_when_the_limit_store_is_down(tmp_path, db_url, monkeypatch):
+def test_writes_are_refused_kindly_and_keep_the_text_when_the_limit_store_is_down(
+    tmp_path, db_url, monkeypatch
+):
     """Redis down: reads go on, writes fail closed with a friendly message and nothing typed is lost."""
     from forum.moderation import protection
 
@@ -100,8 +108,10 @@ def test_writes_are_refused_kindly_and_keep_the_text_when_the_limit_store_is_dow
             raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
         monkeypatch.setattr(protection._limiter(app), "hit", store_down)
-        response = client.post("/stories/new", data={"body": f"{BODY} Written while Redis was down.",
-                                                     "submission_key": "redis-down"})
+        response = client.post(
+            "/stories/new",
+            data={"body": f"{BODY} Written while Redis was down.", "submission_key": "redis-down"},
+        )
         assert response.status_code == 429
         page = response.get_data(as_text=True)
         assert "can&#39;t save posts for a moment" in page or "can't save posts for a moment" in page
@@ -109,6 +119,7 @@ def test_writes_are_refused_kindly_and_keep_the_text_when_the_limit_store_is_dow
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Story)) == 0
         assert client.get("/").status_code == 200
         from tests.conftest import empty_tables
+
         empty_tables()
 
 

@@ -1,4 +1,5 @@
 """A page issues the same number of SQL statements whatever the number of items on it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -28,8 +29,9 @@ def counted() -> Iterator[list[str]]:
 def fill(author, other, count: int) -> int:
     story_id = 0
     for i in range(count):
-        story = services.publish_story(author, title=f"Nursery story {i}", body=f"Nursery tears again, day {i}.",
-                                       tags=f"nursery, tag{i}")
+        story = services.publish_story(
+            author, title=f"Nursery story {i}", body=f"Nursery tears again, day {i}.", tags=f"nursery, tag{i}"
+        )
         reply = services.add_reply(other, story, body=f"Nursery hugs from me, number {i}.")
         services.toggle_reaction(other, kind="hugs", story=story)
         services.toggle_reaction(author, kind="me-too", reply=reply)
@@ -54,7 +56,9 @@ def test_list_pages_constant_queries(client, member, other_member, url):
 
 
 def test_story_page_constant_in_replies(client, member, other_member, auth):
-    story = services.publish_story(member, title="Busy thread", body="A story that gathers many replies over time.")
+    story = services.publish_story(
+        member, title="Busy thread", body="A story that gathers many replies over time."
+    )
 
     def add_replies(n: int) -> None:
         for i in range(n):

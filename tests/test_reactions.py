@@ -1,4 +1,5 @@
 """Supportive reactions: one of each per member, toggled, counted as people, with and without JavaScript."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -28,12 +29,18 @@ def test_json_path_returns_counts_and_people(app: Flask, member: User, other_mem
     story = make_story(member)
     reply = services.add_reply(member, story, body="A reply to react to.")
     c = client_for(app, other_member)
-    data = c.post(f"/replies/{reply.id}/reactions", data={"kind": "been-there"},
-                  headers={"Accept": "application/json"}).get_json()
-    assert data["on"] is True and data["counts"]["been-there"] == 1 and data["people"]["been-there"] == ["RainyDad"]
+    data = c.post(
+        f"/replies/{reply.id}/reactions", data={"kind": "been-there"}, headers={"Accept": "application/json"}
+    ).get_json()
+    assert (
+        data["on"] is True
+        and data["counts"]["been-there"] == 1
+        and data["people"]["been-there"] == ["RainyDad"]
+    )
     assert data["mine"] == ["been-there"]
-    data = c.post(f"/replies/{reply.id}/reactions", data={"kind": "been-there"},
-                  headers={"Accept": "application/json"}).get_json()
+    data = c.post(
+        f"/replies/{reply.id}/reactions", data={"kind": "been-there"}, headers={"Accept": "application/json"}
+    ).get_json()
     assert data["on"] is False and data["counts"]["been-there"] == 0
 
 

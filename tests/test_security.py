@@ -1,4 +1,5 @@
 """The security baseline: CSRF, cookies, headers, body limits, friendly error pages, rate limits."""
+
 from __future__ import annotations
 
 import re
@@ -32,9 +33,15 @@ def test_post_without_token_is_rejected(csrf_app):
 def test_expired_token_reshows_register_form_with_text(csrf_app):
     client = csrf_app.test_client()
     client.get("/register")
-    response = client.post("/register", data={
-        "csrf_token": "stale-token", "pseudonym": "Sunny Mum", "email": "sunny@example.test",
-        "password": "a long password here"})
+    response = client.post(
+        "/register",
+        data={
+            "csrf_token": "stale-token",
+            "pseudonym": "Sunny Mum",
+            "email": "sunny@example.test",
+            "password": "a long password here",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "security check expired" in html
@@ -45,7 +52,9 @@ def test_expired_token_reshows_register_form_with_text(csrf_app):
 
 def test_expired_token_reshows_login_form(csrf_app):
     client = csrf_app.test_client()
-    response = client.post("/login", data={"csrf_token": "x", "identifier": "sunny@example.test", "password": "pw"})
+    response = client.post(
+        "/login", data={"csrf_token": "x", "identifier": "sunny@example.test", "password": "pw"}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'value="sunny@example.test"' in html
 
@@ -56,7 +65,9 @@ def test_real_token_works(csrf_app):
         pseudonym = user.pseudonym
     client = csrf_app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "identifier": pseudonym, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/login", data={"csrf_token": token, "identifier": pseudonym, "password": DEFAULT_PASSWORD}
+    )
     assert response.status_code == 302
 
 
@@ -67,11 +78,17 @@ def test_session_cookie_flags(client, member):
 
 
 def test_session_cookie_secure_over_https(client, member):
-    response = client.post("/login", data={"identifier": member.pseudonym, "password": DEFAULT_PASSWORD},
-                           base_url="https://localhost")
+    response = client.post(
+        "/login",
+        data={"identifier": member.pseudonym, "password": DEFAULT_PASSWORD},
+        base_url="https://localhost",
+    )
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("village_session="))
     assert "Secure" in cookie
-    assert "max-age" in client.get("/guidelines", base_url="https://localhost").headers["Strict-Transport-Security"]
+    assert (
+        "max-age"
+        in client.get("/guidelines", base_url="https://localhost").headers["Strict-Transport-Security"]
+    )
 
 
 @pytest.mark.parametrize("path", ["/guidelines", "/login", "/no-such-page"])
@@ -125,19 +142,28 @@ def test_forbidden_page_is_friendly(tmp_path, db_url):
 def test_login_is_rate_limited_per_account(tmp_path, db_url):
     app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True)
     client = app.test_client()
-    codes = [client.post("/login", data={"identifier": "target", "password": "wrong password"},
-                         environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(12)]
+    codes = [
+        client.post(
+            "/login",
+            data={"identifier": "target", "password": "wrong password"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},
+        ).status_code
+        for i in range(12)
+    ]
     assert codes[:10] == [200] * 10
     assert codes[-1] == 429
-    assert "Slow down" in client.post("/login", data={"identifier": "target", "password": "x"},
-                                      environ_base={"REMOTE_ADDR": "10.0.1.1"}).get_data(as_text=True)
+    assert "Slow down" in client.post(
+        "/login", data={"identifier": "target", "password": "x"}, environ_base={"REMOTE_ADDR": "10.0.1.1"}
+    ).get_data(as_text=True)
 
 
 def test_registration_is_rate_limited_per_address(tmp_path, db_url):
     app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True)
     client = app.test_client()
-    codes = [client.post("/register", data={"pseudonym": f"Rate{i}", "email": "bad", "password": "x"}).status_code
-             for i in range(6)]
+    codes = [
+        client.post("/register", data={"pseudonym": f"Rate{i}", "email": "bad", "password": "x"}).status_code
+        for i in range(6)
+    ]
     assert codes[-1] == 429 and codes[0] == 200
 
 
@@ -146,12 +172,28 @@ def test_an_expired_form_over_the_rate_limit_gets_429_not_500(tmp_path, db_url):
     (found by wapiti: a forged token on the twelfth sign-in gave a 500)."""
     app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    codes = [client.post("/login", data={"csrf_token": "forged", "identifier": "target", "password": "wrong"},
-                         environ_base={"REMOTE_ADDR": f"10.0.2.{i}"}).status_code for i in range(12)]
+    codes = [
+        client.post(
+            "/login",
+            data={"csrf_token": "forged", "identifier": "target", "password": "wrong"},
+            environ_base={"REMOTE_ADDR": f"10.0.2.{i}"},
+        ).status_code
+        for i in range(12)
+    ]
     assert 500 not in codes
     assert codes[0] == 200 and codes[-1] == 429
-    codes = [client.post("/register", data={"csrf_token": "forged", "pseudonym": f"Late{i}", "email": "a@b.example",
-                                            "password": "long enough password"}).status_code for i in range(8)]
+    codes = [
+        client.post(
+            "/register",
+            data={
+                "csrf_token": "forged",
+                "pseudonym": f"Late{i}",
+                "email": "a@b.example",
+                "password": "long enough password",
+            },
+        ).status_code
+        for i in range(8)
+    ]
     assert 500 not in codes and codes[-1] == 429
 
 

@@ -1,4 +1,5 @@
 """You're not alone, through HTTP: the story page panel, after posting, the APIs, /not-alone and the commands."""
+
 from __future__ import annotations
 
 import json
@@ -77,13 +78,16 @@ def test_signed_in_member_never_sees_own_stories(app, site, other_member):
     query = make_user(pseudonym="Asker")
     mine = services.publish_story(query, title="Mine", body="My toddler cries at the nursery door every day.")
     assert ids(viewer.get(f"/api/stories/{mine.id}/similar")) and not (
-        set(ids(viewer.get(f"/api/stories/{mine.id}/similar"))) & {s.id for s in site})
+        set(ids(viewer.get(f"/api/stories/{mine.id}/similar"))) & {s.id for s in site}
+    )
     response = viewer.post("/api/similar", json={"text": "my child clings and cries at nursery drop-off"})
     assert not set(ids(response)) & {s.id for s in site}
 
 
 def test_draft_api_shape_and_errors(client, site):
-    response = client.post("/api/similar", json={"text": "she wails and grips my coat when I leave her at daycare", "k": 2})
+    response = client.post(
+        "/api/similar", json={"text": "she wails and grips my coat when I leave her at daycare", "k": 2}
+    )
     data = response.get_json()
     assert data["story"] is None and len(data["similar"]) == 2
     assert set(ids(response)) <= {s.id for s in site}
@@ -100,8 +104,9 @@ def test_draft_api_needs_csrf_in_browsers(tmp_path, db_url):
 
 
 def test_anonymous_stories_stay_anonymous(client, member, site):
-    secret = services.publish_story(member, title="Quiet one", body="My son cries and clings at the nursery gate.",
-                                    anonymous=True)
+    secret = services.publish_story(
+        member, title="Quiet one", body="My son cries and clings at the nursery gate.", anonymous=True
+    )
     html = client.get(f"/stories/{site[0].id}").get_data(as_text=True)
     assert "Quiet one" in html and "Anonymous parent" in html and member.pseudonym not in html
     raw = client.get(f"/api/stories/{site[0].id}/similar").get_data(as_text=True)
@@ -111,8 +116,10 @@ def test_anonymous_stories_stay_anonymous(client, member, site):
 def test_story_page_panel_and_posted_landing(app, site, member):
     author = app.test_client()
     login(author, member)
-    response = author.post("/stories/new", data={"title": "Left him crying",
-                                                 "body": "He clung to me and screamed at nursery drop-off today."})
+    response = author.post(
+        "/stories/new",
+        data={"title": "Left him crying", "body": "He clung to me and screamed at nursery drop-off today."},
+    )
     landing = author.get(response.location).get_data(as_text=True)
     assert "You're not alone." in landing.replace("&#39;", "'")
     assert landing.index("Thank you for sharing") < landing.index("Clinging at the door")
@@ -121,7 +128,9 @@ def test_story_page_panel_and_posted_landing(app, site, member):
 
 
 def test_not_alone_feed_for_member_and_visitor(app, client, site, member):
-    services.publish_story(member, title="My morning", body="My girl cried and wouldn't let go of me at nursery.")
+    services.publish_story(
+        member, title="My morning", body="My girl cried and wouldn't let go of me at nursery."
+    )
     signed_in = app.test_client()
     login(signed_in, member)
     html = signed_in.get("/not-alone").get_data(as_text=True)
@@ -136,7 +145,9 @@ def test_index_in_other_worker_learns_new_stories(app, site):
     index.refresh(force=True)
     before = len(index.index)
     late = make_user(pseudonym="LateWriter")
-    story = services.publish_story(late, title="New one", body="Another nursery drop-off with tears and clinging.")
+    story = services.publish_story(
+        late, title="New one", body="Another nursery drop-off with tears and clinging."
+    )
     app.extensions.pop("similar_index")  # as if another worker: it only knows what the database says
     other = store.worker_index()
     other.refresh(force=True)
@@ -145,13 +156,26 @@ def test_index_in_other_worker_learns_new_stories(app, site):
 
 def test_import_and_rebuild_commands(runner, tmp_path):
     data = tmp_path / "stories.jsonl"
-    data.write_text("\n".join([
-        json.dumps({"id": "s1", "title": "Drop-off", "body": "He cried at nursery and clung to me all the way.",
-                    "tags": ["dropoff"], "theme": "ignored"}),
-        "{not json",
-        json.dumps({"id": "s2", "title": "Short", "body": "too short"}),
-        json.dumps({"id": "s3", "title": None, "body": "Our first week at school went better than I feared."}),
-    ]))
+    data.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "id": "s1",
+                        "title": "Drop-off",
+                        "body": "He cried at nursery and clung to me all the way.",
+                        "tags": ["dropoff"],
+                        "theme": "ignored",
+                    }
+                ),
+                "{not json",
+                json.dumps({"id": "s2", "title": "Short", "body": "too short"}),
+                json.dumps(
+                    {"id": "s3", "title": None, "body": "Our first week at school went better than I feared."}
+                ),
+            ]
+        )
+    )
     result = runner.invoke(args=["stories", "import", str(data), "--author", "Importer"])
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]

@@ -1,4 +1,5 @@
 """Posting, reading, editing and deleting stories through HTTP."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -17,7 +18,9 @@ from forum.stories import services
 from tests import factories
 from tests.conftest import count_rows
 
-BODY = "Left him sobbing at nursery this morning and cried in the car. #nurseryguilt #dropoffguilt #mum#mumlife"
+BODY = (
+    "Left him sobbing at nursery this morning and cried in the car. #nurseryguilt #dropoffguilt #mum#mumlife"
+)
 
 
 def _reset_login(sender: Flask, **extra: object) -> None:
@@ -54,31 +57,46 @@ def textarea(html: str, name: str = "body") -> str:
 def test_compose_posts_a_story_with_glued_hashtags(client: FlaskClient, auth, member: User) -> None:
     auth.login(member)
     assert "Share a story" in client.get("/stories/new").text
-    response = client.post("/stories/new", data={
-        "title": "Drop-off", "body": BODY, "tags": "Toddler, #first week", "submission_key": "k-1",
-        "age_band": "2-3", "setting": "nursery", "content_note": "", "remind": "1"})
+    response = client.post(
+        "/stories/new",
+        data={
+            "title": "Drop-off",
+            "body": BODY,
+            "tags": "Toddler, #first week",
+            "submission_key": "k-1",
+            "age_band": "2-3",
+            "setting": "nursery",
+            "content_note": "",
+            "remind": "1",
+        },
+    )
     assert response.status_code == 302 and response.location.endswith("?posted=1")
     story = db.session.scalar(sa.select(Story))
-    assert [t.name for t in story.tags] == sorted(["toddler", "first", "week", "nurseryguilt", "dropoffguilt",
-                                                   "mum", "mumlife"])
+    assert [t.name for t in story.tags] == sorted(
+        ["toddler", "first", "week", "nurseryguilt", "dropoffguilt", "mum", "mumlife"]
+    )
     page = client.get(response.location).text
     assert "Thank you for sharing" in page and 'data-clear-draft="story"' in page
     assert 'href="/tags/mumlife"' in page and "Child aged 2–3" in page and "Nursery" in page
     assert db.session.scalar(sa.select(Tag.story_count).where(Tag.name == "mum")) == 1
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"body": ""}, "Please write your story"),
-    ({"body": "   \n\t  "}, "Please write your story"),
-    ({"body": "too short"}, "at least 20 characters (it has 9)"),
-    ({"body": "x" * 20_001}, "20,001 characters; the limit is 20,000"),
-    ({"body": "x" * 40, "title": "t" * 151}, "keep the title to 150 characters"),
-    ({"body": "x" * 40, "tags": "a b c d e f g h i"}, "2–30 letters or numbers"),
-    ({"body": "x" * 40, "tags": "aa bb cc dd ee ff gg hh ii"}, "at most 8 tags"),
-    ({"body": "x" * 40, "age_band": "forged"}, "Please pick one of the options"),
-])
-def test_bad_input_gets_a_clear_message_and_keeps_the_text(client: FlaskClient, auth, member: User,
-                                                           data: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"body": ""}, "Please write your story"),
+        ({"body": "   \n\t  "}, "Please write your story"),
+        ({"body": "too short"}, "at least 20 characters (it has 9)"),
+        ({"body": "x" * 20_001}, "20,001 characters; the limit is 20,000"),
+        ({"body": "x" * 40, "title": "t" * 151}, "keep the title to 150 characters"),
+        ({"body": "x" * 40, "tags": "a b c d e f g h i"}, "2–30 letters or numbers"),
+        ({"body": "x" * 40, "tags": "aa bb cc dd ee ff gg hh ii"}, "at most 8 tags"),
+        ({"body": "x" * 40, "age_band": "forged"}, "Please pick one of the options"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_keeps_the_text(
+    client: FlaskClient, auth, member: User, data: dict[str, str], message: str
+) -> None:
     auth.login(member)
     response = client.post("/stories/new", data={"submission_key": "k", **data})
     assert response.status_code == 200
@@ -94,14 +112,19 @@ def test_odd_unicode_round_trips_and_controls_are_stripped(client: FlaskClient, 
     body = "Family 👨\u200d👩\u200d👧 שלום עולם e\u0301 zero\u200bwidth and more words here\r\nsecond\x00 line\x1b"
     client.post("/stories/new", data={"body": body, "title": "مرحبا 🌧️", "submission_key": "u"})
     story = db.session.scalar(sa.select(Story))
-    assert story.body == "Family 👨\u200d👩\u200d👧 שלום עולם e\u0301 zero\u200bwidth and more words here\nsecond line"
+    assert (
+        story.body
+        == "Family 👨\u200d👩\u200d👧 שלום עולם e\u0301 zero\u200bwidth and more words here\nsecond line"
+    )
     page = client.get(f"/stories/{story.id}").text
     assert "👨\u200d👩\u200d👧 שלום עולם e\u0301 zero\u200bwidth" in page and "مرحبا 🌧️" in page
 
 
 def test_script_and_raw_html_are_neutralised_on_the_page(client: FlaskClient, auth, member: User) -> None:
     auth.login(member)
-    body = 'Hello <script>alert("x")</script> [a](javascript:alert(1)) <img src=x onerror=alert(1)> enough text'
+    body = (
+        'Hello <script>alert("x")</script> [a](javascript:alert(1)) <img src=x onerror=alert(1)> enough text'
+    )
     client.post("/stories/new", data={"body": body, "title": "<b>title</b>", "submission_key": "s"})
     page = client.get(f"/stories/{db.session.scalar(sa.select(Story.id))}").text
     assert "<script>alert" not in page and 'href="javascript' not in page and "<img src=x" not in page
@@ -139,13 +162,15 @@ def test_concurrent_double_submit_creates_one_story(app: Flask, member: User) ->
     assert len(results) == 2 and results[0] == results[1]
 
 
-def test_expired_csrf_token_reshows_the_text(app: Flask, client: FlaskClient, auth, member: User,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expired_csrf_token_reshows_the_text(
+    app: Flask, client: FlaskClient, auth, member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     auth.login(member)
     client.get("/stories/new")
-    response = client.post("/stories/new", data={"body": BODY, "title": "Kept", "csrf_token": "expired",
-                                                 "submission_key": "kk"})
+    response = client.post(
+        "/stories/new", data={"body": BODY, "title": "Kept", "csrf_token": "expired", "submission_key": "kk"}
+    )
     assert response.status_code == 200
     assert "security check expired" in response.text
     assert textarea(response.text) == BODY and 'value="Kept"' in response.text
@@ -153,26 +178,43 @@ def test_expired_csrf_token_reshows_the_text(app: Flask, client: FlaskClient, au
     assert count_rows(Story) == 0
 
 
-def test_post_after_the_login_session_ended_is_restored_after_sign_in(app: Flask, client: FlaskClient, member: User,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_post_after_the_login_session_ended_is_restored_after_sign_in(
+    app: Flask, client: FlaskClient, member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    response = client.post("/stories/new", data={"body": BODY, "title": "Kept", "tags": "nursery",
-                                                 "anonymous": "y", "csrf_token": "gone", "submission_key": "k9"})
+    response = client.post(
+        "/stories/new",
+        data={
+            "body": BODY,
+            "title": "Kept",
+            "tags": "nursery",
+            "anonymous": "y",
+            "csrf_token": "gone",
+            "submission_key": "k9",
+        },
+    )
     assert response.status_code == 302 and "/login" in response.location
     next_url = re.search(r"next=([^&]+)", response.location).group(1)
     from urllib.parse import unquote
+
     next_url = unquote(next_url)
     assert next_url.startswith("/stories/new?restore=")
-    assert BODY not in (client.get_cookie("village_session").value if client.get_cookie("village_session") else "")
+    assert BODY not in (
+        client.get_cookie("village_session").value if client.get_cookie("village_session") else ""
+    )
     factories.login(client, member)
     page = client.get(next_url).text
     assert "We kept what you wrote" in page and textarea(page) == BODY and 'value="Kept"' in page
-    assert 'value="k9"' in page and re.search(r'name="anonymous"[^>]*checked|checked[^>]*name="anonymous"', page)
+    assert 'value="k9"' in page and re.search(
+        r'name="anonymous"[^>]*checked|checked[^>]*name="anonymous"', page
+    )
     # Restored once only.
     assert "We kept what you wrote" not in client.get(next_url).text
 
 
-def test_anonymous_author_never_leaks(app: Flask, client: FlaskClient, member: User, other_member: User) -> None:
+def test_anonymous_author_never_leaks(
+    app: Flask, client: FlaskClient, member: User, other_member: User
+) -> None:
     story = make_story(member, anonymous=True, title="Quiet one")
     author_view = client_for(app, member).get(f"/stories/{story.id}").text
     assert "You (posted anonymously)" in author_view and "Edit" in author_view
@@ -191,20 +233,24 @@ def test_author_edits_and_revisions_are_kept(client: FlaskClient, auth, member: 
     auth.login(member)
     form = client.get(f"/stories/{story.id}/edit").text
     assert "A long enough story" in form and 'value="nursery"' in form
-    response = client.post(f"/stories/{story.id}/edit", data={"body": "A changed story, still long enough.",
-                                                              "tags": "school"})
+    response = client.post(
+        f"/stories/{story.id}/edit", data={"body": "A changed story, still long enough.", "tags": "school"}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert story.body == "A changed story, still long enough." and story.edited_at is not None
     assert [t.name for t in story.tags] == ["school"]
-    assert db.session.scalar(sa.select(Revision.body)) == "A long enough story about a hard drop-off at nursery."
+    assert (
+        db.session.scalar(sa.select(Revision.body)) == "A long enough story about a hard drop-off at nursery."
+    )
     assert "edited" in client.get(f"/stories/{story.id}").text
     assert db.session.scalar(sa.select(Tag.story_count).where(Tag.name == "nursery")) == 0
 
 
 @pytest.mark.parametrize("remove_everything", [False, True])
-def test_delete_leaves_a_tombstone_and_optionally_the_replies(app: Flask, client: FlaskClient, member: User,
-                                                              other_member: User, remove_everything: bool) -> None:
+def test_delete_leaves_a_tombstone_and_optionally_the_replies(
+    app: Flask, client: FlaskClient, member: User, other_member: User, remove_everything: bool
+) -> None:
     story = make_story(member, title="To be deleted")
     services.add_reply(other_member, story, body="A reply that should stay readable.")
     author = client_for(app, member)
@@ -226,8 +272,9 @@ def test_locked_story_refuses_replies(app: Flask, member: User, other_member: Us
     assert response.status_code == 403 and count_rows(Reply) == 0
 
 
-def test_others_never_see_pending_or_removed_stories(app: Flask, client: FlaskClient, member: User,
-                                                     other_member: User) -> None:
+def test_others_never_see_pending_or_removed_stories(
+    app: Flask, client: FlaskClient, member: User, other_member: User
+) -> None:
     story = make_story(member)
     story.status = Status.PENDING.value
     db.session.commit()
@@ -237,7 +284,9 @@ def test_others_never_see_pending_or_removed_stories(app: Flask, client: FlaskCl
     assert client.get("/stories/999999").status_code == 404
 
 
-def test_story_page_query_count_does_not_grow_with_replies(app: Flask, member: User, other_member: User) -> None:
+def test_story_page_query_count_does_not_grow_with_replies(
+    app: Flask, member: User, other_member: User
+) -> None:
     story = make_story(member)
     viewer = client_for(app, other_member)
 
@@ -276,9 +325,12 @@ def test_replies_are_paginated(app: Flask, client: FlaskClient, member: User) ->
 
 def test_reply_posted_after_sign_in_ended_is_restored(app: Flask, client: FlaskClient, member: User) -> None:
     story = make_story(member)
-    response = client.post(f"/stories/{story.id}/replies", data={"body": "My reply, typed before sign-in ended."})
+    response = client.post(
+        f"/stories/{story.id}/replies", data={"body": "My reply, typed before sign-in ended."}
+    )
     assert response.status_code == 302 and "/login" in response.location
     from urllib.parse import parse_qs, urlparse
+
     next_url = parse_qs(urlparse(response.location).query)["next"][0]
     factories.login(client, member)
     assert textarea(client.get(next_url).text) == "My reply, typed before sign-in ended."

@@ -1,4 +1,5 @@
 """Text cleaning, the safe Markdown subset, and tag parsing."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,11 +7,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forum.errors import ValidationFailed
-from forum.text import clean_text, extract_hashtags, normalise_tag, parse_tags, quote_markdown, render_markdown
+from forum.text import (
+    clean_text,
+    extract_hashtags,
+    normalise_tag,
+    parse_tags,
+    quote_markdown,
+    render_markdown,
+)
 
 
 def test_glued_hashtags_are_split() -> None:
-    assert extract_hashtags("#nurseryguilt #dropoffguilt #mum#mumlife") == ["nurseryguilt", "dropoffguilt", "mum", "mumlife"]
+    assert extract_hashtags("#nurseryguilt #dropoffguilt #mum#mumlife") == [
+        "nurseryguilt",
+        "dropoffguilt",
+        "mum",
+        "mumlife",
+    ]
 
 
 def test_hashtags_ignore_urls_numbers_and_entities() -> None:
@@ -18,15 +31,29 @@ def test_hashtags_ignore_urls_numbers_and_entities() -> None:
     assert extract_hashtags(text) == ["Real"]
 
 
-@pytest.mark.parametrize("raw, tag", [("#Drop-Off", "dropoff"), ("NURSERY", "nursery"), ("Café", "café"),
-                                      ("ｆｕｌｌｗｉｄｔｈ", "fullwidth"), ("مدرسة", "مدرسة"), ("snake_case", "snakecase")])
+@pytest.mark.parametrize(
+    "raw, tag",
+    [
+        ("#Drop-Off", "dropoff"),
+        ("NURSERY", "nursery"),
+        ("Café", "café"),
+        ("ｆｕｌｌｗｉｄｔｈ", "fullwidth"),
+        ("مدرسة", "مدرسة"),
+        ("snake_case", "snakecase"),
+    ],
+)
 def test_tags_are_normalised(raw: str, tag: str) -> None:
     assert normalise_tag(raw) == tag
 
 
 def test_typed_tags_and_body_hashtags_merge_without_duplicates() -> None:
     assert parse_tags("nursery, #Dropoff guilt", "Today #dropoff #Nursery #mum#mumlife") == [
-        "nursery", "dropoff", "guilt", "mum", "mumlife"]
+        "nursery",
+        "dropoff",
+        "guilt",
+        "mum",
+        "mumlife",
+    ]
 
 
 def test_too_many_tags_is_a_clear_message() -> None:
@@ -47,18 +74,21 @@ def test_short_body_hashtags_are_left_as_text() -> None:
     assert parse_tags("", "#a and #" + "y" * 31) == []
 
 
-@pytest.mark.parametrize("source, forbidden", [
-    ("<script>alert(1)</script>", "<script"),
-    ("[click](javascript:alert(1))", 'href="javascript'),
-    ("[x](JaVaScRiPt:alert(1))", "href"),
-    ("<img src=x onerror=alert(1)>", "<img"),
-    ("![pic](https://example.com/a.png)", "<img"),
-    ("<a href='https://x'>raw</a>", "<a "),
-    ("[x](data:text/html;base64,PHNjcmlwdD4=)", 'href="data'),
-    ("# Heading", "<h1"),
-    ("    code block", "<pre"),
-    ('<div style="x">hi</div>', "<div"),
-])
+@pytest.mark.parametrize(
+    "source, forbidden",
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ("[click](javascript:alert(1))", 'href="javascript'),
+        ("[x](JaVaScRiPt:alert(1))", "href"),
+        ("<img src=x onerror=alert(1)>", "<img"),
+        ("![pic](https://example.com/a.png)", "<img"),
+        ("<a href='https://x'>raw</a>", "<a "),
+        ("[x](data:text/html;base64,PHNjcmlwdD4=)", 'href="data'),
+        ("# Heading", "<h1"),
+        ("    code block", "<pre"),
+        ('<div style="x">hi</div>', "<div"),
+    ],
+)
 def test_dangerous_or_unsupported_markup_is_neutralised(source: str, forbidden: str) -> None:
     assert forbidden not in render_markdown(source).lower()
 

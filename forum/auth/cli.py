@@ -1,4 +1,5 @@
 """`flask users ...`: manage members from the command line."""
+
 from __future__ import annotations
 
 import click
@@ -20,12 +21,20 @@ def _fail(error: ForumError) -> None:
 @users_cli.command("create-admin")
 @click.option("--pseudonym", prompt=True, help="The admin's pseudonym.")
 @click.option("--email", prompt=True, help="The admin's email address.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="VILLAGE_ADMIN_PASSWORD",
-              help="Password (or set VILLAGE_ADMIN_PASSWORD).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="VILLAGE_ADMIN_PASSWORD",
+    help="Password (or set VILLAGE_ADMIN_PASSWORD).",
+)
 def create_admin(pseudonym: str, email: str, password: str) -> None:
     """Create an administrator account."""
     try:
-        user = services.register_member(pseudonym=pseudonym, email=email, password=password, role=Role.ADMIN.value)
+        user = services.register_member(
+            pseudonym=pseudonym, email=email, password=password, role=Role.ADMIN.value
+        )
     except ForumError as error:
         _fail(error)
         return

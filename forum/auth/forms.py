@@ -1,4 +1,5 @@
 """Account forms: what a member types, with kind messages when something is off."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -38,8 +39,10 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        validators=[DataRequired("Please choose a password."),
-                    Length(MIN_PASSWORD, 200, f"Use at least {MIN_PASSWORD} characters.")],
+        validators=[
+            DataRequired("Please choose a password."),
+            Length(MIN_PASSWORD, 200, f"Use at least {MIN_PASSWORD} characters."),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -51,7 +54,8 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Password", validators=[DataRequired("Please enter your password."), Length(max=200)],
+        "Password",
+        validators=[DataRequired("Please enter your password."), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField("Keep me signed in on this device")
@@ -69,20 +73,26 @@ class ResetRequestForm(FlaskForm):
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
         "New password",
-        validators=[DataRequired("Please choose a password."),
-                    Length(MIN_PASSWORD, 200, f"Use at least {MIN_PASSWORD} characters.")],
+        validators=[
+            DataRequired("Please choose a password."),
+            Length(MIN_PASSWORD, 200, f"Use at least {MIN_PASSWORD} characters."),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         "New password again",
-        validators=[DataRequired("Please type the new password again."), EqualTo("password", "The two passwords differ.")],
+        validators=[
+            DataRequired("Please type the new password again."),
+            EqualTo("password", "The two passwords differ."),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class ChangePasswordForm(NewPasswordForm):
     current = PasswordField(
-        "Current password", validators=[DataRequired("Please enter your current password.")],
+        "Current password",
+        validators=[DataRequired("Please enter your current password.")],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -98,7 +108,8 @@ class DeleteAccountForm(FlaskForm):
         validators=[DataRequired("Please choose what happens to your stories.")],
     )
     password = PasswordField(
-        "Your password", validators=[DataRequired("Please enter your password to confirm.")],
+        "Your password",
+        validators=[DataRequired("Please enter your password to confirm.")],
         render_kw={"autocomplete": "current-password"},
     )
 

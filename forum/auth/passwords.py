@@ -1,4 +1,5 @@
 """Password hashing with argon2id (memory-hard); cost comes from the app config."""
+
 from __future__ import annotations
 
 from argon2 import PasswordHasher

@@ -1,4 +1,5 @@
 """Sign-in, registration, password reset, account settings and deletion."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,8 +52,12 @@ def register() -> Any:
     form = forms.RegisterForm()
     if _submitted(form):
         try:
-            services.register_member(pseudonym=form.pseudonym.data, email=form.email.data, password=form.password.data)
-            sign_in = services.authenticate(form.pseudonym.data, form.password.data, request.user_agent.string)
+            services.register_member(
+                pseudonym=form.pseudonym.data, email=form.email.data, password=form.password.data
+            )
+            sign_in = services.authenticate(
+                form.pseudonym.data, form.password.data, request.user_agent.string
+            )
         except ForumError as error:
             put_errors(form, error)
         else:
@@ -75,7 +80,9 @@ def login() -> Any:
         return redirect(safe_next(form.next.data) or url_for("feeds.home"))
     if _submitted(form):
         try:
-            sign_in = services.authenticate(form.identifier.data, form.password.data, request.user_agent.string)
+            sign_in = services.authenticate(
+                form.identifier.data, form.password.data, request.user_agent.string
+            )
         except ForumError as error:
             put_errors(form, error)
         else:
@@ -154,12 +161,18 @@ def change_password() -> Any:
     form = forms.ChangePasswordForm()
     if _submitted(form):
         try:
-            ended = services.change_password(current_user, current=form.current.data, new=form.password.data,
-                                             keep_token=current_user.get_id())
+            ended = services.change_password(
+                current_user,
+                current=form.current.data,
+                new=form.password.data,
+                keep_token=current_user.get_id(),
+            )
         except ForumError as error:
             put_errors(form, error)
         else:
-            flash(f"Password changed. {ended} other browser{'s' if ended != 1 else ''} signed out.", "success")
+            flash(
+                f"Password changed. {ended} other browser{'s' if ended != 1 else ''} signed out.", "success"
+            )
             return redirect(url_for("auth.settings"))
     return _render_settings(form, 200)
 
@@ -183,8 +196,9 @@ def delete_account() -> Any:
     form = forms.DeleteAccountForm()
     if _submitted(form):
         try:
-            services.delete_account(current_user, password=form.password.data,
-                                    keep_stories=form.keep_stories.data == "keep")
+            services.delete_account(
+                current_user, password=form.password.data, keep_stories=form.keep_stories.data == "keep"
+            )
         except ForumError as error:
             put_errors(form, error)
         else:

@@ -1,4 +1,5 @@
 """Account services: registration, sign-in, password changes and resets, account deletion, roles."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,7 +16,18 @@ from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
 from forum.mail import send_mail
 from forum.models import (
-    Draft, LoginSession, Notification, Reaction, Reply, Role, Status, Story, StoryUpdate, User, story_tags, utcnow,
+    Draft,
+    LoginSession,
+    Notification,
+    Reaction,
+    Reply,
+    Role,
+    Status,
+    Story,
+    StoryUpdate,
+    User,
+    story_tags,
+    utcnow,
 )
 
 RESET_SALT = "village-password-reset"
@@ -35,12 +47,16 @@ def normalise_email(email: str) -> str:
     try:
         # Reserved test domains (example.test) are accepted only when the app runs its tests.
         testing = bool(current_app.config.get("TESTING"))
-        return validate_email(email.strip(), check_deliverability=False, test_environment=testing).normalized.lower()
+        return validate_email(
+            email.strip(), check_deliverability=False, test_environment=testing
+        ).normalized.lower()
     except EmailNotValidError as error:
         raise ValidationFailed([("email", "That doesn't look like an email address.")]) from error
 
 
-def _password_errors(password: str, *, pseudonym: str = "", email: str = "", field: str = "password") -> list[tuple[str | None, str]]:
+def _password_errors(
+    password: str, *, pseudonym: str = "", email: str = "", field: str = "password"
+) -> list[tuple[str | None, str]]:
     lowered = password.lower()
     if len(password) < MIN_PASSWORD:
         return [(field, f"Use at least {MIN_PASSWORD} characters.")]
@@ -71,19 +87,30 @@ def register_member(*, pseudonym: str, email: str, password: str, role: str = Ro
         errors.extend(error.errors)
     if not 3 <= len(pseudonym) <= 30:
         errors.append(("pseudonym", "A pseudonym needs 3 to 30 characters."))
-    elif pseudonym.lower().startswith("deleted-") or pseudonym.lower() in {"anonymous parent", "former member", "a former member"}:
+    elif pseudonym.lower().startswith("deleted-") or pseudonym.lower() in {
+        "anonymous parent",
+        "former member",
+        "a former member",
+    }:
         errors.append(("pseudonym", "That pseudonym is reserved; please choose another."))
     elif db.session.scalar(sa.select(User.id).where(User.pseudonym_key == pseudonym.lower())):
         errors.append(("pseudonym", "That pseudonym is taken; please choose another."))
     if address and db.session.scalar(sa.select(User.id).where(User.email == address)):
         # Saying so reveals that the address has an account; offering the reset keeps it kind and equally revealing
         # as any sign-up form must be to avoid duplicate accounts.
-        errors.append(("email", "An account already uses this email. You can reset its password from the sign-in page."))
+        errors.append(
+            ("email", "An account already uses this email. You can reset its password from the sign-in page.")
+        )
     errors.extend(_password_errors(password, pseudonym=pseudonym, email=address))
     if errors:
         raise ValidationFailed(errors)
-    user = User(pseudonym=pseudonym, pseudonym_key=pseudonym.lower(), email=address,
-                password_hash=hash_password(password), role=role)
+    user = User(
+        pseudonym=pseudonym,
+        pseudonym_key=pseudonym.lower(),
+        email=address,
+        password_hash=hash_password(password),
+        role=role,
+    )
     db.session.add(user)
     db.session.commit()
     return user
@@ -97,8 +124,15 @@ def create_members(people: Sequence[tuple[str, str]], password_hash: str) -> lis
         pseudonym = " ".join(pseudonym.split())
         if not 3 <= len(pseudonym) <= 30:
             errors.append(("pseudonym", f"{pseudonym!r}: a pseudonym needs 3 to 30 characters."))
-        rows.append({"pseudonym": pseudonym, "pseudonym_key": pseudonym.lower(), "email": normalise_email(email),
-                     "password_hash": password_hash, "role": Role.MEMBER.value})
+        rows.append(
+            {
+                "pseudonym": pseudonym,
+                "pseudonym_key": pseudonym.lower(),
+                "email": normalise_email(email),
+                "password_hash": password_hash,
+                "role": Role.MEMBER.value,
+            }
+        )
     if errors:
         raise ValidationFailed(errors)
     ids = list(db.session.scalars(sa.insert(User).returning(User.id, sort_by_parameter_order=True), rows))
@@ -110,7 +144,9 @@ def authenticate(identifier: str, password: str, user_agent: str = "") -> SignIn
     """Check the credentials and start a login session; one message for every failure."""
     user = find_by_identifier(identifier)
     if user is None or not verify_password(user.password_hash, password):
-        raise ValidationFailed([("password", "That pseudonym or email and password don't match. Please try again.")])
+        raise ValidationFailed(
+            [("password", "That pseudonym or email and password don't match. Please try again.")]
+        )
     if user.banned_at is not None:
         raise NotAllowed("This account has been closed by the moderators.")
     if user.password_hash and needs_rehash(user.password_hash):
@@ -149,9 +185,13 @@ def sign_out_other_sessions(user: User, keep_token: str | None) -> int:
 
 def active_sessions(user: User) -> list[LoginSession]:
     """The member's signed-in browsers, most recent first."""
-    return list(db.session.scalars(
-        sa.select(LoginSession).where(LoginSession.user_id == user.id).order_by(LoginSession.last_seen_at.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(LoginSession)
+            .where(LoginSession.user_id == user.id)
+            .order_by(LoginSession.last_seen_at.desc())
+        )
+    )
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -227,9 +267,13 @@ def erase_account(user: User, *, keep_stories: bool) -> None:
         db.session.execute(sa.update(Reply).where(Reply.author_id == user.id).values(author_id=None))
     else:
         gone = {"status": Status.DELETED.value, "body": "", "body_html": ""}
-        db.session.execute(sa.update(Story).where(Story.author_id == user.id).values(title=None, embedding=None, **gone))
+        db.session.execute(
+            sa.update(Story).where(Story.author_id == user.id).values(title=None, embedding=None, **gone)
+        )
         if story_ids:
-            db.session.execute(sa.update(StoryUpdate).where(StoryUpdate.story_id.in_(story_ids)).values(**gone))
+            db.session.execute(
+                sa.update(StoryUpdate).where(StoryUpdate.story_id.in_(story_ids)).values(**gone)
+            )
         replied_to = set(db.session.scalars(sa.select(Reply.story_id).where(Reply.author_id == user.id)))
         db.session.execute(sa.update(Reply).where(Reply.author_id == user.id).values(author_id=None, **gone))
         _recount_after_removal(story_ids, replied_to)
@@ -252,12 +296,18 @@ def _recount_after_removal(story_ids: list[int], replied_to: set[int]) -> None:
 
     if replied_to:
         published_replies = (
-            sa.select(sa.func.count()).select_from(Reply)
-            .where(Reply.story_id == Story.id, Reply.status == Status.PUBLISHED.value).scalar_subquery()
+            sa.select(sa.func.count())
+            .select_from(Reply)
+            .where(Reply.story_id == Story.id, Reply.status == Status.PUBLISHED.value)
+            .scalar_subquery()
         )
-        db.session.execute(sa.update(Story).where(Story.id.in_(replied_to)).values(reply_count=published_replies))
+        db.session.execute(
+            sa.update(Story).where(Story.id.in_(replied_to)).values(reply_count=published_replies)
+        )
     if story_ids:
-        tag_ids = db.session.scalars(sa.select(story_tags.c.tag_id).where(story_tags.c.story_id.in_(story_ids)))
+        tag_ids = db.session.scalars(
+            sa.select(story_tags.c.tag_id).where(story_tags.c.story_id.in_(story_ids))
+        )
         recount_tags(set(tag_ids))
 
 

@@ -1,4 +1,5 @@
 """Server-side login sessions: each signed-in browser has a row; logging out deletes it."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """`flask care check`: run the crisis-language detector on one text per line of standard input."""
+
 from __future__ import annotations
 
 import json
@@ -18,5 +19,9 @@ def check() -> None:
     for line in sys.stdin:
         text = line.rstrip("\n")
         result = services.check(text)
-        click.echo(json.dumps({"signpost": result.signpost, "score": round(result.score, 3), "reasons": result.reasons},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"signpost": result.signpost, "score": round(result.score, 3), "reasons": result.reasons},
+                ensure_ascii=False,
+            )
+        )

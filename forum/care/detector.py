@@ -9,6 +9,7 @@ Retrain after editing data/train.jsonl: ``python -m forum.care.detector --train`
 (deterministic; writes data/classifier.npz). The explanation in CareResult.reasons is for admins
 looking at one result; the app must not store it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,10 @@ import sys
 import threading
 import unicodedata
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -60,17 +62,33 @@ class CareResult:
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
-_REWRITES = [(re.compile(p), r) for p, r in [
-    (r"\bcan'?t\b|\bcan not\b", "cannot"), (r"\bwon'?t\b", "will not"), (r"\bshan'?t\b", "shall not"),
-    (r"\bain'?t\b", "am not"), (r"\b(\w+)n't\b", r"\1 not"),
-    (r"\b(do|does|did|is|are|was|were|would|could|should|have|has|had|need)nt\b", r"\1 not"),
-    (r"\bi'?m\b", "i am"), (r"\bive\b", "i have"), (r"\b(you|they|we)re\b", r"\1 are"),
-    (r"\b(it|that|there|he|she)'?s been\b", r"\1 has been"),
-    (r"\b(it|that|there|what|he|she|who|here|everything|nothing|life)'s\b", r"\1 is"),
-    (r"\b(that|there|what)s\b", r"\1 is"), (r"'re\b", " are"), (r"'ve\b", " have"), (r"'ll\b", " will"),
-    (r"'d\b", " would"), (r"\bgonna\b", "going to"), (r"\bwanna\b", "want to"), (r"\bany more\b", "anymore"),
-    (r"\bno one\b", "noone"), (r"\bha(?:ha)+h?\b", "haha"), (r"[^a-z0-9* ]+", " "),
-]]
+_REWRITES = [
+    (re.compile(p), r)
+    for p, r in [
+        (r"\bcan'?t\b|\bcan not\b", "cannot"),
+        (r"\bwon'?t\b", "will not"),
+        (r"\bshan'?t\b", "shall not"),
+        (r"\bain'?t\b", "am not"),
+        (r"\b(\w+)n't\b", r"\1 not"),
+        (r"\b(do|does|did|is|are|was|were|would|could|should|have|has|had|need)nt\b", r"\1 not"),
+        (r"\bi'?m\b", "i am"),
+        (r"\bive\b", "i have"),
+        (r"\b(you|they|we)re\b", r"\1 are"),
+        (r"\b(it|that|there|he|she)'?s been\b", r"\1 has been"),
+        (r"\b(it|that|there|what|he|she|who|here|everything|nothing|life)'s\b", r"\1 is"),
+        (r"\b(that|there|what)s\b", r"\1 is"),
+        (r"'re\b", " are"),
+        (r"'ve\b", " have"),
+        (r"'ll\b", " will"),
+        (r"'d\b", " would"),
+        (r"\bgonna\b", "going to"),
+        (r"\bwanna\b", "want to"),
+        (r"\bany more\b", "anymore"),
+        (r"\bno one\b", "noone"),
+        (r"\bha(?:ha)+h?\b", "haha"),
+        (r"[^a-z0-9* ]+", " "),
+    ]
+]
 _CLAUSE_PUNCT = re.compile(r"[,;:()\u2013\u2014]|\s-\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\s*\n\s*")
 
@@ -95,11 +113,12 @@ def split_sentences(text: str) -> list[str]:
             sentences[-1] = f"{sentences[-1]} {piece}"
             continue
         words = piece.split()
-        sentences.extend(" ".join(words[i:i + MAX_WORDS]) for i in range(0, len(words), MAX_WORDS))
+        sentences.extend(" ".join(words[i : i + MAX_WORDS]) for i in range(0, len(words), MAX_WORDS))
     return sentences
 
 
 # ---------------------------------------------------------------- phrases and context rules
+
 
 def phrase_regex(phrase: str) -> str | None:
     """Regex source for one phrase ('*' = up to three words); None when nothing is left."""
@@ -162,8 +181,12 @@ class Rules:
         """Read and compile the context rules."""
         raw = json.loads(path.read_text(encoding="utf-8"))
         lists = {k: PhraseSet(v) for k, v in raw.items() if not k.startswith("_") and k != "humour_symbols"}
-        words = {key: set(normalise(" ".join(raw[key])).split()) for key in ("negators", "clause_breaks", "others")}
-        return cls(lists, raw.get("humour_symbols", []), words["negators"], words["clause_breaks"], words["others"])
+        words = {
+            key: set(normalise(" ".join(raw[key])).split()) for key in ("negators", "clause_breaks", "others")
+        }
+        return cls(
+            lists, raw.get("humour_symbols", []), words["negators"], words["clause_breaks"], words["others"]
+        )
 
     def has(self, kind: str, text: str) -> bool:
         """True when a normalised text contains an entry of one list."""
@@ -218,9 +241,11 @@ def check_sentence(sentence: str, phrases: PhraseSet, rules: Rules, recovered: b
                 why = "idiom"
             elif joke:
                 why = "joking"
-            elif rules.negators & set(tokens[max(left, start - NEGATION_WINDOW):start]):
+            elif rules.negators & set(tokens[max(left, start - NEGATION_WINDOW) : start]):
                 why = "negated"
-            elif rules.has("not_own", " ".join(tokens[left:start])) or (start > 0 and tokens[start - 1] in rules.others):
+            elif rules.has("not_own", " ".join(tokens[left:start])) or (
+                start > 0 and tokens[start - 1] in rules.others
+            ):
                 why = "advice or reported question"
             elif rules.has("accidental", scope) and not rules.has("intentional", scope):
                 why = "accident"
@@ -233,16 +258,22 @@ def check_sentence(sentence: str, phrases: PhraseSet, rules: Rules, recovered: b
         before_parts.extend(tokens)
     accident = rules.has("accidental", whole) and not rules.has("intentional", whole)
     told_past = rules.has("past_strong", whole) or rules.has("past", whole)
-    guards = {"joking": joke, "idiom": rules.has("idioms", whole), "reassurance": rules.has("reassurance", whole),
-              "advice or reported question": rules.has("not_own", whole), "accident": accident,
-              "recovery story": rules.has("recovery", whole) and told_past,
-              "past, in a recovery story": recovered and rules.has("past_strong", whole)}
+    guards = {
+        "joking": joke,
+        "idiom": rules.has("idioms", whole),
+        "reassurance": rules.has("reassurance", whole),
+        "advice or reported question": rules.has("not_own", whole),
+        "accident": accident,
+        "recovery story": rules.has("recovery", whole) and told_past,
+        "past, in a recovery story": recovered and rules.has("past_strong", whole),
+    }
     ignored_why = {why.rsplit("(", 1)[1].rstrip(")") for why in result.ignored}
     result.guards = sorted({name for name, on in guards.items() if on} | ignored_why)
     return result
 
 
 # ---------------------------------------------------------------- classifier
+
 
 def ngram_features(texts: Sequence[str]) -> np.ndarray:
     """Hashed word uni- and bigrams of the normalised texts, L2-normalised rows."""
@@ -276,16 +307,28 @@ class Classifier:
 
     def save(self, path: Path = MODEL_PATH) -> None:
         """Write the weights and settings as a small .npz."""
-        np.savez_compressed(path, weights=self.weights.astype(np.float32), bias=self.bias,
-                            threshold=self.threshold, damp=self.damp, train_sha=self.train_sha,
-                            probe=self.probe.astype(np.float32))
+        np.savez_compressed(
+            path,
+            weights=self.weights.astype(np.float32),
+            bias=self.bias,
+            threshold=self.threshold,
+            damp=self.damp,
+            train_sha=self.train_sha,
+            probe=self.probe.astype(np.float32),
+        )
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> Classifier:
         """Read weights written by save()."""
         with np.load(path) as npz:
-            return cls(npz["weights"].astype(np.float64), float(npz["bias"]), float(npz["threshold"]),
-                       float(npz["damp"]), str(npz["train_sha"]), npz["probe"].astype(np.float64))
+            return cls(
+                npz["weights"].astype(np.float64),
+                float(npz["bias"]),
+                float(npz["threshold"]),
+                float(npz["damp"]),
+                str(npz["train_sha"]),
+                npz["probe"].astype(np.float64),
+            )
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -308,7 +351,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 25) 
         gradient = x1.T @ (sample * (p - y)) + theta / inv_penalty
         z = x1 * np.sqrt(sample * p * (1 - p))[:, None]
         inner = np.eye(len(x1)) + (z * inv_penalty) @ z.T
-        step = inv_penalty * gradient - inv_penalty * (z.T @ np.linalg.solve(inner, z @ (inv_penalty * gradient)))
+        step = inv_penalty * gradient - inv_penalty * (
+            z.T @ np.linalg.solve(inner, z @ (inv_penalty * gradient))
+        )
         theta -= step
         if np.abs(step).max() < 1e-6:
             break
@@ -344,6 +389,7 @@ def default_embedder() -> Embedder | None:
     """The similar-stories engine's embedder, or None when it cannot be loaded here."""
     try:
         from forum.similar.engine import get_embedder
+
         return get_embedder()
     except Exception as error:  # noqa: BLE001 - no model means rules only, never a crash
         log.warning("care detector: sentence embedder unavailable (%s); phrase rules only", error)
@@ -361,7 +407,9 @@ def load_classifier(embedder: Embedder, path: Path = MODEL_PATH) -> Classifier:
     return train(embedder, save_to=None)
 
 
-def combine(checks: list[SentenceCheck], probs: np.ndarray | None, threshold: float, damp: float) -> CareResult:
+def combine(
+    checks: list[SentenceCheck], probs: np.ndarray | None, threshold: float, damp: float
+) -> CareResult:
     """One result from per-sentence phrase hits and classifier probabilities (max over sentences)."""
     best, reasons = 0.0, []
     for number, check in enumerate(checks, 1):
@@ -370,7 +418,9 @@ def combine(checks: list[SentenceCheck], probs: np.ndarray | None, threshold: fl
             p = float(probs[number - 1])
             score = p * damp if check.guards and not check.hits else p
             if p >= threshold * damp or check.hits or check.ignored:
-                guarded = f" (x{damp:g}: {', '.join(check.guards)})" if check.guards and not check.hits else ""
+                guarded = (
+                    f" (x{damp:g}: {', '.join(check.guards)})" if check.guards and not check.hits else ""
+                )
                 reasons.append(f"sentence {number}: classifier {p:.2f}{guarded}")
         if check.hits:
             score = max(score, PHRASE_SCORE)
@@ -383,8 +433,14 @@ def combine(checks: list[SentenceCheck], probs: np.ndarray | None, threshold: fl
 class Detector:
     """Decides whether to show a writer the calm support card."""
 
-    def __init__(self, extra_phrases: Iterable[str] = (), *, embedder: Embedder | None = None,
-                 classifier: Classifier | None = None, use_classifier: bool = True) -> None:
+    def __init__(
+        self,
+        extra_phrases: Iterable[str] = (),
+        *,
+        embedder: Embedder | None = None,
+        classifier: Classifier | None = None,
+        use_classifier: bool = True,
+    ) -> None:
         self.rules = Rules.load()
         self.phrases = PhraseSet([*read_phrase_file(PHRASES_PATH), *clean_phrases(extra_phrases)])
         self.embedder, self.classifier = embedder, classifier
@@ -452,7 +508,7 @@ class Detector:
             return [combine(checks, None, PHRASE_SCORE, 1.0) for checks in per_text]
         results, at = [], 0
         for checks in per_text:
-            part = probs[at:at + len(checks)]
+            part = probs[at : at + len(checks)]
             at += len(checks)
             results.append(combine(checks, part, self.classifier.threshold, self.classifier.damp))
         return results
@@ -515,8 +571,12 @@ def train(embedder: Embedder | None = None, save_to: Path | None = MODEL_PATH) -
     l2 = min(L2_GRID, key=lambda value: log_loss(y, oof[value]))
     probs = oof[l2]
     rules_only = Detector(use_classifier=False)
-    checks = [check_sentence(t, rules_only.phrases, rules_only.rules, rules_only.rules.has("recovery", normalise(t)))
-              for t in texts]
+    checks = [
+        check_sentence(
+            t, rules_only.phrases, rules_only.rules, rules_only.rules.has("recovery", normalise(t))
+        )
+        for t in texts
+    ]
     threshold, damp = tune(checks, probs, y)
     weights, bias = fit_logistic(x, y, l2)
     probe = np.asarray(embedder.embed([PROBE])[0], dtype=np.float64)
@@ -530,7 +590,9 @@ def train(embedder: Embedder | None = None, save_to: Path | None = MODEL_PATH) -
 def main(argv: list[str] | None = None) -> int:
     """Command line: retrain the classifier, or check texts given as arguments."""
     parser = argparse.ArgumentParser(description="Gentle signposting crisis detector")
-    parser.add_argument("--train", action="store_true", help="retrain data/classifier.npz from data/train.jsonl")
+    parser.add_argument(
+        "--train", action="store_true", help="retrain data/classifier.npz from data/train.jsonl"
+    )
     parser.add_argument("texts", nargs="*", help="texts to check")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(message)s")

@@ -1,4 +1,5 @@
 """Everything a member wrote and their account data, as JSON and as a readable page; nothing of anyone else."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,33 +18,99 @@ def member_export(user: User) -> dict[str, Any]:
     """The member's account, stories (anonymous ones too), updates, replies, reactions, drafts, notices and reports."""
     stories = list(db.session.scalars(sa.select(Story).where(Story.author_id == user.id).order_by(Story.id)))
     story_ids = [s.id for s in stories]
-    updates = list(db.session.scalars(sa.select(StoryUpdate).where(StoryUpdate.story_id.in_(story_ids or [-1]))
-                                      .order_by(StoryUpdate.id)))
+    updates = list(
+        db.session.scalars(
+            sa.select(StoryUpdate).where(StoryUpdate.story_id.in_(story_ids or [-1])).order_by(StoryUpdate.id)
+        )
+    )
     replies = list(db.session.scalars(sa.select(Reply).where(Reply.author_id == user.id).order_by(Reply.id)))
-    reactions = list(db.session.scalars(sa.select(Reaction).where(Reaction.user_id == user.id).order_by(Reaction.id)))
+    reactions = list(
+        db.session.scalars(sa.select(Reaction).where(Reaction.user_id == user.id).order_by(Reaction.id))
+    )
     drafts = list(db.session.scalars(sa.select(Draft).where(Draft.user_id == user.id)))
-    notices = list(db.session.scalars(sa.select(Notification).where(Notification.user_id == user.id)
-                                      .order_by(Notification.id)))
+    notices = list(
+        db.session.scalars(
+            sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
     reports = list(db.session.scalars(sa.select(Flag).where(Flag.reporter_id == user.id).order_by(Flag.id)))
     return {
-        "account": {"pseudonym": user.pseudonym, "email": user.email, "role": user.role,
-                    "member_since": _time(user.created_at)},
-        "stories": [{"id": s.id, "title": s.title, "body": s.body, "anonymous": s.anonymous, "status": s.status,
-                     "tags": [t.name for t in s.tags], "age_band": s.age_band, "setting": s.setting,
-                     "content_note": s.content_note, "created_at": _time(s.created_at),
-                     "edited_at": _time(s.edited_at)} for s in stories],
-        "updates": [{"id": u.id, "story_id": u.story_id, "outcome": u.outcome, "body": u.body, "status": u.status,
-                     "created_at": _time(u.created_at)} for u in updates],
-        "replies": [{"id": r.id, "story_id": r.story_id, "body": r.body, "status": r.status,
-                     "created_at": _time(r.created_at)} for r in replies],
-        "reactions_given": [{"kind": r.kind, "story_id": r.story_id, "reply_id": r.reply_id,
-                             "created_at": _time(r.created_at)} for r in reactions],
-        "drafts": [{"key": d.key, "title": d.title, "body": d.body, "tags": d.tags, "saved_at": _time(d.updated_at)}
-                   for d in drafts if d.key and not d.key.startswith("stash:")],
+        "account": {
+            "pseudonym": user.pseudonym,
+            "email": user.email,
+            "role": user.role,
+            "member_since": _time(user.created_at),
+        },
+        "stories": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "body": s.body,
+                "anonymous": s.anonymous,
+                "status": s.status,
+                "tags": [t.name for t in s.tags],
+                "age_band": s.age_band,
+                "setting": s.setting,
+                "content_note": s.content_note,
+                "created_at": _time(s.created_at),
+                "edited_at": _time(s.edited_at),
+            }
+            for s in stories
+        ],
+        "updates": [
+            {
+                "id": u.id,
+                "story_id": u.story_id,
+                "outcome": u.outcome,
+                "body": u.body,
+                "status": u.status,
+                "created_at": _time(u.created_at),
+            }
+            for u in updates
+        ],
+        "replies": [
+            {
+                "id": r.id,
+                "story_id": r.story_id,
+                "body": r.body,
+                "status": r.status,
+                "created_at": _time(r.created_at),
+            }
+            for r in replies
+        ],
+        "reactions_given": [
+            {
+                "kind": r.kind,
+                "story_id": r.story_id,
+                "reply_id": r.reply_id,
+                "created_at": _time(r.created_at),
+            }
+            for r in reactions
+        ],
+        "drafts": [
+            {"key": d.key, "title": d.title, "body": d.body, "tags": d.tags, "saved_at": _time(d.updated_at)}
+            for d in drafts
+            if d.key and not d.key.startswith("stash:")
+        ],
         # Notices are kept to what concerns the member; other members' names are left out.
-        "notifications": [{"kind": n.kind, "story_id": n.story_id, "created_at": _time(n.created_at),
-                           "message": n.message if n.kind == "moderation" else "", "read": n.read_at is not None}
-                          for n in notices],
-        "reports_made": [{"reason": f.reason, "note": f.note, "item": f"{f.target_type} {f.target_id}",
-                          "created_at": _time(f.created_at), "outcome": f.resolution} for f in reports],
+        "notifications": [
+            {
+                "kind": n.kind,
+                "story_id": n.story_id,
+                "created_at": _time(n.created_at),
+                "message": n.message if n.kind == "moderation" else "",
+                "read": n.read_at is not None,
+            }
+            for n in notices
+        ],
+        "reports_made": [
+            {
+                "reason": f.reason,
+                "note": f.note,
+                "item": f"{f.target_type} {f.target_id}",
+                "created_at": _time(f.created_at),
+                "outcome": f.resolution,
+            }
+            for f in reports
+        ],
     }

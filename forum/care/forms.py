@@ -1,16 +1,20 @@
 """Admin forms for care: support resources, extra phrases, the welfare-report switch."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, URLField
-from wtforms.validators import DataRequired, Length, Optional, URL
+from wtforms.validators import URL, DataRequired, Length, Optional
 
 
 class ResourceForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Please give the name."), Length(max=100)])
     helps_with = StringField("What it helps with", validators=[Length(max=300)])
     phone = StringField("Phone", validators=[Length(max=60)])
-    url = URLField("Web address", validators=[Optional(), URL(message="Please enter a full web address."), Length(max=300)])
+    url = URLField(
+        "Web address",
+        validators=[Optional(), URL(message="Please enter a full web address."), Length(max=300)],
+    )
     hours = StringField("Hours", validators=[Length(max=100)])
     region = StringField("Region (e.g. UK, US)", validators=[Length(max=40)])
     position = IntegerField("Order", default=0, validators=[Optional()])
@@ -22,7 +26,9 @@ class PhraseForm(FlaskForm):
 
 
 class CareSettingsForm(FlaskForm):
-    welfare_reports = BooleanField("When the check matches, also add a welfare report to the moderation queue")
+    welfare_reports = BooleanField(
+        "When the check matches, also add a welfare report to the moderation queue"
+    )
 
 
 class ConfirmForm(FlaskForm):

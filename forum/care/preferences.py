@@ -1,9 +1,11 @@
 """Blocks, muted tags and content-note preferences, and the filters that apply them to what a member sees."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+
 from forum.errors import NotAllowed, NotFound, ValidationFailed
 from forum.extensions import db
 from forum.models import Block, MemberPreference, Reply, Story, StoryUpdate, Tag, User, story_tags
@@ -21,8 +23,11 @@ def blocked_ids(viewer: Any) -> set[int]:
     """Members this viewer blocked or was blocked by."""
     if not _signed_in(viewer):
         return set()
-    rows = db.session.execute(sa.select(Block.blocker_id, Block.blocked_id).where(
-        sa.or_(Block.blocker_id == viewer.id, Block.blocked_id == viewer.id)))
+    rows = db.session.execute(
+        sa.select(Block.blocker_id, Block.blocked_id).where(
+            sa.or_(Block.blocker_id == viewer.id, Block.blocked_id == viewer.id)
+        )
+    )
     return {b if a == viewer.id else a for a, b in rows}
 
 
@@ -53,7 +58,11 @@ def story_filters(viewer: Any) -> list[Any]:
         conditions.append(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(blocked)))
     muted = muted_tags(viewer)
     if muted:
-        muted_stories = sa.select(story_tags.c.story_id).join(Tag, Tag.id == story_tags.c.tag_id).where(Tag.name.in_(muted))
+        muted_stories = (
+            sa.select(story_tags.c.story_id)
+            .join(Tag, Tag.id == story_tags.c.tag_id)
+            .where(Tag.name.in_(muted))
+        )
         conditions.append(Story.id.not_in(muted_stories))
     hidden_notes = [note for note, mode in note_modes(viewer).items() if mode == "hide"]
     if hidden_notes:
@@ -67,7 +76,9 @@ def block_author_of(viewer: User, item: Story | Reply) -> None:
     if author_id is None or author_id == viewer.id:
         raise ValidationFailed([(None, "You can't block this author.")])
     anonymous = isinstance(item, Story) and item.anonymous
-    if not db.session.scalar(sa.select(Block.id).where(Block.blocker_id == viewer.id, Block.blocked_id == author_id)):
+    if not db.session.scalar(
+        sa.select(Block.id).where(Block.blocker_id == viewer.id, Block.blocked_id == author_id)
+    ):
         db.session.add(Block(blocker_id=viewer.id, blocked_id=author_id, via_anonymous=anonymous))
         db.session.commit()
 
@@ -83,9 +94,15 @@ def unblock(viewer: User, block_id: int) -> None:
 
 def my_blocks(viewer: User) -> list[tuple[Block, str]]:
     """The viewer's blocks with a label that never reveals an anonymous author."""
-    rows = db.session.execute(sa.select(Block, User.pseudonym).join(User, User.id == Block.blocked_id)
-                              .where(Block.blocker_id == viewer.id).order_by(Block.created_at))
-    return [(b, "a member you blocked from an anonymous story" if b.via_anonymous else name) for b, name in rows]
+    rows = db.session.execute(
+        sa.select(Block, User.pseudonym)
+        .join(User, User.id == Block.blocked_id)
+        .where(Block.blocker_id == viewer.id)
+        .order_by(Block.created_at)
+    )
+    return [
+        (b, "a member you blocked from an anonymous story" if b.via_anonymous else name) for b, name in rows
+    ]
 
 
 def save_preferences(viewer: User, *, muted: str, notes: dict[str, str]) -> MemberPreference:
@@ -99,7 +116,9 @@ def save_preferences(viewer: User, *, muted: str, notes: dict[str, str]) -> Memb
         raise ValidationFailed([("muted_tags", "You can mute up to 50 tags.")])
     prefs = db.session.get(MemberPreference, viewer.id) or MemberPreference(user_id=viewer.id)
     prefs.muted_tags = " ".join(tags)
-    prefs.content_notes = " ".join(f"{note}:{mode}" for note, mode in sorted(notes.items()) if mode in NOTE_MODES)
+    prefs.content_notes = " ".join(
+        f"{note}:{mode}" for note, mode in sorted(notes.items()) if mode in NOTE_MODES
+    )
     db.session.add(prefs)
     db.session.commit()
     return prefs

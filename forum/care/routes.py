@@ -1,4 +1,5 @@
 """Care pages: "Get support", the writer's support card, and the admin page for resources and phrases."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,12 +21,14 @@ bp = Blueprint("care", __name__)
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Signed-in admins only."""
+
     @wraps(view)
     @login_required
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_admin:
             abort(403)
         return view(*args, **kwargs)
+
     return wrapper
 
 
@@ -59,7 +62,9 @@ def export(kind: str) -> Response:
         response = jsonify(data)
     else:
         response = Response(render_template("care/export.html", data=data), mimetype="text/html")
-    response.headers["Content-Disposition"] = f'attachment; filename="village-{current_user.pseudonym_key}.{kind}"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="village-{current_user.pseudonym_key}.{kind}"'
+    )
     return response
 
 
@@ -78,8 +83,11 @@ def block(kind: str, item_id: int) -> Response:
     except ForumError as error:
         flash(error.message, "error")
         return redirect(url_for("stories.show", story_id=item.id if kind == "story" else item.story_id))
-    flash("Blocked. You won't see each other's stories, replies or reactions any more. "
-          "You can undo this in your settings.", "success")
+    flash(
+        "Blocked. You won't see each other's stories, replies or reactions any more. "
+        "You can undo this in your settings.",
+        "success",
+    )
     return redirect(url_for("feeds.home"))
 
 
@@ -105,8 +113,11 @@ def save_seeing() -> Response:
     if form.validate_on_submit():
         notes = {note: request.form.get(f"note-{note}", "collapse") for note in CONTENT_NOTES}
         try:
-            save_preferences(current_user, muted=(request.form.get("muted_tags") or "")[:2000],
-                             notes={n: m for n, m in notes.items() if m in NOTE_MODES})
+            save_preferences(
+                current_user,
+                muted=(request.form.get("muted_tags") or "")[:2000],
+                notes={n: m for n, m in notes.items() if m in NOTE_MODES},
+            )
             flash("Saved.", "success")
         except ForumError as error:
             flash(error.message, "error")
@@ -133,14 +144,19 @@ def care_settings() -> dict[str, Any]:
     """What the settings page shows about blocks, muted tags and content notes."""
     from forum.care.preferences import muted_tags, my_blocks, note_modes
 
-    return {"blocks": my_blocks(current_user), "muted": " ".join(muted_tags(current_user)),
-            "modes": note_modes(current_user)}
+    return {
+        "blocks": my_blocks(current_user),
+        "muted": " ".join(muted_tags(current_user)),
+        "modes": note_modes(current_user),
+    }
 
 
 @bp.get("/support")
 def support() -> str:
     """Every support resource, grouped by region."""
-    return render_template("care/support.html", regions=resources.by_region(), emergency=resources.EMERGENCY_NOTE)
+    return render_template(
+        "care/support.html", regions=resources.by_region(), emergency=resources.EMERGENCY_NOTE
+    )
 
 
 @bp.post("/care/check")
@@ -164,8 +180,11 @@ def dismiss(card_id: int) -> Response:
     """Close the support card on your story."""
     if forms.ConfirmForm().validate_on_submit():
         services.dismiss_card(current_user, card_id)
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/stories/")
-                    else url_for("feeds.home"))
+    return redirect(
+        request.form.get("next")
+        if (request.form.get("next") or "").startswith("/stories/")
+        else url_for("feeds.home")
+    )
 
 
 @bp.route("/admin/care", methods=["GET", "POST"])
@@ -176,15 +195,22 @@ def admin() -> Any:
 
     settings_form = forms.CareSettingsForm(prefix="settings")
     if settings_form.validate_on_submit() and request.form.get("form") == "settings":
-        set_setting(current_user, services.WELFARE_SETTING, "1" if settings_form.welfare_reports.data else "0")
+        set_setting(
+            current_user, services.WELFARE_SETTING, "1" if settings_form.welfare_reports.data else "0"
+        )
         flash("Saved.", "success")
         return redirect(url_for("care.admin"))
     settings_form.welfare_reports.data = get_setting(services.WELFARE_SETTING, "1") == "1"
     return render_template(
-        "care/admin.html", resources=resources.all_resources(), resource_form=forms.ResourceForm(prefix="new"),
-        phrase_form=forms.PhraseForm(), settings_form=settings_form, confirm=forms.ConfirmForm(),
+        "care/admin.html",
+        resources=resources.all_resources(),
+        resource_form=forms.ResourceForm(prefix="new"),
+        phrase_form=forms.PhraseForm(),
+        settings_form=settings_form,
+        confirm=forms.ConfirmForm(),
         phrases=list(db.session.scalars(sa.select(CarePhrase).order_by(CarePhrase.phrase))),
-        counts=services.shown_counts())
+        counts=services.shown_counts(),
+    )
 
 
 @bp.route("/admin/care/resources/<int:resource_id>", methods=["GET", "POST"])

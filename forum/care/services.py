@@ -2,6 +2,7 @@
 
 Only the fact that a card was shown is recorded (SignpostShown), never the text that caused it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -49,15 +50,22 @@ def record_shown(place: str) -> None:
 
 def shown_counts() -> dict[str, int]:
     """How many cards were shown, per place, for the admin page."""
-    return dict(db.session.execute(sa.select(SignpostShown.place, sa.func.count()).group_by(SignpostShown.place)).all())
+    return dict(
+        db.session.execute(
+            sa.select(SignpostShown.place, sa.func.count()).group_by(SignpostShown.place)
+        ).all()
+    )
 
 
 def card_for(story: Story, viewer: Any) -> CareCard | None:
     """The undismissed card on this story for the member who wrote the post that raised it; None for anyone else."""
     if not getattr(viewer, "is_authenticated", False):
         return None
-    return db.session.scalar(sa.select(CareCard).where(CareCard.story_id == story.id, CareCard.user_id == viewer.id,
-                                                       CareCard.dismissed_at.is_(None)))
+    return db.session.scalar(
+        sa.select(CareCard).where(
+            CareCard.story_id == story.id, CareCard.user_id == viewer.id, CareCard.dismissed_at.is_(None)
+        )
+    )
 
 
 def dismiss_card(user: User, card_id: int) -> None:
@@ -76,7 +84,11 @@ def welfare_reports_enabled() -> bool:
 
 def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
     """After a story or reply is saved: maybe leave its writer a card, and tell the moderators."""
-    if not isinstance(item, (Story, Reply)) or item.author_id is None or not sender.config.get("CARE_CHECK_ON_WRITE", True):
+    if (
+        not isinstance(item, (Story, Reply))
+        or item.author_id is None
+        or not sender.config.get("CARE_CHECK_ON_WRITE", True)
+    ):
         return
     text = f"{getattr(item, 'title', None) or ''}\n{item.body}"
     try:
@@ -87,7 +99,9 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
     if not result.signpost:
         return
     story = item if isinstance(item, Story) else item.story
-    if not db.session.scalar(sa.select(CareCard.id).where(CareCard.user_id == item.author_id, CareCard.story_id == story.id)):
+    if not db.session.scalar(
+        sa.select(CareCard.id).where(CareCard.user_id == item.author_id, CareCard.story_id == story.id)
+    ):
         db.session.add(CareCard(user_id=item.author_id, story_id=story.id))
     db.session.add(SignpostShown(place="story" if isinstance(item, Story) else "reply"))
     db.session.commit()
@@ -95,8 +109,11 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
         from forum.moderation.services import system_flag
         from forum.moderation.targets import target_of
 
-        system_flag(target_of(item), FlagReason.AT_RISK.value,
-                    "Automatic: the care check suggests the writer may be struggling. The writer was shown support.")
+        system_flag(
+            target_of(item),
+            FlagReason.AT_RISK.value,
+            "Automatic: the care check suggests the writer may be struggling. The writer was shown support.",
+        )
 
 
 def install() -> None:

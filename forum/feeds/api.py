@@ -1,4 +1,5 @@
 """The read-only JSON API: published stories only, anonymous authors never named."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -68,22 +69,41 @@ def show_story(story_id: int) -> Response | tuple[Response, int]:
     story = db.session.scalar(queries.visible_stories().where(Story.id == story_id))
     if story is None:
         return jsonify(error="Not found", message="No published story has this id."), 404
-    replies = list(db.session.scalars(
-        sa.select(Reply).where(Reply.story_id == story.id, Reply.status == Status.PUBLISHED.value)
-        .order_by(Reply.created_at, Reply.id).limit(500)))
-    updates = list(db.session.scalars(
-        sa.select(StoryUpdate).where(StoryUpdate.story_id == story.id, StoryUpdate.status == Status.PUBLISHED.value)
-        .order_by(StoryUpdate.created_at)))
+    replies = list(
+        db.session.scalars(
+            sa.select(Reply)
+            .where(Reply.story_id == story.id, Reply.status == Status.PUBLISHED.value)
+            .order_by(Reply.created_at, Reply.id)
+            .limit(500)
+        )
+    )
+    updates = list(
+        db.session.scalars(
+            sa.select(StoryUpdate)
+            .where(StoryUpdate.story_id == story.id, StoryUpdate.status == Status.PUBLISHED.value)
+            .order_by(StoryUpdate.created_at)
+        )
+    )
     counts = _reaction_counts(story.id, [r.id for r in replies])
     data = story_summary(story) | {
         "body": story.body,
         "body_html": story.body_html,
         "reactions": counts.get("story", {}),
-        "updates": [{"id": u.id, "created_at": u.created_at.isoformat(), "outcome": u.outcome, "body": u.body}
-                    for u in updates],
-        "replies": [{"id": r.id, "created_at": r.created_at.isoformat(), "author": _reply_author(story, r),
-                     "body": r.body, "body_html": r.body_html, "reactions": counts.get(f"reply-{r.id}", {})}
-                    for r in replies],
+        "updates": [
+            {"id": u.id, "created_at": u.created_at.isoformat(), "outcome": u.outcome, "body": u.body}
+            for u in updates
+        ],
+        "replies": [
+            {
+                "id": r.id,
+                "created_at": r.created_at.isoformat(),
+                "author": _reply_author(story, r),
+                "body": r.body,
+                "body_html": r.body_html,
+                "reactions": counts.get(f"reply-{r.id}", {}),
+            }
+            for r in replies
+        ],
     }
     return jsonify(data)
 

@@ -1,10 +1,11 @@
 """Feed reads with keyset pagination: fast on page 1 and a thousand stories back alike."""
+
 from __future__ import annotations
 
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,7 +46,12 @@ class FeedFilters:
 
     def query_args(self) -> dict[str, str]:
         """The filters as URL query arguments (for links that keep them)."""
-        args = {"sort": self.sort, "setting": self.setting, "age": self.age_band, "updates": "1" if self.with_updates else None}
+        args = {
+            "sort": self.sort,
+            "setting": self.setting,
+            "age": self.age_band,
+            "updates": "1" if self.with_updates else None,
+        }
         return {k: v for k, v in args.items() if v and not (k == "sort" and v == "newest")}
 
 
@@ -58,7 +64,7 @@ class FeedPage:
 
 def encode_cursor(when: datetime, story_id: int) -> str:
     """An opaque cursor for the item after which the next page starts."""
-    raw = f"{when.astimezone(timezone.utc).isoformat()}|{story_id}"
+    raw = f"{when.astimezone(UTC).isoformat()}|{story_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -70,7 +76,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, story_id = raw.split("|")
         parsed = datetime.fromisoformat(when)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)), int(story_id)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), int(story_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
 
@@ -84,12 +90,18 @@ def _filtered(filters: FeedFilters) -> sa.Select[tuple[Story]]:
     if filters.with_updates:
         query = query.where(Story.update_count > 0)
     if filters.tag:
-        tagged = sa.select(story_tags.c.story_id).join(Tag, Tag.id == story_tags.c.tag_id).where(Tag.name == filters.tag)
+        tagged = (
+            sa.select(story_tags.c.story_id)
+            .join(Tag, Tag.id == story_tags.c.tag_id)
+            .where(Tag.name == filters.tag)
+        )
         query = query.where(Story.id.in_(tagged))
     return query
 
 
-def feed_page(filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE, viewer: Any = None) -> FeedPage:
+def feed_page(
+    filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE, viewer: Any = None
+) -> FeedPage:
     """One page of the feed in the chosen order, with the cursor for the next page (without what the viewer
     blocked, muted or chose to hide)."""
     from forum.care.preferences import story_filters
@@ -110,9 +122,13 @@ def feed_page(filters: FeedFilters, cursor: str | None = None, limit: int = PAGE
         else:
             query = query.where(sa.or_(key < when, sa.and_(key == when, Story.id < story_id)))
     order = (key.asc(), Story.id.asc()) if ascending else (key.desc(), Story.id.desc())
-    rows = list(db.session.scalars(
-        query.order_by(*order).limit(limit + 1).options(selectinload(Story.tags), selectinload(Story.author))
-    ))
+    rows = list(
+        db.session.scalars(
+            query.order_by(*order)
+            .limit(limit + 1)
+            .options(selectinload(Story.tags), selectinload(Story.author))
+        )
+    )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -128,9 +144,11 @@ def tag_named(name: str) -> Tag | None:
 
 def tag_directory() -> list[Tag]:
     """Every tag in use, most used first."""
-    return list(db.session.scalars(
-        sa.select(Tag).where(Tag.story_count > 0).order_by(Tag.story_count.desc(), Tag.name).limit(500)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Tag).where(Tag.story_count > 0).order_by(Tag.story_count.desc(), Tag.name).limit(500)
+        )
+    )
 
 
 def trending_tags(limit: int = 10) -> list[tuple[str, int]]:

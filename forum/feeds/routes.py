@@ -1,11 +1,13 @@
 """Feed pages: home, tag pages, the tag directory and search."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from forum.feeds import queries, search as search_service
+from forum.feeds import queries
+from forum.feeds import search as search_service
 from forum.feeds.api import register_api
 from forum.text import excerpt, normalise_tag
 
@@ -39,7 +41,9 @@ def home() -> str:
 @bp.get("/tags")
 def tag_directory() -> str:
     """Every tag with its number of stories, and what's trending this week."""
-    return render_template("feeds/tags.html", tags=queries.tag_directory(), trending=queries.trending_tags(12))
+    return render_template(
+        "feeds/tags.html", tags=queries.tag_directory(), trending=queries.trending_tags(12)
+    )
 
 
 @bp.get("/tags/<path:tag>")

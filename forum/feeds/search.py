@@ -3,6 +3,7 @@
 The index is kept in step by the database itself (FTS5 triggers; PostgreSQL expression indexes), so no write
 path can forget it. Only published items under published stories are ever returned.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,6 +22,8 @@ from forum.text import clean_text
 PAGE_SIZE = 20
 MAX_PAGES = 50
 MAX_TERMS = 12
+
+
 @dataclass
 class SearchHit:
     """One matching story, update or reply, with the story it belongs to and a highlighted snippet."""
@@ -67,8 +70,10 @@ _VISIBLE_SQLITE = """
 
 def _sqlite_keys(terms: list[str], limit: int, offset: int) -> list[tuple[int, int]]:
     rows = db.session.execute(
-        sa.text(f"SELECT rowid FROM search_fts WHERE search_fts MATCH :match AND {_VISIBLE_SQLITE} "  # nosec B608
-                "ORDER BY bm25(search_fts, 3.0, 1.0), rowid DESC LIMIT :limit OFFSET :offset"),
+        sa.text(
+            f"SELECT rowid FROM search_fts WHERE search_fts MATCH :match AND {_VISIBLE_SQLITE} "  # nosec B608
+            "ORDER BY bm25(search_fts, 3.0, 1.0), rowid DESC LIMIT :limit OFFSET :offset"
+        ),
         {"match": _sqlite_match(terms), "limit": limit, "offset": offset},
     )
     return [(key % 4, key // 4) for (key,) in rows]
@@ -98,7 +103,9 @@ LIMIT :limit OFFSET :offset
 
 
 def _postgres_keys(terms: list[str], limit: int, offset: int) -> list[tuple[int, int]]:
-    rows = db.session.execute(sa.text(_POSTGRES_SEARCH), {"query": " ".join(terms), "limit": limit, "offset": offset})
+    rows = db.session.execute(
+        sa.text(_POSTGRES_SEARCH), {"query": " ".join(terms), "limit": limit, "offset": offset}
+    )
     return [(kind, item_id) for kind, item_id in rows]
 
 
@@ -110,7 +117,7 @@ def highlight(text: str, terms: list[str], width: int = 240) -> Markup:
     pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\w*", re.IGNORECASE)
     first = pattern.search(plain)
     start = max(0, (first.start() if first else 0) - width // 3)
-    window = plain[start:start + width]
+    window = plain[start : start + width]
     prefix, suffix = ("…" if start else ""), ("…" if start + width < len(plain) else "")
     escaped = str(escape(window))
     marked = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
@@ -146,10 +153,21 @@ def _load_hits(keys: list[tuple[int, int]], terms: list[str]) -> list[SearchHit]
     """Load the matched items in three queries (whatever the page size) and keep the ranked order."""
     ids = {kind: [i for k, i in keys if k == kind] for kind in (KIND_STORY, KIND_REPLY, KIND_UPDATE)}
     replies = {r.id: r for r in db.session.scalars(sa.select(Reply).where(Reply.id.in_(ids[KIND_REPLY])))}
-    updates = {u.id: u for u in db.session.scalars(sa.select(StoryUpdate).where(StoryUpdate.id.in_(ids[KIND_UPDATE])))}
-    story_ids = set(ids[KIND_STORY]) | {r.story_id for r in replies.values()} | {u.story_id for u in updates.values()}
-    stories = {s.id: s for s in db.session.scalars(
-        sa.select(Story).where(Story.id.in_(story_ids)).options(selectinload(Story.tags), selectinload(Story.author)))}
+    updates = {
+        u.id: u
+        for u in db.session.scalars(sa.select(StoryUpdate).where(StoryUpdate.id.in_(ids[KIND_UPDATE])))
+    }
+    story_ids = (
+        set(ids[KIND_STORY]) | {r.story_id for r in replies.values()} | {u.story_id for u in updates.values()}
+    )
+    stories = {
+        s.id: s
+        for s in db.session.scalars(
+            sa.select(Story)
+            .where(Story.id.in_(story_ids))
+            .options(selectinload(Story.tags), selectinload(Story.author))
+        )
+    }
     hits: list[SearchHit] = []
     for kind, item_id in keys:
         if kind == KIND_STORY and item_id in stories:
@@ -158,7 +176,11 @@ def _load_hits(keys: list[tuple[int, int]], terms: list[str]) -> list[SearchHit]
             hits.append(SearchHit("story", story, item_id, highlight(text, terms)))
         elif kind == KIND_REPLY and item_id in replies:
             reply = replies[item_id]
-            hits.append(SearchHit("reply", stories[reply.story_id], item_id, highlight(reply.body, terms), reply.author_id))
+            hits.append(
+                SearchHit(
+                    "reply", stories[reply.story_id], item_id, highlight(reply.body, terms), reply.author_id
+                )
+            )
         elif kind == KIND_UPDATE and item_id in updates:
             update = updates[item_id]
             hits.append(SearchHit("update", stories[update.story_id], item_id, highlight(update.body, terms)))

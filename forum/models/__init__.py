@@ -1,9 +1,17 @@
 """All models, imported here so Alembic and create_all see every table."""
+
 from forum.models import search as _search_ddl  # noqa: F401  (registers full-text DDL)
 from forum.models.base import Base, utcnow
 from forum.models.care import Block, CareCard, CarePhrase, MemberPreference, SignpostShown, SupportResource
 from forum.models.moderation import (
-    Appeal, AuditEntry, Claim, Flag, FlagReason, ModeratorNote, SiteSetting, WatchedWord,
+    Appeal,
+    AuditEntry,
+    Claim,
+    Flag,
+    FlagReason,
+    ModeratorNote,
+    SiteSetting,
+    WatchedWord,
 )
 from forum.models.story import (
     AgeBand,
@@ -25,9 +33,38 @@ from forum.models.story import (
 from forum.models.user import LoginSession, Role, User
 
 __all__ = [
-    "Block", "CareCard", "CarePhrase", "MemberPreference", "SignpostShown", "SupportResource",
-    "Appeal", "AuditEntry", "Claim", "Flag", "FlagReason", "ModeratorNote", "SiteSetting", "WatchedWord",
-    "AgeBand", "Base", "Draft", "LoginSession", "Notification", "Outcome", "Reaction", "ReactionKind",
-    "Reply", "Revision", "Role", "Setting", "Status", "Story", "StoryUpdate", "Tag", "UpdateReminder",
-    "User", "story_tags", "utcnow",
+    "Block",
+    "CareCard",
+    "CarePhrase",
+    "MemberPreference",
+    "SignpostShown",
+    "SupportResource",
+    "Appeal",
+    "AuditEntry",
+    "Claim",
+    "Flag",
+    "FlagReason",
+    "ModeratorNote",
+    "SiteSetting",
+    "WatchedWord",
+    "AgeBand",
+    "Base",
+    "Draft",
+    "LoginSession",
+    "Notification",
+    "Outcome",
+    "Reaction",
+    "ReactionKind",
+    "Reply",
+    "Revision",
+    "Role",
+    "Setting",
+    "Status",
+    "Story",
+    "StoryUpdate",
+    "Tag",
+    "UpdateReminder",
+    "User",
+    "story_tags",
+    "utcnow",
 ]

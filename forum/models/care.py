@@ -2,6 +2,7 @@
 
 Nothing here stores the text that made a card appear: only that a card was shown, and for whom.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

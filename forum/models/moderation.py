@@ -1,4 +1,5 @@
 """Moderation as data: reports (flags), the audit log, claims, notes, watched words, appeals, site settings."""
+
 from __future__ import annotations
 
 import enum
@@ -28,7 +29,9 @@ class Flag(Base):
     __table_args__ = (sa.Index("ix_flags_target_open", "target_type", "target_id", "resolved_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     target_type: Mapped[str] = mapped_column(sa.String(10))
     target_id: Mapped[int] = mapped_column()
     story_id: Mapped[int] = mapped_column(sa.ForeignKey("stories.id", ondelete="CASCADE"), index=True)

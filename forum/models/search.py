@@ -3,6 +3,7 @@
 SQLite: an FTS5 table kept in step by triggers. PostgreSQL: GIN expression indexes. The initial migration
 runs the same statements.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -16,8 +17,11 @@ SQLITE_DDL = [
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2')",
     *[
         stmt
-        for table, kind, title in (("stories", KIND_STORY, "coalesce(new.title, '')"),
-                                   ("replies", KIND_REPLY, "''"), ("story_updates", KIND_UPDATE, "''"))
+        for table, kind, title in (
+            ("stories", KIND_STORY, "coalesce(new.title, '')"),
+            ("replies", KIND_REPLY, "''"),
+            ("story_updates", KIND_UPDATE, "''"),
+        )
         for stmt in (
             f"CREATE TRIGGER search_{table}_ai AFTER INSERT ON {table} BEGIN "  # nosec B608 - fixed names
             f"INSERT INTO search_fts(rowid, title, body) VALUES (new.id * 4 + {kind}, {title}, new.body); END",
@@ -51,5 +55,3 @@ def install_search_ddl() -> None:
 
 
 install_search_ddl()
-
-

@@ -1,4 +1,5 @@
 """Stories, their tags, updates, replies, reactions, drafts and notifications."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Members, their roles and their login sessions."""
+
 from __future__ import annotations
 
 import enum
@@ -30,7 +31,9 @@ class User(Base):
     # Null once the account is deleted: the email and password hash are gone.
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(16), default=Role.MEMBER.value, server_default=Role.MEMBER.value)
+    role: Mapped[str] = mapped_column(
+        sa.String(16), default=Role.MEMBER.value, server_default=Role.MEMBER.value
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
     # Moderation state (managed by forum.moderation).

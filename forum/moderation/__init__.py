@@ -1,4 +1,5 @@
 """Moderation: reports, the review queue, actions, automatic protection and the audit log."""
+
 from forum.moderation import protection
 from forum.moderation.routes import bp
 

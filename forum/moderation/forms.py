@@ -1,4 +1,5 @@
 """Moderation forms."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -14,19 +15,30 @@ def _choices(pairs: dict[str, str]) -> list[SelectChoice]:
 
 
 class ReportForm(FlaskForm):
-    reason = RadioField("Why are you reporting this?", choices=_choices(REASON_LABELS),
-                        validators=[DataRequired("Please choose a reason.")])
+    reason = RadioField(
+        "Why are you reporting this?",
+        choices=_choices(REASON_LABELS),
+        validators=[DataRequired("Please choose a reason.")],
+    )
     note = TextAreaField("Anything a moderator should know? (optional)", validators=[Length(max=1000)])
 
 
 class AppealForm(FlaskForm):
-    message = TextAreaField("Why should we look again?", validators=[
-        DataRequired("Please tell us why."), Length(10, 2000, "Please write between 10 and 2,000 characters.")])
+    message = TextAreaField(
+        "Why should we look again?",
+        validators=[
+            DataRequired("Please tell us why."),
+            Length(10, 2000, "Please write between 10 and 2,000 characters."),
+        ],
+    )
 
 
 class ItemActionForm(FlaskForm):
-    reason = SelectField("Reason for removal", choices=_choices({"": "Choose a reason", **REMOVAL_REASONS}),
-                         validators=[Optional()])
+    reason = SelectField(
+        "Reason for removal",
+        choices=_choices({"": "Choose a reason", **REMOVAL_REASONS}),
+        validators=[Optional()],
+    )
     message = TextAreaField("Message to the author (optional)", validators=[Length(max=1000)])
 
 
@@ -36,8 +48,9 @@ class MemberActionForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Private note (moderators only)", validators=[DataRequired("The note is empty."),
-                                                                      Length(max=2000)])
+    body = TextAreaField(
+        "Private note (moderators only)", validators=[DataRequired("The note is empty."), Length(max=2000)]
+    )
 
 
 class TitleTagsForm(FlaskForm):
@@ -46,12 +59,19 @@ class TitleTagsForm(FlaskForm):
 
 
 class WatchedWordForm(FlaskForm):
-    phrase = StringField("Word or phrase", validators=[DataRequired("Please enter a word or phrase."), Length(2, 100)])
-    action = SelectField("What happens", choices=_choices({
-        "block": "Block the post (the writer is told kindly; their text is kept)",
-        "hold": "Hold the post for approval",
-        "flag": "Publish, but flag it for review",
-    }))
+    phrase = StringField(
+        "Word or phrase", validators=[DataRequired("Please enter a word or phrase."), Length(2, 100)]
+    )
+    action = SelectField(
+        "What happens",
+        choices=_choices(
+            {
+                "block": "Block the post (the writer is told kindly; their text is kept)",
+                "hold": "Hold the post for approval",
+                "flag": "Publish, but flag it for review",
+            }
+        ),
+    )
 
 
 class SettingsForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Automatic protection, run before every write: suspensions, rate limits, repeated text, watched words,
 and optional approval of new members' first posts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,10 @@ WRITE_LIMITS = {
 }
 NEW_ACCOUNT_AGE = timedelta(days=1)
 REPEAT_WINDOW = timedelta(hours=24)
-BLOCK_MESSAGE = ("Your post includes “{phrase}”, which isn't allowed on Village. Please change it; "
-                 "everything you wrote is still here.")
+BLOCK_MESSAGE = (
+    "Your post includes “{phrase}”, which isn't allowed on Village. Please change it; "
+    "everything you wrote is still here."
+)
 
 
 def _is_edit(kind: str, target: Any) -> bool:
@@ -65,15 +68,19 @@ def check_rate_limit(author: User, kind: str, text: str, target: Any) -> None:
         allowed = _limiter(app).hit(item, "write", kind, str(author.id))
     except Exception as error:  # noqa: BLE001 - any storage failure: fail closed for writes, kindly
         app.logger.warning("Rate-limit storage unavailable: %s", error)
-        raise RateLimited("Village can't save posts for a moment. Please try again in a minute; "
-                          "your text is kept.") from error
+        raise RateLimited(
+            "Village can't save posts for a moment. Please try again in a minute; your text is kept."
+        ) from error
     if not allowed:
-        raise RateLimited("You've posted a lot in a short time. Please wait a little and try again; "
-                          "your text is kept.")
+        raise RateLimited(
+            "You've posted a lot in a short time. Please wait a little and try again; your text is kept."
+        )
 
 
 def _fingerprint(text: str) -> str:
-    return hashlib.sha256(re.sub(r"\W+", " ", text.casefold()).strip().encode()).hexdigest()  # nosemgrep - text fingerprint
+    return hashlib.sha256(
+        re.sub(r"\W+", " ", text.casefold()).strip().encode()
+    ).hexdigest()  # nosemgrep - text fingerprint
 
 
 def check_repeated_text(author: User, kind: str, text: str, target: Any) -> None:
@@ -83,13 +90,32 @@ def check_repeated_text(author: User, kind: str, text: str, target: Any) -> None
     since = utcnow() - REPEAT_WINDOW
     body = text.split("\n", 1)[1] if kind == "story" and "\n" in text else text
     wanted = _fingerprint(body)
-    recent = list(db.session.scalars(sa.select(Story.body).where(Story.author_id == author.id, Story.created_at >= since)
-                                     .order_by(Story.id.desc()).limit(20)))
-    recent += list(db.session.scalars(sa.select(Reply.body).where(Reply.author_id == author.id, Reply.created_at >= since)
-                                      .order_by(Reply.id.desc()).limit(30)))
+    recent = list(
+        db.session.scalars(
+            sa.select(Story.body)
+            .where(Story.author_id == author.id, Story.created_at >= since)
+            .order_by(Story.id.desc())
+            .limit(20)
+        )
+    )
+    recent += list(
+        db.session.scalars(
+            sa.select(Reply.body)
+            .where(Reply.author_id == author.id, Reply.created_at >= since)
+            .order_by(Reply.id.desc())
+            .limit(30)
+        )
+    )
     if sum(1 for previous in recent if _fingerprint(previous) == wanted) >= 2:
-        raise ValidationFailed([("body", "You've already posted this text several times today. "
-                                         "If it's important, please write it a little differently.")])
+        raise ValidationFailed(
+            [
+                (
+                    "body",
+                    "You've already posted this text several times today. "
+                    "If it's important, please write it a little differently.",
+                )
+            ]
+        )
 
 
 def matching_words(text: str) -> list[WatchedWord]:
@@ -112,16 +138,32 @@ def check_watched_words(author: User, kind: str, text: str, target: Any) -> str 
 
 def check_first_posts(author: User, kind: str, text: str, target: Any) -> str | None:
     """With the site setting on, a new member's posts wait for approval until one has been approved."""
-    from forum.moderation.services import get_setting
     from forum.models import Status
+    from forum.moderation.services import get_setting
 
-    if kind not in ("story", "reply") or _is_edit(kind, target) or get_setting("approve_first_posts") != "1" \
-            or author.is_moderator:
+    if (
+        kind not in ("story", "reply")
+        or _is_edit(kind, target)
+        or get_setting("approve_first_posts") != "1"
+        or author.is_moderator
+    ):
         return None
-    published = db.session.scalar(sa.select(sa.func.count()).select_from(Story).where(
-        Story.author_id == author.id, Story.status == Status.PUBLISHED.value)) or 0
-    published += db.session.scalar(sa.select(sa.func.count()).select_from(Reply).where(
-        Reply.author_id == author.id, Reply.status == Status.PUBLISHED.value)) or 0
+    published = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Story)
+            .where(Story.author_id == author.id, Story.status == Status.PUBLISHED.value)
+        )
+        or 0
+    )
+    published += (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Reply)
+            .where(Reply.author_id == author.id, Reply.status == Status.PUBLISHED.value)
+        )
+        or 0
+    )
     return None if published else "pending"
 
 
@@ -138,7 +180,12 @@ def flag_watched_words(sender: Flask, item: Any, **extra: Any) -> None:
 
 def install() -> None:
     """Register the checks on the stories hooks (once per process)."""
-    for check in (check_member_may_write, check_rate_limit, check_repeated_text, check_watched_words,
-                  check_first_posts):
+    for check in (
+        check_member_may_write,
+        check_rate_limit,
+        check_repeated_text,
+        check_watched_words,
+        check_first_posts,
+    ):
         hooks.register_before_write(check)
     hooks.content_created.connect(flag_watched_words, weak=False)

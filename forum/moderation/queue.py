@@ -3,6 +3,7 @@
 Priority follows Discourse's idea: the reason's severity, how many distinct members reported it, and each
 reporter's track record (reports that led to action weigh more; dismissed ones less).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,12 +13,29 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
-from forum.models import Appeal, AuditEntry, Claim, Flag, FlagReason, ModeratorNote, Reply, Status, Story, StoryUpdate, User, utcnow
+from forum.models import (
+    Appeal,
+    AuditEntry,
+    Claim,
+    Flag,
+    FlagReason,
+    ModeratorNote,
+    Reply,
+    Status,
+    Story,
+    StoryUpdate,
+    User,
+    utcnow,
+)
 from forum.moderation.targets import Target, load_target
 
 SEVERITY = {
-    FlagReason.AT_RISK.value: 100, FlagReason.CHILD_DETAILS.value: 30, FlagReason.UNKIND.value: 20,
-    FlagReason.SPAM.value: 15, FlagReason.WATCHED_WORD.value: 12, FlagReason.OTHER.value: 10,
+    FlagReason.AT_RISK.value: 100,
+    FlagReason.CHILD_DETAILS.value: 30,
+    FlagReason.UNKIND.value: 20,
+    FlagReason.SPAM.value: 15,
+    FlagReason.WATCHED_WORD.value: 12,
+    FlagReason.OTHER.value: 10,
     FlagReason.OFF_TOPIC.value: 5,
 }
 HIDDEN_BOOST = 25
@@ -63,7 +81,9 @@ class QueueItem:
         return f"{self.target.kind}-{self.target.id}"
 
     def claimed_by_other(self, moderator: User) -> bool:
-        return bool(self.claim and self.claim.moderator_id != moderator.id and self.claim.expires_at > utcnow())
+        return bool(
+            self.claim and self.claim.moderator_id != moderator.id and self.claim.expires_at > utcnow()
+        )
 
 
 def score(flags: list[Flag], weights: dict[int, float], hidden: bool) -> float:
@@ -75,9 +95,15 @@ def score(flags: list[Flag], weights: dict[int, float], hidden: bool) -> float:
 
 def open_queue() -> list[QueueItem]:
     """Every item with open reports, highest priority first (welfare reports always on top)."""
-    flags = list(db.session.scalars(
-        sa.select(Flag).where(Flag.resolved_at.is_(None)).options(selectinload(Flag.reporter))
-        .order_by(Flag.created_at).limit(QUEUE_LIMIT * 10)))
+    flags = list(
+        db.session.scalars(
+            sa.select(Flag)
+            .where(Flag.resolved_at.is_(None))
+            .options(selectinload(Flag.reporter))
+            .order_by(Flag.created_at)
+            .limit(QUEUE_LIMIT * 10)
+        )
+    )
     grouped: dict[tuple[str, int], list[Flag]] = defaultdict(list)
     for flag in flags:
         grouped[(flag.target_type, flag.target_id)].append(flag)
@@ -87,7 +113,9 @@ def open_queue() -> list[QueueItem]:
     for (kind, item_id), item_flags in grouped.items():
         target = load_target(kind, item_id)
         hidden = target.item.status == Status.HIDDEN.value
-        items.append(QueueItem(target, item_flags, score(item_flags, weights, hidden), claims.get((kind, item_id))))
+        items.append(
+            QueueItem(target, item_flags, score(item_flags, weights, hidden), claims.get((kind, item_id)))
+        )
     items.sort(key=lambda i: (not i.welfare, -i.score, i.flags[0].created_at))
     _add_author_history(items)
     return items[:QUEUE_LIMIT]
@@ -97,15 +125,26 @@ def _add_author_history(items: list[QueueItem]) -> None:
     author_ids = {i.target.author_id for i in items if i.target.author_id}
     if not author_ids:
         return
-    flag_counts = dict(db.session.execute(
-        sa.select(Flag.author_id, sa.func.count()).where(Flag.author_id.in_(author_ids)).group_by(Flag.author_id)).all())
-    action_counts = dict(db.session.execute(
-        sa.select(AuditEntry.subject_id, sa.func.count()).where(
-            AuditEntry.subject_id.in_(author_ids), AuditEntry.actor_id.is_not(None))
-        .group_by(AuditEntry.subject_id)).all())
+    flag_counts = dict(
+        db.session.execute(
+            sa.select(Flag.author_id, sa.func.count())
+            .where(Flag.author_id.in_(author_ids))
+            .group_by(Flag.author_id)
+        ).all()
+    )
+    action_counts = dict(
+        db.session.execute(
+            sa.select(AuditEntry.subject_id, sa.func.count())
+            .where(AuditEntry.subject_id.in_(author_ids), AuditEntry.actor_id.is_not(None))
+            .group_by(AuditEntry.subject_id)
+        ).all()
+    )
     notes: dict[int, list[ModeratorNote]] = defaultdict(list)
-    for note in db.session.scalars(sa.select(ModeratorNote).where(ModeratorNote.member_id.in_(author_ids))
-                                   .order_by(ModeratorNote.created_at.desc())):
+    for note in db.session.scalars(
+        sa.select(ModeratorNote)
+        .where(ModeratorNote.member_id.in_(author_ids))
+        .order_by(ModeratorNote.created_at.desc())
+    ):
         notes[note.member_id].append(note)
     for item in items:
         author_id = item.target.author_id
@@ -119,13 +158,16 @@ def pending_approval() -> list[Target]:
     """Posts held for approval (new accounts, watched words)."""
     targets: list[Target] = []
     for kind, model in (("story", Story), ("reply", Reply), ("update", StoryUpdate)):
-        for item in db.session.scalars(sa.select(model).where(model.status == Status.PENDING.value)
-                                       .order_by(model.created_at).limit(50)):
+        for item in db.session.scalars(
+            sa.select(model).where(model.status == Status.PENDING.value).order_by(model.created_at).limit(50)
+        ):
             targets.append(load_target(kind, item.id))
     return targets
 
 
 def open_appeals() -> list[tuple[Appeal, Target]]:
     """Appeals waiting for a decision, oldest first."""
-    appeals = db.session.scalars(sa.select(Appeal).where(Appeal.decided_at.is_(None)).order_by(Appeal.created_at))
+    appeals = db.session.scalars(
+        sa.select(Appeal).where(Appeal.decided_at.is_(None)).order_by(Appeal.created_at)
+    )
     return [(a, load_target(a.target_type, a.target_id)) for a in appeals]

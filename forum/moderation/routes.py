@@ -1,4 +1,5 @@
 """Moderation pages: reporting and appeals for members; the queue, actions, words, audit log and team for moderators."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,14 +23,19 @@ bp = Blueprint("moderation", __name__)
 @bp.before_app_request
 def end_finished_suspension() -> None:
     """Tell a member, once, that their suspension is over (no query unless they were suspended)."""
-    if current_user.is_authenticated and current_user.suspended_until is not None \
-            and current_user.suspended_until <= utcnow():
+    if (
+        current_user.is_authenticated
+        and current_user.suspended_until is not None
+        and current_user.suspended_until <= utcnow()
+    ):
         services.end_suspension(current_user)
 
 
 @bp.app_context_processor
 def moderation_helpers() -> dict[str, Any]:
     return {"REASON_LABELS": services.REASON_LABELS, "utcnow": utcnow}
+
+
 ITEM_ACTIONS = {"dismiss", "hide", "remove", "restore", "approve", "lock", "unlock", "support", "claim"}
 MEMBER_ACTIONS = {"warn", "suspend", "unsuspend", "ban"}
 AUDIT_PAGE = 50
@@ -37,12 +43,14 @@ AUDIT_PAGE = 50
 
 def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Signed-in moderators and admins only; everyone else gets a 403."""
+
     @wraps(view)
     @login_required
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_moderator:
             abort(403)
         return view(*args, **kwargs)
+
     return wrapper
 
 
@@ -70,7 +78,10 @@ def report(kind: str, item_id: int) -> Any:
         except ForumError as error:
             form.form_errors.extend(message for _f, message in error.errors)
         else:
-            flash("Thank you. A moderator will look at this soon, and we'll let you know what we decided.", "success")
+            flash(
+                "Thank you. A moderator will look at this soon, and we'll let you know what we decided.",
+                "success",
+            )
             return redirect(_back_to_story(target))
     return render_template("moderation/report.html", form=form, target=target)
 
@@ -101,9 +112,14 @@ def queue_page() -> str:
     """The review queue: welfare reports first, then everything else by priority."""
     items = queue.open_queue()
     return render_template(
-        "moderation/queue.html", welfare=[i for i in items if i.welfare], items=[i for i in items if not i.welfare],
-        pending=queue.pending_approval(), appeals=queue.open_appeals(), form=forms.ItemActionForm(),
-        confirm=forms.ConfirmForm())
+        "moderation/queue.html",
+        welfare=[i for i in items if i.welfare],
+        items=[i for i in items if not i.welfare],
+        pending=queue.pending_approval(),
+        appeals=queue.open_appeals(),
+        form=forms.ItemActionForm(),
+        confirm=forms.ConfirmForm(),
+    )
 
 
 @bp.get("/moderation/<kind>/<int:item_id>")
@@ -113,13 +129,32 @@ def item(kind: str, item_id: int) -> str:
     target = load_target(kind, item_id)
     flags = [i for i in queue.open_queue() if i.target.kind == kind and i.target.id == item_id]
     author = target.author
-    history = list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.subject_id == author.id)
-                                      .order_by(AuditEntry.id.desc()).limit(20))) if author else []
+    history = (
+        list(
+            db.session.scalars(
+                sa.select(AuditEntry)
+                .where(AuditEntry.subject_id == author.id)
+                .order_by(AuditEntry.id.desc())
+                .limit(20)
+            )
+        )
+        if author
+        else []
+    )
     return render_template(
-        "moderation/item.html", target=target, entry=flags[0] if flags else None, author=author, history=history,
-        form=forms.ItemActionForm(), member_form=forms.MemberActionForm(), note_form=forms.NoteForm(),
-        edit_form=forms.TitleTagsForm(title=target.story.title, tags=", ".join(t.name for t in target.story.tags)),
-        notes=queue_notes(author))
+        "moderation/item.html",
+        target=target,
+        entry=flags[0] if flags else None,
+        author=author,
+        history=history,
+        form=forms.ItemActionForm(),
+        member_form=forms.MemberActionForm(),
+        note_form=forms.NoteForm(),
+        edit_form=forms.TitleTagsForm(
+            title=target.story.title, tags=", ".join(t.name for t in target.story.tags)
+        ),
+        notes=queue_notes(author),
+    )
 
 
 def queue_notes(author: User | None) -> list[Any]:
@@ -127,8 +162,13 @@ def queue_notes(author: User | None) -> list[Any]:
 
     if author is None:
         return []
-    return list(db.session.scalars(sa.select(ModeratorNote).where(ModeratorNote.member_id == author.id)
-                                   .order_by(ModeratorNote.created_at.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(ModeratorNote)
+            .where(ModeratorNote.member_id == author.id)
+            .order_by(ModeratorNote.created_at.desc())
+        )
+    )
 
 
 def _item_action(target: Any, action: str, form: forms.ItemActionForm) -> None:
@@ -137,8 +177,9 @@ def _item_action(target: Any, action: str, form: forms.ItemActionForm) -> None:
     elif action == "support":
         services.send_support(current_user, target)
     else:
-        services.act_on_item(current_user, target, action, reason=form.reason.data or "",
-                             message=form.message.data or "")
+        services.act_on_item(
+            current_user, target, action, reason=form.reason.data or "", message=form.message.data or ""
+        )
 
 
 @bp.post("/moderation/<kind>/<int:item_id>/act")
@@ -157,7 +198,9 @@ def act(kind: str, item_id: int) -> Response:
         return redirect(url_for("moderation.item", kind=kind, item_id=item_id))
     flash("Claimed for 15 minutes." if action == "claim" else f"Done: {action}.", "success")
     stay = action == "claim" or request.form.get("back") == "item"
-    return redirect(url_for("moderation.item", kind=kind, item_id=item_id) if stay else url_for("moderation.queue"))
+    return redirect(
+        url_for("moderation.item", kind=kind, item_id=item_id) if stay else url_for("moderation.queue")
+    )
 
 
 @bp.post("/moderation/bulk")
@@ -190,7 +233,9 @@ def edit_story(kind: str, item_id: int) -> Response:
     form = forms.TitleTagsForm()
     if form.validate_on_submit():
         try:
-            services.edit_title_and_tags(current_user, target.story, title=form.title.data or "", tags=form.tags.data or "")
+            services.edit_title_and_tags(
+                current_user, target.story, title=form.title.data or "", tags=form.tags.data or ""
+            )
             flash("Title and tags updated.", "success")
         except ForumError as error:
             _errors_to_flash(error)
@@ -209,13 +254,22 @@ def member_action(user_id: int) -> Response:
     kind, raw_id = request.form.get("kind"), request.form.get("item_id", "")
     target = load_target(kind, int(raw_id)) if kind and raw_id.isdigit() else None
     try:
-        services.act_on_member(current_user, member, action, reason=form.reason.data or "", days=form.days.data or 0,
-                               target=target)
+        services.act_on_member(
+            current_user,
+            member,
+            action,
+            reason=form.reason.data or "",
+            days=form.days.data or 0,
+            target=target,
+        )
         flash(f"Done: {action}.", "success")
     except ForumError as error:
         _errors_to_flash(error)
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                    else url_for("moderation.queue"))
+    return redirect(
+        request.referrer
+        if request.referrer and request.referrer.startswith(request.host_url)
+        else url_for("moderation.queue")
+    )
 
 
 @bp.post("/moderation/members/<int:user_id>/notes")
@@ -227,8 +281,11 @@ def add_note(user_id: int) -> Response:
     if form.validate_on_submit():
         services.add_note(current_user, member, form.body.data)
         flash("Note saved.", "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                    else url_for("moderation.queue"))
+    return redirect(
+        request.referrer
+        if request.referrer and request.referrer.startswith(request.host_url)
+        else url_for("moderation.queue")
+    )
 
 
 @bp.post("/moderation/appeals/<int:appeal_id>")
@@ -239,8 +296,12 @@ def decide_appeal(appeal_id: int) -> Response:
     if entry.decided_at is not None or not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.decide_appeal(current_user, entry, load_target(entry.target_type, entry.target_id),
-                               restore=request.form.get("decision") == "restore")
+        services.decide_appeal(
+            current_user,
+            entry,
+            load_target(entry.target_type, entry.target_id),
+            restore=request.form.get("decision") == "restore",
+        )
         flash("Appeal decided.", "success")
     except ForumError as error:
         _errors_to_flash(error)
@@ -255,8 +316,11 @@ def reveal(story_id: int) -> Any:
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     author = services.reveal_author(current_user, story)
-    flash(f"This story was written by {author.pseudonym if author else 'a former member'}. "
-          "Your look is recorded in the audit log.", "info")
+    flash(
+        f"This story was written by {author.pseudonym if author else 'a former member'}. "
+        "Your look is recorded in the audit log.",
+        "info",
+    )
     return redirect(url_for("stories.show", story_id=story.id))
 
 
@@ -318,7 +382,9 @@ def settings() -> Any:
     form = forms.SettingsForm()
     if form.validate_on_submit():
         services.set_setting(current_user, "welfare_message", form.welfare_message.data.strip())
-        services.set_setting(current_user, "approve_first_posts", "1" if form.approve_first_posts.data else "0")
+        services.set_setting(
+            current_user, "approve_first_posts", "1" if form.approve_first_posts.data else "0"
+        )
         flash("Settings saved.", "success")
         return redirect(url_for("moderation.settings"))
     if request.method == "GET":
@@ -335,8 +401,12 @@ def team() -> Any:
         abort(403)
     form = forms.ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        member = db.session.scalar(sa.select(User).where(
-            User.pseudonym_key == (request.form.get("pseudonym") or "").strip().lower(), User.deleted_at.is_(None)))
+        member = db.session.scalar(
+            sa.select(User).where(
+                User.pseudonym_key == (request.form.get("pseudonym") or "").strip().lower(),
+                User.deleted_at.is_(None),
+            )
+        )
         if member is None:
             flash("No member has that pseudonym.", "error")
         else:
@@ -346,6 +416,11 @@ def team() -> Any:
             except ForumError as error:
                 _errors_to_flash(error)
         return redirect(url_for("moderation.team"))
-    staff = list(db.session.scalars(sa.select(User).where(User.role.in_([Role.MODERATOR.value, Role.ADMIN.value]))
-                                    .order_by(User.pseudonym_key)))
+    staff = list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.role.in_([Role.MODERATOR.value, Role.ADMIN.value]))
+            .order_by(User.pseudonym_key)
+        )
+    )
     return render_template("moderation/team.html", staff=staff, form=form)

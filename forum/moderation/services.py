@@ -1,4 +1,5 @@
 """Moderation services: reports, actions on posts and members, appeals, notes, settings; every action audited."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,7 +10,18 @@ from flask import current_app
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
 from forum.models import (
-    Appeal, AuditEntry, Claim, Flag, FlagReason, ModeratorNote, Role, SiteSetting, Status, Story, User, utcnow,
+    Appeal,
+    AuditEntry,
+    Claim,
+    Flag,
+    FlagReason,
+    ModeratorNote,
+    Role,
+    SiteSetting,
+    Status,
+    Story,
+    User,
+    utcnow,
 )
 from forum.moderation.targets import Target, target_of
 from forum.notifications.services import notify_message
@@ -46,12 +58,20 @@ DEFAULT_RESOURCES = [
 ]
 
 
-def audit(actor: User | None, action: str, target: Target | None = None, *, subject_id: int | None = None,
-          reason: str = "") -> AuditEntry:
+def audit(
+    actor: User | None,
+    action: str,
+    target: Target | None = None,
+    *,
+    subject_id: int | None = None,
+    reason: str = "",
+) -> AuditEntry:
     """Record an action in the append-only audit log (the caller commits)."""
     entry = AuditEntry(
-        actor_id=actor.id if actor else None, action=action,
-        target_type=target.kind if target else None, target_id=target.id if target else None,
+        actor_id=actor.id if actor else None,
+        action=action,
+        target_type=target.kind if target else None,
+        target_id=target.id if target else None,
         subject_id=subject_id if subject_id is not None else (target.author_id if target else None),
         reason=reason[:2000],
     )
@@ -60,8 +80,9 @@ def audit(actor: User | None, action: str, target: Target | None = None, *, subj
 
 
 def _open_flags(target: Target) -> sa.Select[tuple[Flag]]:
-    return sa.select(Flag).where(Flag.target_type == target.kind, Flag.target_id == target.id,
-                                 Flag.resolved_at.is_(None))
+    return sa.select(Flag).where(
+        Flag.target_type == target.kind, Flag.target_id == target.id, Flag.resolved_at.is_(None)
+    )
 
 
 def report(reporter: User, target: Target, *, reason: str, note: str = "") -> Flag:
@@ -76,8 +97,15 @@ def report(reporter: User, target: Target, *, reason: str, note: str = "") -> Fl
     hooks.run_before_write(reporter, "report", note, target.item)
     if db.session.scalar(_open_flags(target).where(Flag.reporter_id == reporter.id)):
         raise ValidationFailed([(None, "You've already reported this. A moderator will look at it soon.")])
-    flag = Flag(reporter_id=reporter.id, target_type=target.kind, target_id=target.id, story_id=target.story.id,
-                author_id=target.author_id, reason=reason, note=note)
+    flag = Flag(
+        reporter_id=reporter.id,
+        target_type=target.kind,
+        target_id=target.id,
+        story_id=target.story.id,
+        author_id=target.author_id,
+        reason=reason,
+        note=note,
+    )
     db.session.add(flag)
     db.session.flush()
     _auto_hide_if_needed(target)
@@ -87,8 +115,15 @@ def report(reporter: User, target: Target, *, reason: str, note: str = "") -> Fl
 
 def system_flag(target: Target, reason: str, note: str) -> Flag:
     """A flag raised by the site itself (watched words, welfare signposting)."""
-    flag = Flag(reporter_id=None, target_type=target.kind, target_id=target.id, story_id=target.story.id,
-                author_id=target.author_id, reason=reason, note=note)
+    flag = Flag(
+        reporter_id=None,
+        target_type=target.kind,
+        target_id=target.id,
+        story_id=target.story.id,
+        author_id=target.author_id,
+        reason=reason,
+        note=note,
+    )
     db.session.add(flag)
     db.session.commit()
     return flag
@@ -96,11 +131,18 @@ def system_flag(target: Target, reason: str, note: str) -> Flag:
 
 def _auto_hide_if_needed(target: Target) -> None:
     threshold = int(current_app.config.get("AUTO_HIDE_FLAGS", 3))
-    flaggers = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Flag.reporter_id))).where(
-            Flag.target_type == target.kind, Flag.target_id == target.id, Flag.resolved_at.is_(None),
-            Flag.reason != FlagReason.AT_RISK.value, Flag.reporter_id.is_not(None))
-    ) or 0
+    flaggers = (
+        db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(Flag.reporter_id))).where(
+                Flag.target_type == target.kind,
+                Flag.target_id == target.id,
+                Flag.resolved_at.is_(None),
+                Flag.reason != FlagReason.AT_RISK.value,
+                Flag.reporter_id.is_not(None),
+            )
+        )
+        or 0
+    )
     if flaggers >= threshold and target.item.status == Status.PUBLISHED.value:
         _set_status(target, Status.HIDDEN.value)
         audit(None, "auto-hide", target, reason=f"{flaggers} members reported it")
@@ -121,9 +163,12 @@ def _resolve_flags(target: Target, resolution: str) -> int:
         flag.resolved_at, flag.resolution = now, resolution
         if flag.reporter_id:
             decided = "no action was needed" if resolution == "dismissed" else "a moderator acted on it"
-            notify_message(db.session.get(User, flag.reporter_id),
-                           f"Thanks for your report about a {target.label}. We looked at it: {decided}.",
-                           kind="moderation", story=target.story)
+            notify_message(
+                db.session.get(User, flag.reporter_id),
+                f"Thanks for your report about a {target.label}. We looked at it: {decided}.",
+                kind="moderation",
+                story=target.story,
+            )
     db.session.execute(sa.delete(Claim).where(Claim.target_type == target.kind, Claim.target_id == target.id))
     return len(flags)
 
@@ -152,8 +197,11 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
         _set_status(target, Status.REMOVED.value)
         _resolve_flags(target, "upheld")
         extra = f" A note from the moderators: {message.strip()}" if message.strip() else ""
-        _tell_author(target, f"Your {target.label} on \u201c{title}\u201d was removed: {REMOVAL_REASONS[reason]}."
-                             f"{extra} You can appeal once if you think this was a mistake.")
+        _tell_author(
+            target,
+            f"Your {target.label} on \u201c{title}\u201d was removed: {REMOVAL_REASONS[reason]}."
+            f"{extra} You can appeal once if you think this was a mistake.",
+        )
     elif action in ("restore", "approve"):
         _set_status(target, Status.PUBLISHED.value)
         _resolve_flags(target, "dismissed" if action == "restore" else "upheld")
@@ -163,7 +211,12 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
         _resolve_flags(target, "upheld")
     else:
         raise ValidationFailed([(None, "Unknown action.")])
-    audit(moderator, action, target, reason=" ".join(filter(None, [REMOVAL_REASONS.get(reason, reason), message])))
+    audit(
+        moderator,
+        action,
+        target,
+        reason=" ".join(filter(None, [REMOVAL_REASONS.get(reason, reason), message])),
+    )
     db.session.commit()
     hooks.visibility_changed.send(current_app._get_current_object(), item=target.item)  # type: ignore[attr-defined]
 
@@ -178,12 +231,18 @@ def edit_title_and_tags(moderator: User, story: Story, *, title: str, tags: str)
     story.tags = tags_named(text.parse_tags(tags))
     db.session.flush()
     recount_tags(before | {t.id for t in story.tags})
-    audit(moderator, "edit", target_of(story), reason=f"title/tags now: {story.title!r} {[t.name for t in story.tags]}")
+    audit(
+        moderator,
+        "edit",
+        target_of(story),
+        reason=f"title/tags now: {story.title!r} {[t.name for t in story.tags]}",
+    )
     db.session.commit()
 
 
-def act_on_member(moderator: User, member: User, action: str, *, reason: str, days: int = 0,
-                  target: Target | None = None) -> None:
+def act_on_member(
+    moderator: User, member: User, action: str, *, reason: str, days: int = 0, target: Target | None = None
+) -> None:
     """Warn, suspend (for days), ban or lift a suspension; the member is told why."""
     if not moderator.is_moderator or (member.is_moderator and not moderator.is_admin):
         raise NotAllowed("You can't take this action on that member.")
@@ -196,9 +255,12 @@ def act_on_member(moderator: User, member: User, action: str, *, reason: str, da
         if not 1 <= days <= 365:
             raise ValidationFailed([("days", "Choose a suspension of 1 to 365 days.")])
         member.suspended_until = utcnow() + timedelta(days=days)
-        notify_message(member, f"Your account is suspended for {days} day{'s' if days != 1 else ''}: {reason} "
-                               "You can still read Village, but not post, reply, react or report until it ends.",
-                       kind="moderation")
+        notify_message(
+            member,
+            f"Your account is suspended for {days} day{'s' if days != 1 else ''}: {reason} "
+            "You can still read Village, but not post, reply, react or report until it ends.",
+            kind="moderation",
+        )
     elif action == "unsuspend":
         member.suspended_until = None
         notify_message(member, "Your suspension has ended. Welcome back.", kind="moderation")
@@ -208,15 +270,20 @@ def act_on_member(moderator: User, member: User, action: str, *, reason: str, da
         raise ValidationFailed([(None, "Unknown action.")])
     if target is not None:
         _resolve_flags(target, "upheld")
-    audit(moderator, action, target, subject_id=member.id, reason=f"{reason} ({days} days)" if days else reason)
+    audit(
+        moderator, action, target, subject_id=member.id, reason=f"{reason} ({days} days)" if days else reason
+    )
     db.session.commit()
 
 
 def end_suspension(member: User) -> None:
     """Clear an ended suspension and let the member know they can post again."""
     member.suspended_until = None
-    notify_message(member, "Your suspension has ended. Welcome back: you can post, reply and react again.",
-                   kind="moderation")
+    notify_message(
+        member,
+        "Your suspension has ended. Welcome back: you can post, reply and react again.",
+        kind="moderation",
+    )
     db.session.commit()
 
 
@@ -270,12 +337,16 @@ def reveal_author(moderator: User, story: Story) -> User | None:
 
 def claim(moderator: User, target: Target) -> Claim:
     """Claim an item for a few minutes; refuses when another moderator's claim is still live."""
-    existing = db.session.scalar(sa.select(Claim).where(Claim.target_type == target.kind, Claim.target_id == target.id))
+    existing = db.session.scalar(
+        sa.select(Claim).where(Claim.target_type == target.kind, Claim.target_id == target.id)
+    )
     now = utcnow()
     if existing and existing.moderator_id != moderator.id and existing.expires_at > now:
         raise ValidationFailed([(None, f"{existing.moderator.pseudonym} is already looking at this.")])
     if existing is None:
-        existing = Claim(target_type=target.kind, target_id=target.id, moderator_id=moderator.id, expires_at=now)
+        existing = Claim(
+            target_type=target.kind, target_id=target.id, moderator_id=moderator.id, expires_at=now
+        )
         db.session.add(existing)
     existing.moderator_id, existing.expires_at = moderator.id, now + timedelta(minutes=CLAIM_MINUTES)
     db.session.commit()
@@ -301,14 +372,29 @@ def appeal(member: User, target: Target, message: str) -> Appeal:
         raise NotAllowed("Only the author of a removed post can appeal.")
     if not 10 <= len(message) <= 2000:
         raise ValidationFailed([("message", "Please write between 10 and 2,000 characters.")])
-    if db.session.scalar(sa.select(Appeal.id).where(Appeal.member_id == member.id, Appeal.target_type == target.kind,
-                                                  Appeal.target_id == target.id)):
+    if db.session.scalar(
+        sa.select(Appeal.id).where(
+            Appeal.member_id == member.id, Appeal.target_type == target.kind, Appeal.target_id == target.id
+        )
+    ):
         raise ValidationFailed([(None, "You've already appealed this removal.")])
     remover = db.session.scalar(
-        sa.select(AuditEntry.actor_id).where(AuditEntry.target_type == target.kind, AuditEntry.target_id == target.id,
-                                             AuditEntry.action == "remove").order_by(AuditEntry.id.desc()))
-    entry = Appeal(member_id=member.id, target_type=target.kind, target_id=target.id, story_id=target.story.id,
-                   message=message, removed_by_id=remover)
+        sa.select(AuditEntry.actor_id)
+        .where(
+            AuditEntry.target_type == target.kind,
+            AuditEntry.target_id == target.id,
+            AuditEntry.action == "remove",
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    entry = Appeal(
+        member_id=member.id,
+        target_type=target.kind,
+        target_id=target.id,
+        story_id=target.story.id,
+        message=message,
+        removed_by_id=remover,
+    )
     db.session.add(entry)
     db.session.commit()
     return entry
@@ -316,8 +402,11 @@ def appeal(member: User, target: Target, message: str) -> Appeal:
 
 def decide_appeal(moderator: User, entry: Appeal, target: Target, *, restore: bool) -> None:
     """Restore the post or uphold the removal; the member is told."""
-    others = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.role.in_([Role.MODERATOR.value, Role.ADMIN.value]), User.id != entry.removed_by_id))
+    others = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.role.in_([Role.MODERATOR.value, Role.ADMIN.value]), User.id != entry.removed_by_id)
+    )
     if entry.removed_by_id == moderator.id and others:
         raise NotAllowed("Another moderator should decide this appeal, since you removed the post.")
     entry.decided_at, entry.decision = utcnow(), "restored" if restore else "upheld"

@@ -1,4 +1,5 @@
 """Finding the story, reply or update a report or action is about."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,9 @@ from forum.extensions import db
 from forum.models import Reply, Story, StoryUpdate, User
 
 TARGET_MODELS: dict[str, type[Story] | type[Reply] | type[StoryUpdate]] = {
-    "story": Story, "reply": Reply, "update": StoryUpdate,
+    "story": Story,
+    "reply": Reply,
+    "update": StoryUpdate,
 }
 
 

@@ -1,4 +1,5 @@
 """The notifications page, mark as read, the unread count in the header, and the reminder check."""
+
 from __future__ import annotations
 
 import time
@@ -44,8 +45,12 @@ def deliver_due_reminders() -> None:
 @login_required
 def index() -> str:
     """The member's notifications, newest first."""
-    page = db.paginate(services.notifications_for(current_user.id), page=request.args.get("page", 1, type=int),
-                       per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        services.notifications_for(current_user.id),
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     return render_template("notifications/index.html", page=page, form=FlaskForm())
 
 

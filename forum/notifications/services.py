@@ -1,4 +1,5 @@
 """Creating, grouping and reading in-site notifications. Helpers only add/flush; callers commit."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -14,8 +15,15 @@ UPDATE_REMINDER = "update_reminder"
 MESSAGE = "message"  # a plain message, e.g. a moderation notice
 
 
-def notify(user_id: int | None, kind: str, *, actor: User | None = None, story: Story | None = None,
-           reply: Reply | None = None, message: str = "") -> Notification | None:
+def notify(
+    user_id: int | None,
+    kind: str,
+    *,
+    actor: User | None = None,
+    story: Story | None = None,
+    reply: Reply | None = None,
+    message: str = "",
+) -> Notification | None:
     """Queue one notification for a member; nobody is notified about their own action."""
     if user_id is None or (actor is not None and actor.id == user_id):
         return None
@@ -24,7 +32,9 @@ def notify(user_id: int | None, kind: str, *, actor: User | None = None, story: 
     return note
 
 
-def notify_message(user: User, message: str, *, kind: str = MESSAGE, story: Story | None = None) -> Notification:
+def notify_message(
+    user: User, message: str, *, kind: str = MESSAGE, story: Story | None = None
+) -> Notification:
     """Queue a plain-text notice for a member (used by moderation)."""
     note = Notification(user_id=user.id, kind=kind, story=story, message=message)
     db.session.add(note)
@@ -35,22 +45,38 @@ def _group_key(reaction_kind: str, story: Story | None, reply: Reply | None) -> 
     return f"{reaction_kind}:reply:{reply.id}" if reply is not None else f"{reaction_kind}:story:{story.id}"  # type: ignore[union-attr]
 
 
-def reaction_changed(owner_id: int | None, actor: User, reaction_kind: str, *, story: Story | None,
-                     reply: Reply | None, added: bool) -> None:
+def reaction_changed(
+    owner_id: int | None,
+    actor: User,
+    reaction_kind: str,
+    *,
+    story: Story | None,
+    reply: Reply | None,
+    added: bool,
+) -> None:
     """Fold a reaction into the owner's unread notification for that item and kind (or start one)."""
     if owner_id is None or owner_id == actor.id:
         return
     key = _group_key(reaction_kind, story, reply)
     note = db.session.scalar(
         sa.select(Notification)
-        .where(Notification.user_id == owner_id, Notification.group_key == key, Notification.read_at.is_(None))
-        .order_by(Notification.id.desc()).limit(1)
+        .where(
+            Notification.user_id == owner_id, Notification.group_key == key, Notification.read_at.is_(None)
+        )
+        .order_by(Notification.id.desc())
+        .limit(1)
     )
     if added:
         if note is None:
-            note = Notification(user_id=owner_id, kind=REACTION, group_key=key, actor_count=0,
-                                story_id=story.id if story else (reply.story_id if reply else None),
-                                reply_id=reply.id if reply else None, message=reaction_kind)
+            note = Notification(
+                user_id=owner_id,
+                kind=REACTION,
+                group_key=key,
+                actor_count=0,
+                story_id=story.id if story else (reply.story_id if reply else None),
+                reply_id=reply.id if reply else None,
+                message=reaction_kind,
+            )
             db.session.add(note)
         note.actor_count = (note.actor_count or 0) + 1
         note.created_at = utcnow()
@@ -63,10 +89,14 @@ def reaction_changed(owner_id: int | None, actor: User, reaction_kind: str, *, s
 
 def unread_count(user_id: int) -> int:
     """How many unread notifications a member has (one indexed COUNT)."""
-    return int(db.session.scalar(
-        sa.select(sa.func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    ) or 0)
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def notifications_for(user_id: int) -> sa.Select[tuple[Notification]]:
@@ -74,7 +104,9 @@ def notifications_for(user_id: int) -> sa.Select[tuple[Notification]]:
     return (
         sa.select(Notification)
         .where(Notification.user_id == user_id)
-        .options(selectinload(Notification.story), selectinload(Notification.reply).selectinload(Reply.author))
+        .options(
+            selectinload(Notification.story), selectinload(Notification.reply).selectinload(Reply.author)
+        )
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
 

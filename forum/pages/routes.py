@@ -1,4 +1,5 @@
 """Routes for Village's plain information pages."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template

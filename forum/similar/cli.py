@@ -1,4 +1,5 @@
 """`flask similar rebuild`: recompute every story's vector (a new model, or an imported site)."""
+
 from __future__ import annotations
 
 import click

@@ -4,6 +4,7 @@
 Long texts are cut into overlapping windows of the model's 256-token limit and the window vectors are
 averaged (weighted by length), so the whole story counts.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,9 @@ def release_free_memory() -> None:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 4 * 1024 * 1024)  # M_MMAP_THRESHOLD fixed at 4 MB (glibc would otherwise raise it to 32 MB)
+        libc.mallopt(
+            -3, 4 * 1024 * 1024
+        )  # M_MMAP_THRESHOLD fixed at 4 MB (glibc would otherwise raise it to 32 MB)
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
@@ -82,7 +85,7 @@ def _quantise(matrix: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """int8 codes and float32 scales (one per slice along `axis`) with matrix ≈ codes * scales."""
     if axis == 1 and len(matrix) > 4096:
         # Per-row scales: a block of rows at a time, so the 47 MB word table needs no full-size temporaries.
-        parts = [_quantise(matrix[start:start + 4096], axis=1) for start in range(0, len(matrix), 4096)]
+        parts = [_quantise(matrix[start : start + 4096], axis=1) for start in range(0, len(matrix), 4096)]
         return np.concatenate([codes for codes, _ in parts]), np.concatenate([scales for _, scales in parts])
     scales = np.maximum(np.abs(matrix).max(axis=axis, keepdims=True), 1e-12) / 127.0
     codes = np.round(matrix / scales).astype(np.int8)
@@ -146,7 +149,7 @@ class Embedder:
         if not ids:
             return [[self.cls_id, self.sep_id]]
         starts = range(0, max(1, len(ids) - WINDOW + STRIDE), STRIDE) if len(ids) > WINDOW else [0]
-        return [[self.cls_id, *ids[start:start + WINDOW], self.sep_id] for start in starts]
+        return [[self.cls_id, *ids[start : start + WINDOW], self.sep_id] for start in starts]
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states for a batch of token windows (un-normalised)."""
@@ -157,9 +160,11 @@ class Embedder:
         for row, window in enumerate(batch):
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1.0
-        x = self.word_codes[ids].astype(np.float32) * self.word_scales[ids] \
-            + w["embeddings.position_embeddings.weight"][:length] \
+        x = (
+            self.word_codes[ids].astype(np.float32) * self.word_scales[ids]
+            + w["embeddings.position_embeddings.weight"][:length]
             + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         bias = ((1.0 - mask) * -1e9)[:, None, None, :]
         n, size = x.shape[0], DIMENSIONS // HEADS
@@ -179,16 +184,25 @@ class Embedder:
             probs = np.exp(scores)
             probs /= probs.sum(-1, keepdims=True)
             context = (probs @ v).transpose(0, 2, 1, 3).reshape(n, length, DIMENSIONS)
-            x = _layer_norm(dense("attention.output.dense", context) + x,
-                            w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
+            x = _layer_norm(
+                dense("attention.output.dense", context) + x,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+            )
             hidden = _gelu(dense("intermediate.dense", x))
-            x = _layer_norm(dense("output.dense", hidden) + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
+            x = _layer_norm(
+                dense("output.dense", hidden) + x,
+                w[p + "output.LayerNorm.weight"],
+                w[p + "output.LayerNorm.bias"],
+            )
         summed = (x * mask[:, :, None]).sum(1)
         return (summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)).astype(np.float32)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """One L2-normalised vector per text; long texts average their windows, weighted by length."""
-        windows: list[tuple[int, list[int]]] = [(i, w) for i, text in enumerate(texts) for w in self.token_windows(text)]
+        windows: list[tuple[int, list[int]]] = [
+            (i, w) for i, text in enumerate(texts) for w in self.token_windows(text)
+        ]
         # Batch windows of similar length together so little time is spent on padding.
         order = sorted(range(len(windows)), key=lambda j: len(windows[j][1]))
         pooled = np.zeros((len(windows), DIMENSIONS), dtype=np.float32)

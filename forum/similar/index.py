@@ -3,6 +3,7 @@
 Brute force over int8-coded vectors answers in a few milliseconds at 100k stories; a site past about a
 million could put an approximate index (for example usearch) behind the same interface.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,7 +20,9 @@ class VectorIndex(Protocol):
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None: ...
     def remove(self, ids: Iterable[int]) -> None: ...
     def vectors(self, ids: Iterable[int]) -> np.ndarray: ...
-    def search(self, vector: np.ndarray, k: int, exclude_ids: frozenset[int] = frozenset()) -> list[tuple[int, float]]: ...
+    def search(
+        self, vector: np.ndarray, k: int, exclude_ids: frozenset[int] = frozenset()
+    ) -> list[tuple[int, float]]: ...
     def __len__(self) -> int: ...
 
 
@@ -50,10 +53,10 @@ class BruteForceIndex:
         out = np.empty(self._used, dtype=np.float32)
         block = np.empty((min(SCAN_BLOCK, max(self._used, 1)), DIMENSIONS), dtype=np.float32)
         for start in range(0, self._used, SCAN_BLOCK):
-            codes = self._codes[start:min(start + SCAN_BLOCK, self._used)]
+            codes = self._codes[start : min(start + SCAN_BLOCK, self._used)]
             decoded = block[: len(codes)]
             np.copyto(decoded, codes, casting="unsafe")
-            out[start:start + len(codes)] = decoded @ query
+            out[start : start + len(codes)] = decoded @ query
         return out * self._scales[: self._used]
 
     def _refresh_mean(self) -> None:
@@ -62,8 +65,8 @@ class BruteForceIndex:
             return
         total = np.zeros(DIMENSIONS, dtype=np.float64)
         for start in range(0, self._used, SCAN_BLOCK):
-            codes = self._codes[start:min(start + SCAN_BLOCK, self._used)].astype(np.float32)
-            total += (codes * self._scales[start:start + len(codes), None]).sum(0)  # free rows are all zero
+            codes = self._codes[start : min(start + SCAN_BLOCK, self._used)].astype(np.float32)
+            total += (codes * self._scales[start : start + len(codes), None]).sum(0)  # free rows are all zero
         live = len(self._row_of)
         self._mean = (total / live).astype(np.float32) if live else np.zeros(DIMENSIONS, np.float32)
         self._row_dot_mean[: self._used] = self._dot_all(self._mean)
@@ -123,7 +126,9 @@ class BruteForceIndex:
                 self._free.append(row)
                 self._changes_since_mean += 1
 
-    def search(self, vector: np.ndarray, k: int, exclude_ids: frozenset[int] = frozenset()) -> list[tuple[int, float]]:
+    def search(
+        self, vector: np.ndarray, k: int, exclude_ids: frozenset[int] = frozenset()
+    ) -> list[tuple[int, float]]:
         """The k most similar ids by centred cosine, best first."""
         if not self._row_of or k <= 0:
             return []
@@ -140,6 +145,9 @@ class BruteForceIndex:
         want = min(len(scores), k + len(exclude_ids))
         top = np.argpartition(-scores, want - 1)[:want]
         top = top[np.argsort(-scores[top])]
-        results = [(int(self._ids[row]), float(scores[row])) for row in top
-                   if np.isfinite(scores[row]) and int(self._ids[row]) not in exclude_ids]
+        results = [
+            (int(self._ids[row]), float(scores[row]))
+            for row in top
+            if np.isfinite(scores[row]) and int(self._ids[row]) not in exclude_ids
+        ]
         return results[:k]

@@ -1,4 +1,5 @@
 """Where "you're not alone" shows: the story page panel, the compose panel's API, the JSON API and /not-alone."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,9 +9,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from forum.extensions import db, limiter
-from forum.stories.queries import visible_stories
 from forum.models import Story
 from forum.similar import store
+from forum.stories.queries import visible_stories
 
 bp = Blueprint("similar", __name__)
 MAX_TEXT = 20_000
@@ -25,8 +26,12 @@ def _clamp_k(raw: Any, default: int) -> int:
 
 
 def _payload(story_id: int | None, matches: list[store.Match]) -> dict[str, Any]:
-    return {"story": story_id, "similar": [
-        {"id": m.story.id, "title": m.story.title or "", "score": round(m.score, 4)} for m in matches]}
+    return {
+        "story": story_id,
+        "similar": [
+            {"id": m.story.id, "title": m.story.title or "", "score": round(m.score, 4)} for m in matches
+        ],
+    }
 
 
 @bp.app_template_global("similar_panel")
@@ -61,7 +66,9 @@ def text_similar() -> Response | tuple[Response, int]:
         return jsonify(error="Too long", message=f"Send at most {MAX_TEXT:,} characters."), 400
     matches = store.similar_to_text(text, current_user, _clamp_k(data.get("k"), 3))
     if request.args.get("format") == "html":
-        return jsonify(_payload(None, matches) | {"html": render_template("similar/_matches.html", matches=matches)})
+        return jsonify(
+            _payload(None, matches) | {"html": render_template("similar/_matches.html", matches=matches)}
+        )
     return jsonify(_payload(None, matches))
 
 
@@ -74,8 +81,14 @@ def not_alone() -> str:
     if text.strip():
         matches = store.similar_to_text(text, current_user, 10)
     elif current_user.is_authenticated:
-        own = list(db.session.scalars(visible_stories().where(Story.author_id == current_user.id)
-                                      .order_by(Story.created_at.desc()).limit(OWN_RECENT_STORIES)))
+        own = list(
+            db.session.scalars(
+                visible_stories()
+                .where(Story.author_id == current_user.id)
+                .order_by(Story.created_at.desc())
+                .limit(OWN_RECENT_STORIES)
+            )
+        )
         matches = _merge_for_member(own)
     return render_template("similar/not_alone.html", matches=matches, query=text, own=own)
 
@@ -87,6 +100,9 @@ def _merge_for_member(own: list[Story]) -> list[store.Match]:
         for match in store.similar_to_story(story, current_user, 8):
             if match.story.id not in best or best[match.story.id].score < match.score:
                 best[match.story.id] = match
-    ranked = sorted(best.values(), key=lambda m: (round(m.score, 1) + (0.05 if m.story.update_count else 0),
-                                                  m.story.created_at), reverse=True)
+    ranked = sorted(
+        best.values(),
+        key=lambda m: (round(m.score, 1) + (0.05 if m.story.update_count else 0), m.story.created_at),
+        reverse=True,
+    )
     return ranked[:15]

@@ -1,5 +1,6 @@
 """The database side of similar stories: vectors stored with each story, a per-worker index kept fresh,
 and results filtered to what the viewer may see."""
+
 from __future__ import annotations
 
 import threading
@@ -49,9 +50,11 @@ class WorkerIndex:
 
     def _load(self, since_id: int) -> None:
         rows = db.session.execute(
-            sa.select(Story.id, Story.embedding).where(
-                Story.id > since_id, Story.status == Status.PUBLISHED.value, Story.embedding.is_not(None))
-            .order_by(Story.id).execution_options(yield_per=5000))
+            sa.select(Story.id, Story.embedding)
+            .where(Story.id > since_id, Story.status == Status.PUBLISHED.value, Story.embedding.is_not(None))
+            .order_by(Story.id)
+            .execution_options(yield_per=5000)
+        )
         ids: list[int] = []
         vectors: list[np.ndarray] = []
         for story_id, blob in rows:
@@ -118,9 +121,16 @@ def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> i
     embedder = engine.get_embedder()
     done = 0
     for start in range(0, len(story_ids), batch):
-        stories = list(db.session.scalars(sa.select(Story).where(Story.id.in_(story_ids[start:start + batch]))
-                                          .options(selectinload(Story.tags))))
-        vectors = embedder.embed([engine.story_text(s.title, s.body, [t.name for t in s.tags]) for s in stories])
+        stories = list(
+            db.session.scalars(
+                sa.select(Story)
+                .where(Story.id.in_(story_ids[start : start + batch]))
+                .options(selectinload(Story.tags))
+            )
+        )
+        vectors = embedder.embed(
+            [engine.story_text(s.title, s.body, [t.name for t in s.tags]) for s in stories]
+        )
         for story, vector in zip(stories, vectors):
             story.embedding = engine.to_bytes(vector)
         db.session.commit()
@@ -130,8 +140,13 @@ def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> i
     return done
 
 
-def _matches(vector: np.ndarray, viewer: Any, k: int, exclude_ids: set[int],
-             nearest: list[tuple[int, float]] | None = None) -> list[Match]:
+def _matches(
+    vector: np.ndarray,
+    viewer: Any,
+    k: int,
+    exclude_ids: set[int],
+    nearest: list[tuple[int, float]] | None = None,
+) -> list[Match]:
     index = worker_index()
     index.refresh()
     banned_authors = excluded_author_ids(viewer)
@@ -147,8 +162,11 @@ def _matches(vector: np.ndarray, viewer: Any, k: int, exclude_ids: set[int],
         return []
     from forum.care.preferences import story_filters
 
-    query = visible_stories().where(Story.id.in_([c[0] for c in candidates]), *story_filters(viewer)).options(
-        selectinload(Story.tags), selectinload(Story.author))
+    query = (
+        visible_stories()
+        .where(Story.id.in_([c[0] for c in candidates]), *story_filters(viewer))
+        .options(selectinload(Story.tags), selectinload(Story.author))
+    )
     if banned_authors:
         query = query.where(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))
     stories = {s.id: s for s in db.session.scalars(query)}
@@ -169,8 +187,9 @@ def similar_to_text(text: str, viewer: Any = None, k: int = 3) -> list[Match]:
     return _matches(engine.get_embedder().embed([text])[0], viewer, k, set())
 
 
-def similar_with_count(story: Story, viewer: Any = None, k: int = 5, threshold: float = 0.3,
-                       limit: int = 200) -> tuple[list[Match], int]:
+def similar_with_count(
+    story: Story, viewer: Any = None, k: int = 5, threshold: float = 0.3, limit: int = 200
+) -> tuple[list[Match], int]:
     """The story page's panel: the closest stories, and how many parents shared something similar (stories
     within `threshold`, centred cosine: 0.3 kept about two in three same-theme stories in the dev set). The
     count and the query expansion share one scan of the index."""
@@ -190,7 +209,9 @@ def _on_story_written(sender: Flask, item: Any, **extra: Any) -> None:
             embed_story(item)
         except Exception:  # noqa: BLE001 - a missing model must never lose or block a post
             db.session.rollback()
-            sender.logger.exception("Could not embed story %s; `flask similar rebuild` will catch up", item.id)
+            sender.logger.exception(
+                "Could not embed story %s; `flask similar rebuild` will catch up", item.id
+            )
 
 
 def _on_visibility_changed(sender: Flask, item: Any, **extra: Any) -> None:

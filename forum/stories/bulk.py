@@ -5,6 +5,7 @@ sanitising) in two steps: `prepare_*` is pure and picklable so it can run in a p
 many rows per statement and then brings every denormalised counter up to date once. No notifications are sent
 and the per-member protections (rate limits, first-post approval) are skipped: nobody is typing.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -75,7 +76,9 @@ def search_indexes_deferred() -> Iterator[None]:
         db.session.rollback()
         for statement in POSTGRES_DDL:
             if statement.split()[2] in _DEFERRABLE_INDEXES:
-                db.session.execute(sa.text(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)))
+                db.session.execute(
+                    sa.text(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+                )
         db.session.commit()
 
 
@@ -83,10 +86,19 @@ def prepare_story(item: NewStory) -> PreparedStory:
     """Validate and render one story (raises ValidationFailed like the compose form would)."""
     fields = validate_story(item.title, item.body, item.tags, item.age_band, item.setting, None)
     row = {
-        "author_id": item.author_id, "anonymous": item.anonymous, "title": fields["title"], "body": fields["body"],
-        "body_html": textlib.render_markdown(fields["body"]), "age_band": fields["age_band"],
-        "setting": fields["setting"], "content_note": None, "status": Status.PUBLISHED.value, "locked": False,
-        "created_at": item.created_at, "last_activity_at": item.created_at, "embedding": item.embedding,
+        "author_id": item.author_id,
+        "anonymous": item.anonymous,
+        "title": fields["title"],
+        "body": fields["body"],
+        "body_html": textlib.render_markdown(fields["body"]),
+        "age_band": fields["age_band"],
+        "setting": fields["setting"],
+        "content_note": None,
+        "status": Status.PUBLISHED.value,
+        "locked": False,
+        "created_at": item.created_at,
+        "last_activity_at": item.created_at,
+        "embedding": item.embedding,
     }
     return PreparedStory(row, fields["tag_names"])
 
@@ -94,9 +106,14 @@ def prepare_story(item: NewStory) -> PreparedStory:
 def prepare_reply(item: NewReply) -> dict[str, object]:
     """Validate and render one reply."""
     body = validate_reply(item.body)
-    return {"story_id": item.story_id, "author_id": item.author_id, "body": body,
-            "body_html": textlib.render_markdown(body), "status": Status.PUBLISHED.value,
-            "created_at": item.created_at}
+    return {
+        "story_id": item.story_id,
+        "author_id": item.author_id,
+        "body": body,
+        "body_html": textlib.render_markdown(body),
+        "status": Status.PUBLISHED.value,
+        "created_at": item.created_at,
+    }
 
 
 def _tag_ids(names: Iterable[str]) -> dict[str, int]:
@@ -118,7 +135,9 @@ def _insert_returning_ids(model: type[Story] | type[Reply], rows: list[dict[str,
     fail (a UNIQUE or busy-snapshot error), never pairs a row with a wrong id.
     """
     if db.session.get_bind().dialect.name != "sqlite":
-        return list(db.session.scalars(sa.insert(model).returning(model.id, sort_by_parameter_order=True), rows))
+        return list(
+            db.session.scalars(sa.insert(model).returning(model.id, sort_by_parameter_order=True), rows)
+        )
     first = (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
     ids = list(range(first, first + len(rows)))
     db.session.execute(sa.insert(model), [{**row, "id": new_id} for row, new_id in zip(rows, ids)])
@@ -131,15 +150,21 @@ def insert_stories(prepared: Sequence[PreparedStory]) -> list[int]:
         return []
     ids = _insert_returning_ids(Story, [p.row for p in prepared])
     tag_ids = _tag_ids(name for p in prepared for name in p.tag_names)
-    links = [{"story_id": story_id, "tag_id": tag_ids[name]}
-             for story_id, p in zip(ids, prepared) for name in p.tag_names]
+    links = [
+        {"story_id": story_id, "tag_id": tag_ids[name]}
+        for story_id, p in zip(ids, prepared)
+        for name in p.tag_names
+    ]
     if links:
         db.session.execute(sa.insert(story_tags), links)
         # Every new story is published, so each link adds one to its tag. (Recounting instead read every
         # story of a popular tag again for each batch: quadratic over a long load.)
         tags = Tag.__table__
-        increment = (sa.update(tags).where(tags.c.id == sa.bindparam("tag"))
-                     .values(story_count=tags.c.story_count + sa.bindparam("added")))
+        increment = (
+            sa.update(tags)
+            .where(tags.c.id == sa.bindparam("tag"))
+            .values(story_count=tags.c.story_count + sa.bindparam("added"))
+        )
         added = Counter(link["tag_id"] for link in links)
         db.session.execute(increment, [{"tag": tag_id, "added": n} for tag_id, n in added.items()])
     db.session.commit()
@@ -164,13 +189,21 @@ def insert_reactions(rows: Sequence[dict[str, object]]) -> int:
     seen: set[tuple[object, object, object, object]] = set()
     unique = []
     for row in rows:
-        if row["kind"] not in _REACTION_KINDS or (row.get("story_id") is None) == (row.get("reply_id") is None):
+        if row["kind"] not in _REACTION_KINDS or (row.get("story_id") is None) == (
+            row.get("reply_id") is None
+        ):
             raise ValueError(f"not a reaction: {row!r}")
         key = (row["user_id"], row.get("story_id"), row.get("reply_id"), row["kind"])
         if key not in seen:
             seen.add(key)
-            unique.append({"user_id": row["user_id"], "kind": row["kind"],
-                           "story_id": row.get("story_id"), "reply_id": row.get("reply_id")})
+            unique.append(
+                {
+                    "user_id": row["user_id"],
+                    "kind": row["kind"],
+                    "story_id": row.get("story_id"),
+                    "reply_id": row.get("reply_id"),
+                }
+            )
     if not unique:
         return 0
     db.session.execute(sa.insert(Reaction), unique)
@@ -178,19 +211,30 @@ def insert_reactions(rows: Sequence[dict[str, object]]) -> int:
     reply_ids = {r["reply_id"] for r in unique if r["reply_id"] is not None}
     people = sa.func.count(sa.distinct(Reaction.user_id))
     if story_ids:
-        db.session.execute(sa.update(Story).where(Story.id.in_(story_ids)).values(
-            reaction_count=sa.select(people).where(Reaction.story_id == Story.id).scalar_subquery()))
+        db.session.execute(
+            sa.update(Story)
+            .where(Story.id.in_(story_ids))
+            .values(reaction_count=sa.select(people).where(Reaction.story_id == Story.id).scalar_subquery())
+        )
     if reply_ids:
-        db.session.execute(sa.update(Reply).where(Reply.id.in_(reply_ids)).values(
-            reaction_count=sa.select(people).where(Reaction.reply_id == Reply.id).scalar_subquery()))
+        db.session.execute(
+            sa.update(Reply)
+            .where(Reply.id.in_(reply_ids))
+            .values(reaction_count=sa.select(people).where(Reaction.reply_id == Reply.id).scalar_subquery())
+        )
     db.session.commit()
     return len(unique)
 
 
 def _recount_stories(story_ids: set[int]) -> None:
     published = sa.and_(Reply.story_id == Story.id, Reply.status == Status.PUBLISHED.value)
-    db.session.execute(sa.update(Story).where(Story.id.in_(story_ids)).values(
-        reply_count=sa.select(sa.func.count()).where(published).scalar_subquery(),
-        last_activity_at=sa.func.coalesce(
-            sa.select(sa.func.max(Reply.created_at)).where(published).scalar_subquery(), Story.created_at),
-    ))
+    db.session.execute(
+        sa.update(Story)
+        .where(Story.id.in_(story_ids))
+        .values(
+            reply_count=sa.select(sa.func.count()).where(published).scalar_subquery(),
+            last_activity_at=sa.func.coalesce(
+                sa.select(sa.func.max(Reply.created_at)).where(published).scalar_subquery(), Story.created_at
+            ),
+        )
+    )

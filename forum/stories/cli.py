@@ -1,4 +1,5 @@
 """`flask stories ...`: maintenance commands for stories."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,9 @@ def send_reminders() -> None:
 
 @stories_cli.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--author", default="Imported stories", help="Pseudonym the stories are posted as (created if needed).")
+@click.option(
+    "--author", default="Imported stories", help="Pseudonym the stories are posted as (created if needed)."
+)
 def import_command(file: click.utils.LazyFile, author: str) -> None:
     """Import stories from a JSON Lines file; prints {"source_id", "id"} per story, errors on stderr."""
     from forum.stories.importer import import_stories

@@ -1,4 +1,5 @@
 """Drafts that follow a member across devices, and stashes of forms posted after the login session ended."""
+
 from __future__ import annotations
 
 import re
@@ -51,13 +52,20 @@ def discard_draft(user: User, key: str) -> None:
 
 def stash_form(kind: str, values: dict[str, Any]) -> str:
     """Keep a form posted while signed out (kind "story" or "reply-<id>"); returns the token to restore it."""
-    db.session.execute(sa.delete(Draft).where(Draft.user_id.is_(None), Draft.updated_at < utcnow() - STASH_MAX_AGE))
+    db.session.execute(
+        sa.delete(Draft).where(Draft.user_id.is_(None), Draft.updated_at < utcnow() - STASH_MAX_AGE)
+    )
     token = secrets.token_urlsafe(24)
-    db.session.add(Draft(
-        user_id=None, key=STASH_PREFIX + token, title=textlib.clean_line(values.get("title"))[:150],
-        body=textlib.clean_text(values.get("body"))[:25_000], tags=textlib.clean_line(values.get("tags"))[:400],
-        extra={**_extra(values), "kind": kind},
-    ))
+    db.session.add(
+        Draft(
+            user_id=None,
+            key=STASH_PREFIX + token,
+            title=textlib.clean_line(values.get("title"))[:150],
+            body=textlib.clean_text(values.get("body"))[:25_000],
+            tags=textlib.clean_line(values.get("tags"))[:400],
+            extra={**_extra(values), "kind": kind},
+        )
+    )
     db.session.commit()
     return token
 
@@ -66,7 +74,9 @@ def take_stash(token: str | None, kind: str) -> Draft | None:
     """The stashed form for this token and kind, removed so it is restored only once."""
     if not token or len(token) > 40:
         return None
-    stash = db.session.scalar(sa.select(Draft).where(Draft.user_id.is_(None), Draft.key == STASH_PREFIX + token))
+    stash = db.session.scalar(
+        sa.select(Draft).where(Draft.user_id.is_(None), Draft.key == STASH_PREFIX + token)
+    )
     if stash is None or stash.extra.get("kind") != kind or stash.updated_at < utcnow() - STASH_MAX_AGE:
         return None
     values = Draft(title=stash.title, body=stash.body, tags=stash.tags, extra=dict(stash.extra))

@@ -1,4 +1,5 @@
 """Extension points other features use: checks before every write, and signals after every commit."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,8 +30,9 @@ def register_before_write(check: BeforeWrite) -> BeforeWrite:
     return check
 
 
-def run_before_write(author: User, kind: str, text: str,
-                     target: Story | Reply | StoryUpdate | None = None) -> bool:
+def run_before_write(
+    author: User, kind: str, text: str, target: Story | Reply | StoryUpdate | None = None
+) -> bool:
     """Run every check; True when one of them asks to hold the item for approval. Checks may raise ForumError."""
     assert kind in KINDS, kind
     pending = False

@@ -1,4 +1,5 @@
 """Import stories from JSON Lines (`{"id", "title", "body", "tags"}` a line) through the stories services."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,12 @@ def import_author(name: str) -> User:
     name = " ".join(name.split())[:30] or DEFAULT_AUTHOR
     user = db.session.scalar(sa.select(User).where(User.pseudonym_key == name.lower()))
     if user is None:
-        user = User(pseudonym=name, pseudonym_key=name.lower(), email=None,
-                    password_hash=hash_password(secrets.token_urlsafe(32)))
+        user = User(
+            pseudonym=name,
+            pseudonym_key=name.lower(),
+            email=None,
+            password_hash=hash_password(secrets.token_urlsafe(32)),
+        )
         db.session.add(user)
         db.session.commit()
     return user
@@ -65,8 +70,12 @@ def import_stories(lines: Iterable[str], author_name: str = DEFAULT_AUTHOR) -> I
             continue
         try:
             source_id, fields = _parse(raw)
-            story = services.publish_story(author, title=fields["title"], body=fields["body"],  # type: ignore[arg-type]
-                                           tags=fields["tags"])  # type: ignore[arg-type]
+            story = services.publish_story(
+                author,
+                title=fields["title"],
+                body=fields["body"],  # type: ignore[arg-type]
+                tags=fields["tags"],
+            )  # type: ignore[arg-type]
         except (ValueError, ForumError) as error:
             db.session.rollback()
             message = error.message if isinstance(error, ForumError) else str(error)

@@ -1,4 +1,5 @@
 """Reusable reads for stories: what a viewer may see, returned as Selects where a view may page or filter."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,8 +24,11 @@ def visible_stories() -> sa.Select[tuple[Story]]:
 
 
 def _is_author(item: Any, viewer: Any) -> bool:
-    return bool(getattr(viewer, "is_authenticated", False) and item.author_id is not None
-                and item.author_id == viewer.id)
+    return bool(
+        getattr(viewer, "is_authenticated", False)
+        and item.author_id is not None
+        and item.author_id == viewer.id
+    )
 
 
 def _is_moderator(viewer: Any) -> bool:
@@ -38,7 +42,11 @@ def author_label(item: Story | Reply, viewer: Any = None) -> str:
     if isinstance(item, Reply):
         # The anonymous author replying in their own thread stays anonymous.
         if item.story.anonymous and item.story.author_id == item.author_id:
-            return "You (anonymous)" if _is_author(item, viewer) else f"{ANONYMOUS_LABEL} (who shared this story)"
+            return (
+                "You (anonymous)"
+                if _is_author(item, viewer)
+                else f"{ANONYMOUS_LABEL} (who shared this story)"
+            )
         return item.author.pseudonym
     if item.anonymous:
         return "You (posted anonymously)" if _is_author(item, viewer) else ANONYMOUS_LABEL
@@ -55,7 +63,9 @@ def can_see(item: Story | Reply, viewer: Any) -> bool:
 def get_story(story_id: int, viewer: Any = None) -> Story:
     """The story if this viewer may see it (a deleted one shows as a tombstone), else NotFound."""
     story = db.session.scalar(
-        sa.select(Story).where(Story.id == story_id).options(selectinload(Story.tags), selectinload(Story.author))
+        sa.select(Story)
+        .where(Story.id == story_id)
+        .options(selectinload(Story.tags), selectinload(Story.author))
     )
     if story is None or not can_see(story, viewer):
         raise NotFound("We couldn't find that story. It may have been removed.")
@@ -69,8 +79,12 @@ def get_story(story_id: int, viewer: Any = None) -> Story:
 def get_reply(reply_id: int, viewer: Any = None) -> Reply:
     """The reply if this viewer may see it, else NotFound."""
     reply = db.session.get(Reply, reply_id)
-    if reply is None or reply.status == Status.DELETED.value or not can_see(reply, viewer) \
-            or not can_see(reply.story, viewer):
+    if (
+        reply is None
+        or reply.status == Status.DELETED.value
+        or not can_see(reply, viewer)
+        or not can_see(reply.story, viewer)
+    ):
         raise NotFound("We couldn't find that reply. It may have been deleted.")
     return reply
 
@@ -88,7 +102,8 @@ def replies_for(story: Story, viewer: Any = None) -> sa.Select[tuple[Reply]]:
     if blocked:
         visible = sa.and_(visible, sa.or_(Reply.author_id.is_(None), Reply.author_id.not_in(blocked)))
     return (
-        sa.select(Reply).where(Reply.story_id == story.id, visible)
+        sa.select(Reply)
+        .where(Reply.story_id == story.id, visible)
         .options(selectinload(Reply.author))
         .order_by(Reply.created_at, Reply.id)
     )
@@ -96,12 +111,21 @@ def replies_for(story: Story, viewer: Any = None) -> sa.Select[tuple[Reply]]:
 
 def reply_page_number(reply: Reply) -> int:
     """Which page of its story a published reply is on."""
-    before = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Reply).where(
-            Reply.story_id == reply.story_id, Reply.status == Status.PUBLISHED.value,
-            sa.or_(Reply.created_at < reply.created_at, sa.and_(Reply.created_at == reply.created_at, Reply.id < reply.id)),
+    before = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Reply)
+            .where(
+                Reply.story_id == reply.story_id,
+                Reply.status == Status.PUBLISHED.value,
+                sa.or_(
+                    Reply.created_at < reply.created_at,
+                    sa.and_(Reply.created_at == reply.created_at, Reply.id < reply.id),
+                ),
+            )
         )
-    ) or 0
+        or 0
+    )
     return before // REPLIES_PER_PAGE + 1
 
 
@@ -124,7 +148,9 @@ class ReactionSummary:
         return len(self.people.get(kind, ()))
 
 
-def reaction_summaries(story: Story | None, replies: list[Reply], viewer: Any = None) -> dict[str, ReactionSummary]:
+def reaction_summaries(
+    story: Story | None, replies: list[Reply], viewer: Any = None
+) -> dict[str, ReactionSummary]:
     """Reactions on a story and a page of its replies, keyed "story-<id>"/"reply-<id>", in one query."""
     conditions = []
     if story is not None:

@@ -1,4 +1,5 @@
 """Update reminders: in-site notifications, never delivered between 21:00 and 08:00 site time."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,18 +32,27 @@ def send_due_reminders(now: datetime | None = None, user_id: int | None = None) 
     if in_quiet_hours(now):
         return 0
     query = (
-        sa.select(UpdateReminder, Story).join(Story, Story.id == UpdateReminder.story_id)
+        sa.select(UpdateReminder, Story)
+        .join(Story, Story.id == UpdateReminder.story_id)
         .where(UpdateReminder.sent_at.is_(None), UpdateReminder.due_at <= now)
-        .order_by(UpdateReminder.due_at).limit(500)
+        .order_by(UpdateReminder.due_at)
+        .limit(500)
     )
     if user_id is not None:
         query = query.where(UpdateReminder.user_id == user_id)
     sent = 0
     for reminder, story in db.session.execute(query).all():
         reminder.sent_at = now
-        if story.status in (Status.PUBLISHED.value, Status.PENDING.value) and story.author_id == reminder.user_id:
-            notes.notify(reminder.user_id, notes.UPDATE_REMINDER, story=story,
-                         message="How are things now? Other parents would love to hear how it turned out.")
+        if (
+            story.status in (Status.PUBLISHED.value, Status.PENDING.value)
+            and story.author_id == reminder.user_id
+        ):
+            notes.notify(
+                reminder.user_id,
+                notes.UPDATE_REMINDER,
+                story=story,
+                message="How are things now? Other parents would love to hear how it turned out.",
+            )
             sent += 1
     db.session.commit()
     return sent

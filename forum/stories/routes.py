@@ -1,4 +1,5 @@
 """Story pages: compose, read, reply, react, edit, delete, add updates, and save drafts as you type."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,11 +15,23 @@ from forum.models import Reply, Story
 from forum.permissions import require
 from forum.stories import drafts, queries, rules, services  # noqa: F401  (rules registers permission predicates)
 from forum.stories.forms import (
-    AGE_BAND_LABELS, OUTCOME_LABELS, SETTING_LABELS, ConfirmForm, DeleteStoryForm, ReplyForm, StoryForm, UpdateForm,
+    AGE_BAND_LABELS,
+    OUTCOME_LABELS,
+    SETTING_LABELS,
+    ConfirmForm,
+    DeleteStoryForm,
+    ReplyForm,
+    StoryForm,
+    UpdateForm,
 )
 
 bp = Blueprint("stories", __name__)
-REACTION_LABELS = {"hugs": "Hugs", "me-too": "Me too", "been-there": "Been there", "got-this": "You've got this"}
+REACTION_LABELS = {
+    "hugs": "Hugs",
+    "me-too": "Me too",
+    "been-there": "Been there",
+    "got-this": "You've got this",
+}
 # How reactions read as people: (one parent, several parents).
 REACTION_PEOPLE = {
     "hugs": ("sent hugs", "sent hugs"),
@@ -31,9 +44,13 @@ REACTION_PEOPLE = {
 @bp.app_context_processor
 def story_helpers() -> dict[str, Any]:
     return {
-        "author_label": queries.author_label, "AGE_BAND_LABELS": AGE_BAND_LABELS, "SETTING_LABELS": SETTING_LABELS,
-        "OUTCOME_LABELS": OUTCOME_LABELS, "CONTENT_NOTES": services.CONTENT_NOTES,
-        "REACTION_LABELS": REACTION_LABELS, "REACTION_PEOPLE": REACTION_PEOPLE,
+        "author_label": queries.author_label,
+        "AGE_BAND_LABELS": AGE_BAND_LABELS,
+        "SETTING_LABELS": SETTING_LABELS,
+        "OUTCOME_LABELS": OUTCOME_LABELS,
+        "CONTENT_NOTES": services.CONTENT_NOTES,
+        "REACTION_LABELS": REACTION_LABELS,
+        "REACTION_PEOPLE": REACTION_PEOPLE,
     }
 
 
@@ -84,9 +101,15 @@ def compose() -> Any:
     if _submitted(form):
         try:
             story = services.publish_story(
-                current_user, body=form.body.data, title=form.title.data, tags=form.tags.data,
-                anonymous=form.anonymous.data, age_band=form.age_band.data, setting=form.setting.data,
-                content_note=form.content_note.data, submission_key=form.submission_key.data,
+                current_user,
+                body=form.body.data,
+                title=form.title.data,
+                tags=form.tags.data,
+                anonymous=form.anonymous.data,
+                age_band=form.age_band.data,
+                setting=form.setting.data,
+                content_note=form.content_note.data,
+                submission_key=form.submission_key.data,
                 remind_after_weeks=int(form.remind.data) if form.remind.data in ("1", "3") else None,
             )
         except ForumError as error:
@@ -94,7 +117,9 @@ def compose() -> Any:
         else:
             return redirect(url_for("stories.show", story_id=story.id, posted=1))
     form.ensure_key()
-    return render_template("stories/compose.html", form=form, restored=restored, draft_at=draft_at), status or 200
+    return render_template(
+        "stories/compose.html", form=form, restored=restored, draft_at=draft_at
+    ), status or 200
 
 
 def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
@@ -110,17 +135,27 @@ def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
 
 def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200) -> Any:
     """The story page: story, updates, a page of replies with their reactions, and the reply box."""
-    pagination = db.paginate(queries.replies_for(story, current_user), page=page,
-                             per_page=queries.REPLIES_PER_PAGE, error_out=False)
+    pagination = db.paginate(
+        queries.replies_for(story, current_user),
+        page=page,
+        per_page=queries.REPLIES_PER_PAGE,
+        error_out=False,
+    )
     replies = list(pagination.items)
     form.ensure_key()
     return render_template(
-        "stories/show.html", story=story, replies=replies, pagination=pagination, form=form,
+        "stories/show.html",
+        story=story,
+        replies=replies,
+        pagination=pagination,
+        form=form,
         updates=queries.updates_for(story, current_user),
         reactions=queries.reaction_summaries(story, replies, current_user),
         posted=request.args.get("posted") == "1" and queries._is_author(story, current_user),
-        sent_reply=any(r.id == request.args.get("sent", type=int) and queries._is_author(r, current_user)
-                       for r in replies),
+        sent_reply=any(
+            r.id == request.args.get("sent", type=int) and queries._is_author(r, current_user)
+            for r in replies
+        ),
     ), status
 
 
@@ -132,8 +167,9 @@ def show(story_id: int) -> Any:
     form = ReplyForm(formdata=None, meta={"csrf": current_user.is_authenticated})
     if current_user.is_authenticated:
         quote = _quote_for(story, request.args.get("quote"))
-        saved = drafts.take_stash(request.args.get("restore"), f"reply-{story.id}") \
-            or drafts.get_draft(current_user, f"reply-{story.id}")
+        saved = drafts.take_stash(request.args.get("restore"), f"reply-{story.id}") or drafts.get_draft(
+            current_user, f"reply-{story.id}"
+        )
         if saved is not None:
             _fill(form, saved)
             g.draft_at = _millis(saved)
@@ -153,16 +189,31 @@ def reply(story_id: int) -> Any:
     form = ReplyForm()
     status = 200
     if _submitted(form):
-        quoting = db.session.get(Reply, int(form.quoting.data[6:])) \
-            if (form.quoting.data or "").startswith("reply-") and form.quoting.data[6:].isdigit() else None
+        quoting = (
+            db.session.get(Reply, int(form.quoting.data[6:]))
+            if (form.quoting.data or "").startswith("reply-") and form.quoting.data[6:].isdigit()
+            else None
+        )
         try:
-            item = services.add_reply(current_user, story, body=form.body.data,
-                                      submission_key=form.submission_key.data, quoting=quoting)
+            item = services.add_reply(
+                current_user,
+                story,
+                body=form.body.data,
+                submission_key=form.submission_key.data,
+                quoting=quoting,
+            )
         except ForumError as error:
             status = put_errors(form, error)
         else:
-            return redirect(url_for("stories.show", story_id=story.id, page=queries.reply_page_number(item),
-                                    sent=item.id, _anchor=f"reply-{item.id}"))
+            return redirect(
+                url_for(
+                    "stories.show",
+                    story_id=story.id,
+                    page=queries.reply_page_number(item),
+                    sent=item.id,
+                    _anchor=f"reply-{item.id}",
+                )
+            )
     last_page = max(1, -(-story.reply_count // queries.REPLIES_PER_PAGE))
     return render_story(story, form, last_page, status)
 
@@ -183,9 +234,17 @@ def edit(story_id: int) -> Any:
         form.content_note.data = story.content_note or ""
     elif _submitted(form):
         try:
-            services.edit_story(current_user, story, body=form.body.data, title=form.title.data,
-                                tags=form.tags.data, anonymous=form.anonymous.data, age_band=form.age_band.data,
-                                setting=form.setting.data, content_note=form.content_note.data)
+            services.edit_story(
+                current_user,
+                story,
+                body=form.body.data,
+                title=form.title.data,
+                tags=form.tags.data,
+                anonymous=form.anonymous.data,
+                age_band=form.age_band.data,
+                setting=form.setting.data,
+                content_note=form.content_note.data,
+            )
         except ForumError as error:
             status = put_errors(form, error)
         else:
@@ -217,8 +276,13 @@ def add_update(story_id: int) -> Any:
     status = 200
     if _submitted(form):
         try:
-            item = services.add_update(current_user, story, body=form.body.data, outcome=form.outcome.data or "",
-                                       submission_key=form.submission_key.data)
+            item = services.add_update(
+                current_user,
+                story,
+                body=form.body.data,
+                outcome=form.outcome.data or "",
+                submission_key=form.submission_key.data,
+            )
         except ForumError as error:
             status = put_errors(form, error)
         else:
@@ -262,8 +326,12 @@ def delete_reply(reply_id: int) -> Any:
 
 
 def _reply_url(item: Reply) -> str:
-    return url_for("stories.show", story_id=item.story_id, page=queries.reply_page_number(item),
-                   _anchor=f"reply-{item.id}")
+    return url_for(
+        "stories.show",
+        story_id=item.story_id,
+        page=queries.reply_page_number(item),
+        _anchor=f"reply-{item.id}",
+    )
 
 
 def _react(story: Story | None, item: Reply | None, back: str) -> Any:
@@ -271,10 +339,15 @@ def _react(story: Story | None, item: Reply | None, back: str) -> Any:
     on = services.toggle_reaction(current_user, kind=kind, story=story, reply=item)
     if request.accept_mimetypes.best == "application/json":
         summary = queries.reaction_summaries(story, [item] if item else [], current_user)[
-            f"reply-{item.id}" if item else f"story-{story.id}"]  # type: ignore[union-attr]
-        return jsonify(on=on, kind=kind, counts={k: summary.count(k) for k in REACTION_LABELS},
-                       people={k: summary.people.get(k, []) for k in REACTION_LABELS},
-                       mine=sorted(summary.mine))
+            f"reply-{item.id}" if item else f"story-{story.id}"
+        ]  # type: ignore[union-attr]
+        return jsonify(
+            on=on,
+            kind=kind,
+            counts={k: summary.count(k) for k in REACTION_LABELS},
+            people={k: summary.people.get(k, []) for k in REACTION_LABELS},
+            mine=sorted(summary.mine),
+        )
     return redirect(back)
 
 

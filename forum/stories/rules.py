@@ -1,4 +1,5 @@
 """Permission predicates for stories, replies and reactions, shared by views (require) and templates (can)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Posting, editing and deleting stories, replies and updates, and toggling reactions. One commit per action."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -13,8 +14,22 @@ from forum import text as textlib
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
 from forum.models import (
-    AgeBand, Draft, Outcome, Reaction, ReactionKind, Reply, Revision, Setting, Status, Story, StoryUpdate,
-    Tag, UpdateReminder, User, story_tags, utcnow,
+    AgeBand,
+    Draft,
+    Outcome,
+    Reaction,
+    ReactionKind,
+    Reply,
+    Revision,
+    Setting,
+    Status,
+    Story,
+    StoryUpdate,
+    Tag,
+    UpdateReminder,
+    User,
+    story_tags,
+    utcnow,
 )
 from forum.notifications import services as notes
 from forum.permissions import require
@@ -40,13 +55,19 @@ def _length_errors(field: str, value: str, low: int, high: int, what: str) -> li
     if n == 0:
         return [(field, f"Please write your {what}; it's empty at the moment.")]
     if n < low:
-        return [(field, f"Please write a little more: your {what} needs at least {low} characters (it has {n}).")]
+        return [
+            (field, f"Please write a little more: your {what} needs at least {low} characters (it has {n}).")
+        ]
     if n > high:
-        return [(field, f"Your {what} is {n:,} characters; the limit is {high:,}. Please shorten it a little.")]
+        return [
+            (field, f"Your {what} is {n:,} characters; the limit is {high:,}. Please shorten it a little.")
+        ]
     return []
 
 
-def _choice(field: str, value: str | None, allowed: Iterable[str], errors: list[tuple[str | None, str]]) -> str | None:
+def _choice(
+    field: str, value: str | None, allowed: Iterable[str], errors: list[tuple[str | None, str]]
+) -> str | None:
     if not value:
         return None
     if value not in set(allowed):
@@ -54,8 +75,14 @@ def _choice(field: str, value: str | None, allowed: Iterable[str], errors: list[
     return value
 
 
-def validate_story(title: str | None, body: str, tags: str | Iterable[str], age_band: str | None,
-                    setting: str | None, content_note: str | None) -> dict[str, Any]:
+def validate_story(
+    title: str | None,
+    body: str,
+    tags: str | Iterable[str],
+    age_band: str | None,
+    setting: str | None,
+    content_note: str | None,
+) -> dict[str, Any]:
     """A story's fields cleaned and checked; raises ValidationFailed with a message per field."""
     errors: list[tuple[str | None, str]] = []
     title = textlib.clean_line(title) or None
@@ -73,8 +100,14 @@ def validate_story(title: str | None, body: str, tags: str | Iterable[str], age_
         errors += error.errors
     if errors:
         raise ValidationFailed(errors)
-    return {"title": title, "body": body, "tag_names": names, "age_band": age_band, "setting": setting,
-            "content_note": content_note}
+    return {
+        "title": title,
+        "body": body,
+        "tag_names": names,
+        "age_band": age_band,
+        "setting": setting,
+        "content_note": content_note,
+    }
 
 
 def _existing(model: type[T], key: str | None, author: User) -> T | None:
@@ -124,7 +157,8 @@ def recount_tags(tag_ids: Iterable[int]) -> None:
         return
     db.session.flush()
     published = (
-        sa.select(sa.func.count()).select_from(story_tags.join(Story, Story.id == story_tags.c.story_id))
+        sa.select(sa.func.count())
+        .select_from(story_tags.join(Story, Story.id == story_tags.c.story_id))
         .where(story_tags.c.tag_id == Tag.id, Story.status == Status.PUBLISHED.value)
         .scalar_subquery()
     )
@@ -140,10 +174,19 @@ def _app() -> Any:
     return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
-def publish_story(author: User, *, body: str, title: str | None = None, tags: str | Iterable[str] = (),
-                  anonymous: bool = False, age_band: str | None = None, setting: str | None = None,
-                  content_note: str | None = None, submission_key: str | None = None,
-                  remind_after_weeks: int | None = None) -> Story:
+def publish_story(
+    author: User,
+    *,
+    body: str,
+    title: str | None = None,
+    tags: str | Iterable[str] = (),
+    anonymous: bool = False,
+    age_band: str | None = None,
+    setting: str | None = None,
+    content_note: str | None = None,
+    submission_key: str | None = None,
+    remind_after_weeks: int | None = None,
+) -> Story:
     """Post a story (or return the one already posted with this submission key)."""
     existing = _existing(Story, submission_key, author)
     if existing is not None:
@@ -156,17 +199,28 @@ def publish_story(author: User, *, body: str, title: str | None = None, tags: st
     def build() -> Story:
         now = utcnow()
         story = Story(
-            author_id=author.id, anonymous=bool(anonymous), title=fields["title"], body=fields["body"],
-            body_html=textlib.render_markdown(fields["body"]), age_band=fields["age_band"],
-            setting=fields["setting"], content_note=fields["content_note"], status=status,
-            created_at=now, last_activity_at=now, submission_key=submission_key or None,
+            author_id=author.id,
+            anonymous=bool(anonymous),
+            title=fields["title"],
+            body=fields["body"],
+            body_html=textlib.render_markdown(fields["body"]),
+            age_band=fields["age_band"],
+            setting=fields["setting"],
+            content_note=fields["content_note"],
+            status=status,
+            created_at=now,
+            last_activity_at=now,
+            submission_key=submission_key or None,
         )
         story.tags = tags_named(fields["tag_names"])
         db.session.add(story)
         db.session.flush()
         if remind_after_weeks:
-            db.session.add(UpdateReminder(story_id=story.id, user_id=author.id,
-                                          due_at=now + timedelta(weeks=remind_after_weeks)))
+            db.session.add(
+                UpdateReminder(
+                    story_id=story.id, user_id=author.id, due_at=now + timedelta(weeks=remind_after_weeks)
+                )
+            )
         db.session.execute(sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == "story"))
         recount_tags(t.id for t in story.tags)
         return story
@@ -176,9 +230,18 @@ def publish_story(author: User, *, body: str, title: str | None = None, tags: st
     return story
 
 
-def edit_story(editor: User, story: Story, *, body: str, title: str | None = None, tags: str | Iterable[str] = (),
-               anonymous: bool | None = None, age_band: str | None = None, setting: str | None = None,
-               content_note: str | None = None) -> Story:
+def edit_story(
+    editor: User,
+    story: Story,
+    *,
+    body: str,
+    title: str | None = None,
+    tags: str | Iterable[str] = (),
+    anonymous: bool | None = None,
+    age_band: str | None = None,
+    setting: str | None = None,
+    content_note: str | None = None,
+) -> Story:
     """Change the author's own story, keeping the previous version for moderators."""
     require("edit_story", story, editor)
     fields = validate_story(title, body, tags, age_band, setting, content_note)
@@ -187,7 +250,11 @@ def edit_story(editor: User, story: Story, *, body: str, title: str | None = Non
     db.session.add(Revision(story_id=story.id, title=story.title, body=story.body))
     story.title, story.body = fields["title"], fields["body"]
     story.body_html = textlib.render_markdown(story.body)
-    story.age_band, story.setting, story.content_note = fields["age_band"], fields["setting"], fields["content_note"]
+    story.age_band, story.setting, story.content_note = (
+        fields["age_band"],
+        fields["setting"],
+        fields["content_note"],
+    )
     if anonymous is not None:
         story.anonymous = anonymous
     if status == Status.PENDING.value:
@@ -206,10 +273,13 @@ def delete_story(actor: User, story: Story, *, remove_everything: bool = False) 
     require("delete_story", story, actor)
     story.status = Status.DELETED.value
     if remove_everything:
-        db.session.execute(sa.update(Reply).where(Reply.story_id == story.id).values(status=Status.DELETED.value))
+        db.session.execute(
+            sa.update(Reply).where(Reply.story_id == story.id).values(status=Status.DELETED.value)
+        )
         story.reply_count = 0
-    db.session.execute(sa.delete(UpdateReminder).where(UpdateReminder.story_id == story.id,
-                                                       UpdateReminder.sent_at.is_(None)))
+    db.session.execute(
+        sa.delete(UpdateReminder).where(UpdateReminder.story_id == story.id, UpdateReminder.sent_at.is_(None))
+    )
     recount_tags(t.id for t in story.tags)
     db.session.commit()
     hooks.visibility_changed.send(_app(), item=story)
@@ -229,8 +299,9 @@ def validate_reply(body: str) -> str:
     return body
 
 
-def add_reply(author: User, story: Story, *, body: str, submission_key: str | None = None,
-              quoting: Reply | None = None) -> Reply:
+def add_reply(
+    author: User, story: Story, *, body: str, submission_key: str | None = None, quoting: Reply | None = None
+) -> Reply:
     """Reply to a story; the story's author (and a quoted reply's author) are notified."""
     existing = _existing(Reply, submission_key, author)
     if existing is not None:
@@ -243,10 +314,19 @@ def add_reply(author: User, story: Story, *, body: str, submission_key: str | No
 
     def build() -> Reply:
         now = utcnow()
-        reply = Reply(story_id=story.id, author_id=author.id, body=body, body_html=textlib.render_markdown(body),
-                      status=status, created_at=now, submission_key=submission_key or None)
+        reply = Reply(
+            story_id=story.id,
+            author_id=author.id,
+            body=body,
+            body_html=textlib.render_markdown(body),
+            status=status,
+            created_at=now,
+            submission_key=submission_key or None,
+        )
         db.session.add(reply)
-        db.session.execute(sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == f"reply-{story.id}"))
+        db.session.execute(
+            sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == f"reply-{story.id}")
+        )
         if status == Status.PUBLISHED.value:
             story.reply_count = Story.reply_count + 1  # in SQL: concurrent replies never lose a count
             story.last_activity_at = now
@@ -286,11 +366,15 @@ def delete_reply(actor: User, reply: Reply) -> None:
     hooks.visibility_changed.send(_app(), item=reply)
 
 
-def add_update(author: User, story: Story, *, body: str, outcome: str,
-               submission_key: str | None = None) -> StoryUpdate:
+def add_update(
+    author: User, story: Story, *, body: str, outcome: str, submission_key: str | None = None
+) -> StoryUpdate:
     """Add a dated "how it turned out" update to the author's own story."""
-    existing = db.session.scalar(sa.select(StoryUpdate).where(StoryUpdate.submission_key == submission_key)) \
-        if submission_key else None
+    existing = (
+        db.session.scalar(sa.select(StoryUpdate).where(StoryUpdate.submission_key == submission_key))
+        if submission_key
+        else None
+    )
     if existing is not None and existing.story_id == story.id:
         return existing
     require("add_update", story, author)
@@ -302,21 +386,33 @@ def add_update(author: User, story: Story, *, body: str, outcome: str,
         raise ValidationFailed(errors)
     status = _status_for(author, "update", body, story)
     now = utcnow()
-    update = StoryUpdate(story_id=story.id, body=body, body_html=textlib.render_markdown(body), outcome=outcome,
-                         status=status, created_at=now, submission_key=submission_key or None)
+    update = StoryUpdate(
+        story_id=story.id,
+        body=body,
+        body_html=textlib.render_markdown(body),
+        outcome=outcome,
+        status=status,
+        created_at=now,
+        submission_key=submission_key or None,
+    )
     db.session.add(update)
     if status == Status.PUBLISHED.value:
         story.update_count = Story.update_count + 1
         story.latest_outcome = outcome
         story.last_activity_at = now
     # She has written an update: no reminder needed any more.
-    db.session.execute(sa.update(UpdateReminder).where(UpdateReminder.story_id == story.id,
-                                                       UpdateReminder.sent_at.is_(None)).values(sent_at=now))
+    db.session.execute(
+        sa.update(UpdateReminder)
+        .where(UpdateReminder.story_id == story.id, UpdateReminder.sent_at.is_(None))
+        .values(sent_at=now)
+    )
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        existing = db.session.scalar(sa.select(StoryUpdate).where(StoryUpdate.submission_key == submission_key))
+        existing = db.session.scalar(
+            sa.select(StoryUpdate).where(StoryUpdate.submission_key == submission_key)
+        )
         if existing is None:
             raise
         return existing
@@ -337,16 +433,25 @@ def toggle_reaction(user: User, *, kind: str, story: Story | None = None, reply:
     model = type(target)
     db.session.execute(sa.select(model.id).where(model.id == target.id).with_for_update())
     column = Reaction.story_id if story is not None else Reaction.reply_id
-    found = db.session.scalar(sa.select(Reaction).where(Reaction.user_id == user.id, column == target.id,
-                                                        Reaction.kind == kind))
+    found = db.session.scalar(
+        sa.select(Reaction).where(Reaction.user_id == user.id, column == target.id, Reaction.kind == kind)
+    )
     if found is not None:
         db.session.delete(found)
     else:
-        db.session.add(Reaction(user_id=user.id, kind=kind, story_id=story.id if story else None,
-                                reply_id=reply.id if reply else None))
+        db.session.add(
+            Reaction(
+                user_id=user.id,
+                kind=kind,
+                story_id=story.id if story else None,
+                reply_id=reply.id if reply else None,
+            )
+        )
     db.session.flush()
-    target.reaction_count = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Reaction.user_id))).where(column == target.id)) or 0
+    target.reaction_count = (
+        db.session.scalar(sa.select(sa.func.count(sa.distinct(Reaction.user_id))).where(column == target.id))
+        or 0
+    )
     notes.reaction_changed(target.author_id, user, kind, story=story, reply=reply, added=found is None)
     try:
         db.session.commit()

@@ -2,6 +2,7 @@
 
 Skipped with a clear reason when Chromium or Playwright is missing, unless VILLAGE_REQUIRE_BROWSER=1 (CI).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,22 @@ from forum.extensions import db
 from tests.conftest import empty_tables, make_app
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-dev-shm-usage", "--disable-sync", "--disable-quic"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-sync",
+    "--disable-quic",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 
@@ -128,9 +142,12 @@ def sign_in_page(live_app: Flask, live_server: str, new_page: Callable[..., Any]
             token = start_session(user, "browser test")
             db.session.commit()
             cookie = live_app.session_interface.get_signing_serializer(live_app).dumps(  # type: ignore[attr-defined]
-                {"_user_id": token, "_fresh": True})
+                {"_user_id": token, "_fresh": True}
+            )
         page = new_page(size)
-        page.context.add_cookies([{"name": live_app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
+        page.context.add_cookies(
+            [{"name": live_app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}]
+        )
         return page
 
     return open_signed_in

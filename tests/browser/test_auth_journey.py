@@ -1,4 +1,5 @@
 """Accounts in a real browser, at phone and desktop sizes: register, sign out, sign in, reset a password."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,9 @@ from tests.browser.conftest import no_horizontal_scroll
 pytestmark = pytest.mark.browser
 
 
-def test_register_logout_login_and_reset(live_app: Any, live_server: str, new_page: Any, viewport: dict) -> None:
+def test_register_logout_login_and_reset(
+    live_app: Any, live_server: str, new_page: Any, viewport: dict
+) -> None:
     sent: list[Any] = []
 
     def record(sender: Any, message: Any, **extra: Any) -> None:

@@ -1,4 +1,5 @@
 """Gentle signposting in a real browser: the card appears while writing, and after posting for the writer only."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,13 +10,17 @@ pytestmark = pytest.mark.browser
 CRISIS = "Since the baby came I feel nothing at all. I keep thinking they'd be better off without me."
 
 
-def test_card_while_writing_and_for_the_writer_only(live_app: Any, live_server: str, sign_in_page: Any) -> None:
+def test_card_while_writing_and_for_the_writer_only(
+    live_app: Any, live_server: str, sign_in_page: Any
+) -> None:
     live_app.config["CARE_CHECK_ON_WRITE"] = True
     try:
         writer = sign_in_page("QuietMum")
         writer.goto(f"{live_server}/stories/new")
         writer.fill("#body", CRISIS)
-        writer.wait_for_selector(".care-card:not([hidden]) >> text=You don't have to face this alone", timeout=15_000)
+        writer.wait_for_selector(
+            ".care-card:not([hidden]) >> text=You don't have to face this alone", timeout=15_000
+        )
         writer.click("text=Post story")
         writer.wait_for_selector("text=Thank you for sharing")
         assert "Samaritans" in writer.locator("aside.care-card").inner_text()

@@ -1,4 +1,5 @@
 """A member reports a post and a moderator clears it from the queue, at phone size."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,7 +19,9 @@ def test_report_then_remove_from_queue(live_app: Any, live_server: str, sign_in_
 
     with live_app.app_context():
         author = factories.make_user(pseudonym="Writer")
-        story_id = services.publish_story(author, title="Buy my course", body="Click my link to buy the best sleep course now!").id
+        story_id = services.publish_story(
+            author, title="Buy my course", body="Click my link to buy the best sleep course now!"
+        ).id
 
     reader = sign_in_page("Reader")
     reader.goto(f"{live_server}/stories/{story_id}")

@@ -1,4 +1,5 @@
 """Story journeys in headless Chromium at phone size: post with hashtags, survive an expired token, reply, react, update."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,8 @@ BODY = "Left him sobbing at nursery this morning. I cried in the car park. #nurs
 
 
 def test_post_with_hashtags_after_an_expired_token_then_reply_react_and_update(
-        live_server: str, sign_in_page: Any, tmp_path: Path) -> None:
+    live_server: str, sign_in_page: Any, tmp_path: Path
+) -> None:
     base = live_server
     mum = sign_in_page("CarParkMum")
     mum.goto(base + "/stories/new")

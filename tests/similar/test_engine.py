@@ -1,4 +1,5 @@
 """The embedding engine and the index, without the app: exact against the reference model, whole stories count."""
+
 from __future__ import annotations
 
 import json
@@ -26,18 +27,22 @@ def test_matches_reference_implementation(embedder):
 
 
 def test_paraphrase_scores_well_above_unrelated(embedder):
-    a, b, unrelated = embedder.embed([
-        "he screams DON'T LEAVE ME when I go",
-        "my son cries and begs me not to leave him at nursery",
-        "The best pizza dough needs a long, slow rise in the fridge.",
-    ])
+    a, b, unrelated = embedder.embed(
+        [
+            "he screams DON'T LEAVE ME when I go",
+            "my son cries and begs me not to leave him at nursery",
+            "The best pizza dough needs a long, slow rise in the fridge.",
+        ]
+    )
     assert float(a @ b) > float(a @ unrelated) + 0.3
 
 
 def test_long_text_counts_to_the_end(embedder):
     start = " ".join(["We had a calm morning and breakfast went well."] * 60)
     assert len(embedder.token_windows(start)) > 1
-    plain, changed = embedder.embed([start, start + " Then at the nursery door she screamed and clung to me, sobbing."])
+    plain, changed = embedder.embed(
+        [start, start + " Then at the nursery door she screamed and clung to me, sobbing."]
+    )
     assert float(plain @ changed) < 0.9999
     assert all(len(w) <= WINDOW + 2 for w in embedder.token_windows(start))
 
