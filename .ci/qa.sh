@@ -13,6 +13,11 @@ if [ -z "${QA_KIT:-}" ]; then
   done
 fi
 if [ -z "${QA_KIT:-}" ] || [ ! -f "$QA_KIT/setup.sh" ]; then
+  # In CI a missing kit is a failure, not a pass: the checks it runs are part of what CI promises.
+  if [ "${CI:-}" = "true" ]; then
+    echo "qa: FAILED - the external-check kit (shared/qa) is missing; CI must run it (set QA_KIT)" >&2
+    exit 1
+  fi
   echo "qa: SKIPPED - the external-check kit (shared/qa) is not on this machine; set QA_KIT to run it" >&2
   exit 0
 fi
