@@ -54,8 +54,9 @@ def test_block_from_anonymous_story_never_reveals_author(app, member, other_memb
     me = as_user(app, member)
     me.post(f"/care/block/story/{secret.id}")
     settings = me.get("/settings").get_data(as_text=True)
-    assert other_member.pseudonym not in settings and "blocked from an anonymous story" in settings
+    assert other_member.pseudonym not in settings and "who shared the anonymous story “Anon”" in settings
     block = db.session.query(Block).one()
+    assert block.blocked_id is None and block.blocked_story_id == secret.id  # the identity, not the member
     me.post(f"/settings/blocks/{block.id}/delete")
     assert db.session.query(Block).count() == 0
 
@@ -102,3 +103,101 @@ def test_blocked_members_reactions_are_not_listed(app, member, other_member):
     )
     me.post(f"/care/block/reply/{reply_holder.id}")
     assert other_member.pseudonym not in me.get(f"/stories/{story.id}").get_data(as_text=True)
+
+
+# What blocking means for anonymous posts (issue 12, finding 1): a block on a member touches her named posts only,
+# and a block made from an anonymous post touches that post's anonymous identity only. Nothing either side sees
+# may differ in a way that ties an anonymous post to a named member.
+
+ANON_BODY = "Nobody knows how dark the nights have been since the baby came, and I can't say it out loud."
+
+
+@pytest.fixture
+def her(app, other_member):
+    """other_member's named story and reply, and her anonymous story with her own "Anonymous parent" reply."""
+    named = services.publish_story(other_member, title="Named story", body=BODY + " named", tags="nursery")
+    anonymous = services.publish_story(other_member, title="Quiet nights", body=ANON_BODY, anonymous=True)
+    own_reply = services.add_reply(other_member, anonymous, body="Thank you all, it helps to read this.")
+    return named, anonymous, own_reply
+
+
+def _anonymous_surfaces(client, story):
+    """Everything a member can see of one anonymous story: page, feeds, search, API list and item."""
+    page = client.get(f"/stories/{story.id}")
+    return {
+        "page": (page.status_code, "Quiet nights" in page.text, "it helps to read this" in page.text),
+        "home": "Quiet nights" in client.get("/").text,
+        "search": "Quiet nights" in client.get("/search?q=dark+nights").text,
+        "api": any(s["id"] == story.id for s in client.get("/api/stories").get_json()["stories"]),
+        "api_item": client.get(f"/api/stories/{story.id}").status_code,
+    }
+
+
+def test_block_on_a_named_member_never_changes_her_anonymous_posts(app, member, other_member, her):
+    named, anonymous, _own = her
+    me = as_user(app, member)
+    before = _anonymous_surfaces(me, anonymous)
+    assert before["page"] == (200, True, True) and before["home"] and before["search"] and before["api"]
+    reply = services.add_reply(other_member, named, body="A named reply to block her from.")
+    me.post(f"/care/block/reply/{reply.id}")
+    assert db.session.query(Block).one().blocked_id == other_member.id
+    assert "Named story" not in me.get("/").text  # the named block works
+    assert _anonymous_surfaces(me, anonymous) == before  # and her anonymous story is untouched
+    # Replying and reacting to the anonymous story are not refused either.
+    assert me.post(f"/stories/{anonymous.id}/replies", data={"body": "Sending you strength."}).status_code == 302
+    assert me.post(f"/stories/{anonymous.id}/reactions", data={"kind": "hugs", "on": "1"}).status_code == 302
+    # The blocker's reply there is a named post, so the author doesn't see it (the named block, both ways);
+    # the blocker sees the story, her "Anonymous parent" reply and no name.
+    assert "Sending you strength." not in as_user(app, other_member).get(f"/stories/{anonymous.id}").text
+    page = me.get(f"/stories/{anonymous.id}").text
+    assert "Sending you strength." in page and "it helps to read this" in page
+    assert "Anonymous parent" in page and other_member.pseudonym not in page
+
+
+def test_block_from_an_anonymous_post_never_touches_her_named_posts(app, member, other_member, her):
+    named, anonymous, own_reply = her
+    other_anonymous = services.publish_story(
+        other_member, title="Another quiet one", body=ANON_BODY + " again", anonymous=True
+    )
+    me = as_user(app, member)
+    named_reply = services.add_reply(other_member, named, body="Her named reply stays in view.")
+    me.post(f"/care/block/reply/{own_reply.id}")  # from her "Anonymous parent" reply: blocks the identity
+    block = db.session.query(Block).one()
+    assert block.blocked_id is None and block.blocked_story_id == anonymous.id
+    # Her named story, her named reply and her other anonymous story are all exactly as before.
+    for url in ("/", "/tags/nursery", "/search?q=nursery", "/api/stories"):
+        assert "Named story" in me.get(url).text, url
+    assert "Her named reply stays in view." in me.get(f"/stories/{named.id}").text
+    assert me.get(f"/stories/{other_anonymous.id}").status_code == 200
+    assert me.post(f"/stories/{named.id}/replies", data={"body": "Replying to her named story."}).status_code == 302
+    # The blocked identity is gone everywhere, with a message that names nobody.
+    after = _anonymous_surfaces(me, anonymous)
+    assert after["page"][0] == 404 and not after["home"] and not after["search"] and not after["api"]
+    assert after["api_item"] == 404
+    assert other_member.pseudonym not in me.get(f"/stories/{anonymous.id}").text
+    # And she, signed in, still sees the blocker's named posts everywhere.
+    mine = services.publish_story(member, title="Blocker story", body=BODY + " blocker", tags="nursery")
+    them = as_user(app, other_member)
+    assert "Blocker story" in them.get("/").text and them.get(f"/stories/{mine.id}").status_code == 200
+    assert them.post(f"/stories/{mine.id}/replies", data={"body": "Her named reply here."}).status_code == 302
+
+
+def test_anonymous_identity_block_hides_the_blocker_inside_that_story_only(app, member, other_member, her):
+    _named, anonymous, own_reply = her
+    services.add_reply(member, anonymous, body="The blocker's earlier reply here.")
+    services.toggle_reaction(member, kind="hugs", story=anonymous)
+    as_user(app, member).post(f"/care/block/story/{anonymous.id}")
+    page = as_user(app, other_member).get(f"/stories/{anonymous.id}").text
+    assert "The blocker's earlier reply here." not in page and member.pseudonym not in page
+    with pytest.raises(Exception, match="blocked"):
+        services.add_reply(member, anonymous, body="Replying after blocking the story.")
+
+
+def test_blocking_an_anonymous_identity_works_without_a_current_author(app, member, other_member, her):
+    _named, anonymous, _own = her
+    anonymous.author_id = None  # as after an account deletion that kept the story
+    db.session.commit()
+    me = as_user(app, member)
+    assert "Block this person" in me.get(f"/stories/{anonymous.id}").text
+    me.post(f"/care/block/story/{anonymous.id}")
+    assert db.session.query(Block).one().blocked_story_id == anonymous.id

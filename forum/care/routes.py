@@ -79,12 +79,15 @@ def block(kind: str, item_id: int) -> Response:
     if item is None or not forms.ConfirmForm().validate_on_submit():
         abort(404 if item is None else 400)
     try:
-        block_author_of(current_user, item)
+        made = block_author_of(current_user, item)
     except ForumError as error:
         flash(error.message, "error")
         return redirect(url_for("stories.show", story_id=item.id if kind == "story" else item.story_id))
     flash(
-        "Blocked. You won't see each other's stories, replies or reactions any more. "
+        "Blocked. You won't see this story or anything its author writes in it as “Anonymous parent”. "
+        "You can undo this in your settings."
+        if made.blocked_story_id is not None
+        else "Blocked. You won't see each other's stories, replies or reactions any more. "
         "You can undo this in your settings.",
         "success",
     )

@@ -66,8 +66,10 @@ def list_stories() -> Response:
 
 def show_story(story_id: int) -> Response | tuple[Response, int]:
     """GET /api/stories/<id> — one published story with its updates, replies and reaction counts."""
+    from forum.care.preferences import story_hidden
+
     story = db.session.scalar(queries.visible_stories().where(Story.id == story_id))
-    if story is None:
+    if story is None or story_hidden(story, current_user):
         return jsonify(error="Not found", message="No published story has this id."), 404
     replies = list(
         db.session.scalars(

@@ -139,10 +139,10 @@ def search(query: str, page: int = 1, viewer: Any = None) -> SearchPage:
 
 def _wanted(hit: SearchHit, viewer: Any) -> bool:
     """Leave out what the viewer blocked, muted or chose to hide."""
-    from forum.care.preferences import blocked_ids, muted_tags, note_modes
+    from forum.care.preferences import blocks_for, hides_author, muted_tags, note_modes, story_hidden
 
-    blocked = blocked_ids(viewer)
-    if hit.story.author_id in blocked or hit.author_id in blocked:
+    blocks = blocks_for(viewer)
+    if story_hidden(hit.story, viewer, blocks) or hides_author(hit.story, hit.author_id, viewer, blocks):
         return False
     if set(muted_tags(viewer)) & {t.name for t in hit.story.tags}:
         return False

@@ -64,16 +64,27 @@ class CareCard(Base):
 
 
 class Block(Base):
-    """One member blocking another: they no longer see each other's posts and cannot reply to each other."""
+    """One member blocking another member, or blocking the anonymous author of one story.
+
+    A block on a member (blocked_id) hides only named content, both ways. A block made from anonymous content
+    (blocked_story_id) is on that story's anonymous identity only: it never names, stores or affects the member
+    behind it, so nothing the blocker sees of anyone's named posts changes.
+    """
 
     __tablename__ = "blocks"
-    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id", name="uq_blocks_pair"),)
+    __table_args__ = (
+        sa.UniqueConstraint("blocker_id", "blocked_id", name="uq_blocks_pair"),
+        sa.UniqueConstraint("blocker_id", "blocked_story_id", name="uq_blocks_story"),
+        sa.CheckConstraint("(blocked_id IS NULL) <> (blocked_story_id IS NULL)", name="one_blocked"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     blocker_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    blocked_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    # Blocked from an anonymous story: the blocker never learns who it was, so the list doesn't say either.
-    via_anonymous: Mapped[bool] = mapped_column(default=False)
+    blocked_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The anonymous story whose author (as that story's "Anonymous parent") is blocked.
+    blocked_story_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stories.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -93,12 +93,11 @@ def worker_index(app: Flask | None = None) -> WorkerIndex:
 
 
 def excluded_author_ids(viewer: Any) -> set[int]:
-    """Authors whose stories this viewer never sees in "you're not alone": their own (and, with blocks, blocked ones)."""
-    from forum.care.preferences import blocked_ids
-
+    """Authors whose stories this viewer never sees in "you're not alone": their own. (Blocks are applied by
+    story_filters, which never filters an anonymous story by who wrote it.)"""
     if not getattr(viewer, "is_authenticated", False):
         return set()
-    return {viewer.id} | blocked_ids(viewer)
+    return {viewer.id}
 
 
 def story_vector(story: Story) -> np.ndarray:

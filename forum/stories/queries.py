@@ -69,10 +69,11 @@ def get_story(story_id: int, viewer: Any = None) -> Story:
     )
     if story is None or not can_see(story, viewer):
         raise NotFound("We couldn't find that story. It may have been removed.")
-    from forum.care.preferences import blocked_ids
+    from forum.care.preferences import story_hidden
 
-    if story.author_id is not None and story.author_id in blocked_ids(viewer):
-        raise NotFound("This story is from a member you've blocked (or who blocked you).")
+    hidden = story_hidden(story, viewer)
+    if hidden:
+        raise NotFound(hidden)
     return story
 
 
@@ -96,11 +97,11 @@ def replies_for(story: Story, viewer: Any = None) -> sa.Select[tuple[Reply]]:
         visible = Reply.status != Status.DELETED.value
     elif getattr(viewer, "is_authenticated", False):
         visible = sa.or_(visible, sa.and_(Reply.author_id == viewer.id, Reply.status != Status.DELETED.value))
-    from forum.care.preferences import blocked_ids
+    from forum.care.preferences import reply_filter
 
-    blocked = blocked_ids(viewer)
-    if blocked:
-        visible = sa.and_(visible, sa.or_(Reply.author_id.is_(None), Reply.author_id.not_in(blocked)))
+    unblocked = reply_filter(story, viewer)
+    if unblocked is not None:
+        visible = sa.and_(visible, unblocked)
     return (
         sa.select(Reply)
         .where(Reply.story_id == story.id, visible)
