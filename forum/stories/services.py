@@ -420,8 +420,12 @@ def add_update(
     return update
 
 
-def toggle_reaction(user: User, *, kind: str, story: Story | None = None, reply: Reply | None = None) -> bool:
-    """Send or take back one supportive reaction; True when it is now on. Counters count people."""
+def set_reaction(
+    user: User, *, kind: str, on: bool, story: Story | None = None, reply: Reply | None = None
+) -> bool:
+    """Make one supportive reaction on or off; returns the state it is now in. The wanted state travels with
+    the request, so the same request sent twice (a tap whose answer was lost) leaves the same state and
+    counts. Counters count people."""
     if (story is None) == (reply is None):
         raise ValueError("react to exactly one story or reply")
     if kind not in {k.value for k in ReactionKind}:
@@ -452,10 +456,20 @@ def toggle_reaction(user: User, *, kind: str, story: Story | None = None, reply:
         db.session.scalar(sa.select(sa.func.count(sa.distinct(Reaction.user_id))).where(column == target.id))
         or 0
     )
-    notes.reaction_changed(target.author_id, user, kind, story=story, reply=reply, added=found is None)
+    notes.reaction_changed(target.author_id, user, kind, story=story, reply=reply, added=on)
     try:
         db.session.commit()
-    except IntegrityError:  # the same tap arrived twice at once: it is on
+    except IntegrityError:  # the same "on" arrived twice at once: the other one made it on
         db.session.rollback()
         return True
-    return found is None
+    return on
+
+
+def toggle_reaction(user: User, *, kind: str, story: Story | None = None, reply: Reply | None = None) -> bool:
+    """Flip one reaction from whatever it is now (for scripts and tests; the site sends the wanted state)."""
+    column = Reaction.story_id if story is not None else Reaction.reply_id
+    target_id = story.id if story is not None else reply.id if reply is not None else None
+    current = db.session.scalar(
+        sa.select(Reaction.id).where(Reaction.user_id == user.id, column == target_id, Reaction.kind == kind)
+    )
+    return set_reaction(user, kind=kind, on=current is None, story=story, reply=reply)
