@@ -433,13 +433,17 @@ def set_reaction(
     target: Story | Reply = story if story is not None else reply  # type: ignore[assignment]
     require("react", target, user)
     hooks.run_before_write(user, "reaction", kind, target)
-    # Lock the target's row (PostgreSQL; SQLite has one writer anyway) so concurrent reactions count each other.
+    # Lock the target's row (PostgreSQL; SQLite has one writer anyway) so concurrent reactions count each
+    # other.
     model = type(target)
     db.session.execute(sa.select(model.id).where(model.id == target.id).with_for_update())
     column = Reaction.story_id if story is not None else Reaction.reply_id
     found = db.session.scalar(
         sa.select(Reaction).where(Reaction.user_id == user.id, column == target.id, Reaction.kind == kind)
     )
+    if (found is not None) == on:
+        db.session.commit()  # already as wanted: nothing changes, nobody is notified again
+        return on
     if found is not None:
         db.session.delete(found)
     else:
