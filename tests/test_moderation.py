@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from forum.extensions import db
-from forum.models import Appeal, AuditEntry, Flag, Notification, Status, Story, User, utcnow
+from forum.models import Appeal, AuditEntry, Flag, Notification, Reaction, Status, Story, User, utcnow
 from forum.moderation import services as mod
 from forum.moderation.targets import target_of
 from forum.stories import services
@@ -176,7 +176,13 @@ def test_suspended_member_cannot_post_reply_react_or_report(app, moderator, memb
         ).status_code
         == 403
     )
-    assert client.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"}).status_code in (302, 403)
+    refused = client.post(f"/stories/{story.id}/reactions", data={"kind": "hugs", "on": "1"})
+    assert refused.status_code == 403 and "suspended until" in refused.get_data(as_text=True)
+    json_refused = client.post(
+        f"/stories/{story.id}/reactions", data={"kind": "hugs"}, headers={"Accept": "application/json"}
+    )
+    assert json_refused.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Reaction)) == 0
     assert "suspended until" in report(app, other_member, "story", story.id).get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 0
     assert client.get("/").status_code == 200  # reading still works

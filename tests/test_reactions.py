@@ -6,20 +6,23 @@ import sqlalchemy as sa
 from flask import Flask
 
 from forum.extensions import db
-from forum.models import Reaction, Story, User
+from forum.models import Notification, Reaction, Story, User
 from forum.stories import services
 from tests import factories
 from tests.test_stories import client_for, fresh_login_per_request, make_story  # noqa: F401
 
 
-def test_form_post_toggles_and_redirects_to_the_item(app: Flask, member: User, other_member: User) -> None:
+def test_form_post_sets_the_state_and_redirects_to_the_item(
+    app: Flask, member: User, other_member: User
+) -> None:
     story = make_story(member)
     c = client_for(app, other_member)
     response = c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"})
     assert response.status_code == 302 and response.location.endswith(f"/stories/{story.id}#reactions-story")
     page = c.get(f"/stories/{story.id}").text
     assert "1 parent sent hugs" in page and 'aria-pressed="true"' in page
-    c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"})
+    assert 'name="on" value="0"' in page  # the pressed button's form now asks to take it back
+    c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs", "on": "0"})
     db.session.expire_all()
     assert db.session.get(Story, story.id).reaction_count == 0
     assert "parent sent hugs" not in c.get(f"/stories/{story.id}").text
@@ -39,7 +42,9 @@ def test_json_path_returns_counts_and_people(app: Flask, member: User, other_mem
     )
     assert data["mine"] == ["been-there"]
     data = c.post(
-        f"/replies/{reply.id}/reactions", data={"kind": "been-there"}, headers={"Accept": "application/json"}
+        f"/replies/{reply.id}/reactions",
+        data={"kind": "been-there", "on": "0"},
+        headers={"Accept": "application/json"},
     ).get_json()
     assert data["on"] is False and data["counts"]["been-there"] == 0
 
@@ -71,3 +76,78 @@ def test_unknown_kind_is_refused(app: Flask, member: User, other_member: User) -
     response = client_for(app, other_member).post(f"/stories/{story.id}/reactions", data={"kind": "downvote"})
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reaction)) == 0
+
+
+def _state(story: Story) -> tuple[int, int]:
+    db.session.expire_all()
+    rows = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Reaction).where(Reaction.story_id == story.id)
+    )
+    return db.session.get(Story, story.id).reaction_count, rows or 0
+
+
+def test_a_repeated_request_leaves_the_same_state_and_counts(
+    app: Flask, member: User, other_member: User
+) -> None:
+    """Issue 13 (8): the wanted state travels with the request, so a tap whose answer was lost is resent."""
+    story = make_story(member)
+    c = client_for(app, other_member)
+    json = {"Accept": "application/json"}
+    for _ in range(3):
+        data = c.post(
+            f"/stories/{story.id}/reactions", data={"kind": "hugs", "on": "1"}, headers=json
+        ).get_json()
+        assert data["on"] is True and data["counts"]["hugs"] == 1 and _state(story) == (1, 1)
+    notes = db.session.scalars(sa.select(Notification).where(Notification.user_id == member.id)).all()
+    assert [n.actor_count for n in notes] == [1]  # one notification, counted once
+    for _ in range(2):
+        data = c.post(
+            f"/stories/{story.id}/reactions", data={"kind": "hugs", "on": "0"}, headers=json
+        ).get_json()
+        assert data["on"] is False and data["counts"]["hugs"] == 0 and _state(story) == (0, 0)
+    # A form post without a state sends the reaction (and sending it again keeps it sent).
+    c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"})
+    c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"})
+    assert _state(story) == (1, 1)
+    assert c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs", "on": "maybe"}).status_code == 400
+    assert _state(story) == (1, 1)
+
+
+def test_set_reaction_service_is_idempotent(member: User, other_member: User) -> None:
+    story = make_story(member)
+    assert services.set_reaction(other_member, kind="me-too", on=True, story=story) is True
+    assert services.set_reaction(other_member, kind="me-too", on=True, story=story) is True
+    assert _state(story) == (1, 1)
+    assert services.set_reaction(other_member, kind="me-too", on=False, story=story) is False
+    assert services.set_reaction(other_member, kind="me-too", on=False, story=story) is False
+    assert _state(story) == (0, 0)
+
+
+def test_the_authors_own_reaction_on_her_anonymous_story_shows_as_anonymous(
+    app: Flask, member: User, other_member: User
+) -> None:
+    """Issue 12 (2): her "me too" on her own anonymous story (or a reply in it) never shows her pseudonym."""
+    story = make_story(member, title="Anonymous one", anonymous=True)
+    reply = services.add_reply(other_member, story, body="A reply she reacts to in her own thread.")
+    services.set_reaction(member, kind="me-too", on=True, story=story)
+    services.set_reaction(member, kind="hugs", on=True, reply=reply)
+    services.set_reaction(other_member, kind="me-too", on=True, story=story)
+    for viewer in (app.test_client(), client_for(app, other_member)):
+        page = viewer.get(f"/stories/{story.id}").text
+        assert member.pseudonym not in page
+        assert "2 parents said “me too”" in page and "Anonymous parent, RainyDad" in page
+        assert "1 parent sent hugs" in page
+    data = (
+        client_for(app, other_member)
+        .post(
+            f"/replies/{reply.id}/reactions",
+            data={"kind": "hugs", "on": "1"},
+            headers={"Accept": "application/json"},
+        )
+        .get_json()
+    )
+    assert data["people"]["hugs"] == ["Anonymous parent", "RainyDad"]
+    # Her reactions elsewhere are her named self's, as before.
+    named = make_story(other_member, title="Named one")
+    services.set_reaction(member, kind="hugs", on=True, story=named)
+    assert member.pseudonym in app.test_client().get(f"/stories/{named.id}").text

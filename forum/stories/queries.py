@@ -168,14 +168,18 @@ def reaction_summaries(
         .where(sa.or_(*conditions))
         .order_by(Reaction.created_at, Reaction.id)
     )
-    from forum.care.preferences import blocked_ids
+    from forum.care.preferences import blocks_for, hides_author
 
-    blocked = blocked_ids(viewer)
+    blocks = blocks_for(viewer)
+    thread = story if story is not None else replies[0].story
+    # In an anonymous story, its author's reactions (on the story or on replies in it) are the "Anonymous
+    # parent"'s, like her replies there: a list of names must never put her pseudonym beside her own story.
+    anonymous_author = thread.author_id if thread.anonymous else None
     for story_id, reply_id, kind, user_id, pseudonym in rows:
-        if user_id in blocked:
+        if hides_author(thread, user_id, viewer, blocks):
             continue
         summary = summaries[f"reply-{reply_id}" if reply_id else f"story-{story_id}"]
-        summary.people[kind].append(pseudonym)
+        summary.people[kind].append(ANONYMOUS_LABEL if user_id == anonymous_author else pseudonym)
         if user_id == viewer_id:
             summary.mine.add(kind)
     return summaries

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from forum import text as textlib
-from forum.errors import ForumError, put_errors, rerender_on_csrf_error
+from forum.errors import ForumError, ValidationFailed, put_errors, rerender_on_csrf_error
 from forum.extensions import db, limiter
 from forum.models import Reply, Story
 from forum.permissions import require
@@ -334,9 +334,16 @@ def _reply_url(item: Reply) -> str:
     )
 
 
+# The wanted state of a reaction, as a form sends it; a post without one sends the reaction (turns it on).
+REACTION_STATES = {"1": True, "on": True, "true": True, "0": False, "off": False, "false": False}
+
+
 def _react(story: Story | None, item: Reply | None, back: str) -> Any:
     kind = request.form.get("kind", "")
-    on = services.toggle_reaction(current_user, kind=kind, story=story, reply=item)
+    wanted = REACTION_STATES.get(request.form.get("on", "1").strip().lower())
+    if wanted is None:
+        raise ValidationFailed([("on", "That reaction request wasn't clear. Please try again.")])
+    on = services.set_reaction(current_user, kind=kind, on=wanted, story=story, reply=item)
     if request.accept_mimetypes.best == "application/json":
         summary = queries.reaction_summaries(story, [item] if item else [], current_user)[
             f"reply-{item.id}" if item else f"story-{story.id}"
@@ -354,7 +361,8 @@ def _react(story: Story | None, item: Reply | None, back: str) -> Any:
 @bp.post("/stories/<int:story_id>/reactions")
 @login_required
 def react_story(story_id: int) -> Any:
-    """Send or take back a supportive reaction on a story (a form post, or fetch with JSON back)."""
+    """Send or take back a supportive reaction on a story (a form post, or fetch with JSON back); the post
+    carries the wanted state ("on": 1 or 0), so sending it again changes nothing."""
     story = queries.get_story(story_id, current_user)
     return _react(story, None, url_for("stories.show", story_id=story.id, _anchor="reactions-story"))
 

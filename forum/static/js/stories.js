@@ -125,7 +125,8 @@
     area.scrollIntoView({ block: "center" });
   });
 
-  // Reactions: one tap, no reload; the plain form post still works if this fails.
+  // Reactions: one tap, no reload; the plain form post still works if this fails. Each form carries the
+  // state it asks for (on=1/0), kept in step here, so a repeated tap never flips a reaction back.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("reaction-form") || !window.fetch) return;
@@ -143,6 +144,7 @@
         box.querySelectorAll("button[data-kind]").forEach(function (b) {
           var kind = b.getAttribute("data-kind"), on = data.mine.indexOf(kind) >= 0;
           b.classList.toggle("is-on", on); b.setAttribute("aria-pressed", on ? "true" : "false");
+          var want = b.form && b.form.querySelector("[data-want]"); if (want) want.value = on ? "0" : "1";
           b.querySelector("[data-count]").textContent = data.counts[kind] || "";
         });
         var people = box.querySelector("[data-people]"), phrasesEl = document.getElementById("reaction-phrases");
