@@ -26,6 +26,8 @@ def test_demo_load_into_empty_site_then_skip(runner, client):
 
 
 def test_demo_members_cannot_sign_in(runner, client):
-    runner.invoke(args=["demo", "load"])
+    loaded = runner.invoke(args=["demo", "load"])
+    assert loaded.exit_code == 0 and "Loaded" in loaded.output
+    assert db.session.scalar(sa.select(User.id).where(User.pseudonym == "Hannah B")) is not None
     response = client.post("/login", data={"identifier": "Hannah B", "password": "password123"})
     assert "don&#39;t match" in response.get_data(as_text=True)
