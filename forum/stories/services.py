@@ -33,7 +33,7 @@ from forum.models import (
 )
 from forum.notifications import services as notes
 from forum.permissions import require
-from forum.stories import hooks
+from forum.stories import hooks, lifecycle
 
 TITLE_MAX = 150
 BODY_MIN, BODY_MAX = 20, 20_000
@@ -151,7 +151,9 @@ def tags_named(names: list[str]) -> list[Tag]:
 
 
 def recount_tags(tag_ids: Iterable[int]) -> None:
-    """Refresh Tag.story_count (published stories per tag) for these tags; the caller commits."""
+    """Recount Tag.story_count from scratch (repairs, `flask` commands); the caller commits. Never used by a
+    live write: a recount sees its statement's snapshot and loses a concurrent post (lifecycle counts by
+    increments instead)."""
     ids = [i for i in set(tag_ids) if i is not None]
     if not ids:
         return
@@ -222,7 +224,7 @@ def publish_story(
                 )
             )
         db.session.execute(sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == "story"))
-        recount_tags(t.id for t in story.tags)
+        lifecycle.published(story)
         return story
 
     story = _commit_once(Story, submission_key, author, build)
@@ -247,6 +249,7 @@ def edit_story(
     fields = validate_story(title, body, tags, age_band, setting, content_note)
     status = _status_for(editor, "story", f"{fields['title'] or ''}\n{fields['body']}", story)
     old_tag_ids = [t.id for t in story.tags]
+    was_live = story.status == Status.PUBLISHED.value
     db.session.add(Revision(story_id=story.id, title=story.title, body=story.body))
     story.title, story.body = fields["title"], fields["body"]
     story.body_html = textlib.render_markdown(story.body)
@@ -257,13 +260,14 @@ def edit_story(
     )
     if anonymous is not None:
         story.anonymous = anonymous
-    if status == Status.PENDING.value:
-        story.status = status
     story.tags = tags_named(fields["tag_names"])
     story.edited_at = utcnow()
     db.session.flush()
-    recount_tags(old_tag_ids + [t.id for t in story.tags])
-    db.session.commit()
+    if was_live:
+        lifecycle.retagged(story, old_tag_ids, [t.id for t in story.tags])
+    if status == Status.PENDING.value:
+        lifecycle.set_status(story, status)
+    lifecycle.commit()  # announces a hold for approval; the edit itself is content_changed
     hooks.content_changed.send(_app(), item=story)
     return story
 
@@ -271,23 +275,17 @@ def edit_story(
 def delete_story(actor: User, story: Story, *, remove_everything: bool = False) -> None:
     """Delete the author's own story (a tombstone stays); optionally its replies too."""
     require("delete_story", story, actor)
-    story.status = Status.DELETED.value
+    lifecycle.set_status(story, Status.DELETED.value)
     if remove_everything:
-        db.session.execute(
-            sa.update(Reply).where(Reply.story_id == story.id).values(status=Status.DELETED.value)
+        lifecycle.set_status_where(
+            Reply,
+            sa.and_(Reply.story_id == story.id, Reply.status != Status.DELETED.value),
+            Status.DELETED.value,
         )
-        story.reply_count = 0
     db.session.execute(
         sa.delete(UpdateReminder).where(UpdateReminder.story_id == story.id, UpdateReminder.sent_at.is_(None))
     )
-    recount_tags(t.id for t in story.tags)
-    db.session.commit()
-    hooks.visibility_changed.send(_app(), item=story)
-
-
-def _one_less(column: Any) -> Any:
-    """A counter decrement done in SQL (never below zero), so concurrent writes can't lose each other's change."""
-    return sa.case((column > 0, column - 1), else_=0)
+    lifecycle.commit()
 
 
 def validate_reply(body: str) -> str:
@@ -327,9 +325,8 @@ def add_reply(
         db.session.execute(
             sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == f"reply-{story.id}")
         )
+        lifecycle.published(reply)  # the reply count, in SQL: concurrent replies never lose a count
         if status == Status.PUBLISHED.value:
-            story.reply_count = Story.reply_count + 1  # in SQL: concurrent replies never lose a count
-            story.last_activity_at = now
             notes.notify(story.author_id, notes.REPLY, actor=author, story=story, reply=reply)
             quoted = quoting is not None and quoting.story_id == story.id and ">" in body
             if quoted and quoting.author_id not in (story.author_id,):  # type: ignore[union-attr]
@@ -349,9 +346,8 @@ def edit_reply(editor: User, reply: Reply, *, body: str) -> Reply:
     db.session.add(Revision(reply_id=reply.id, body=reply.body))
     reply.body, reply.body_html, reply.edited_at = body, textlib.render_markdown(body), utcnow()
     if status == Status.PENDING.value and reply.status == Status.PUBLISHED.value:
-        reply.status = status
-        reply.story.reply_count = _one_less(Story.reply_count)
-    db.session.commit()
+        lifecycle.set_status(reply, status)
+    lifecycle.commit()
     hooks.content_changed.send(_app(), item=reply)
     return reply
 
@@ -359,11 +355,8 @@ def edit_reply(editor: User, reply: Reply, *, body: str) -> Reply:
 def delete_reply(actor: User, reply: Reply) -> None:
     """Delete the member's own reply."""
     require("delete_reply", reply, actor)
-    if reply.status == Status.PUBLISHED.value:
-        reply.story.reply_count = _one_less(Story.reply_count)
-    reply.status = Status.DELETED.value
-    db.session.commit()
-    hooks.visibility_changed.send(_app(), item=reply)
+    lifecycle.set_status(reply, Status.DELETED.value)
+    lifecycle.commit()
 
 
 def add_update(
@@ -396,10 +389,7 @@ def add_update(
         submission_key=submission_key or None,
     )
     db.session.add(update)
-    if status == Status.PUBLISHED.value:
-        story.update_count = Story.update_count + 1
-        story.latest_outcome = outcome
-        story.last_activity_at = now
+    lifecycle.published(update)
     # She has written an update: no reminder needed any more.
     db.session.execute(
         sa.update(UpdateReminder)
