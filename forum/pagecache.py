@@ -176,5 +176,6 @@ def init_app(app: Flask) -> None:
     for endpoint in CACHED_ENDPOINTS:
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = visitor_cached(app.view_functions[endpoint])
-    for signal in (hooks.content_created, hooks.content_changed, hooks.visibility_changed):
+    # A new post, an edit, and every status change (sent once per transaction by forum.stories.lifecycle).
+    for signal in (hooks.content_created, hooks.content_changed, hooks.post_visibility_changed):
         signal.connect(invalidate, app, weak=False)

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from forum.care import forms, resources, services
-from forum.errors import ForumError
+from forum.errors import ForumError, ValidationFailed, put_errors
 from forum.extensions import db, limiter
 from forum.models import CarePhrase, SupportResource
 
@@ -223,13 +223,20 @@ def edit_resource(resource_id: int) -> Any:
     resource = db.get_or_404(SupportResource, resource_id)
     form = forms.ResourceForm(obj=resource, checked=not resource.needs_check)
     if form.validate_on_submit():
-        form.populate_obj(resource)
-        resource.needs_check = not form.checked.data
-        resource.position = form.position.data or 0
-        db.session.commit()
-        flash(f"{resource.name} saved.", "success")
-        return redirect(url_for("care.admin"))
+        try:
+            services.save_resource(current_user, resource, **_resource_fields(form))
+        except ForumError as error:
+            db.session.rollback()
+            put_errors(form, error)
+        else:
+            flash(f"{resource.name} saved.", "success")
+            return redirect(url_for("care.admin"))
     return render_template("care/resource.html", form=form, resource=resource)
+
+
+def _resource_fields(form: forms.ResourceForm) -> dict[str, Any]:
+    fields = {name: getattr(form, name).data or "" for name in services.RESOURCE_FIELDS}
+    return {"checked": bool(form.checked.data), "position": form.position.data, **fields}
 
 
 @bp.post("/admin/care/resources")
@@ -239,11 +246,12 @@ def add_resource() -> Any:
     form = forms.ResourceForm(prefix="new")
     if not form.validate_on_submit():
         return render_template("care/resource.html", form=form, resource=None), 200
-    resource = SupportResource(needs_check=not form.checked.data)
-    form.populate_obj(resource)
-    resource.position = form.position.data or 0
-    db.session.add(resource)
-    db.session.commit()
+    try:
+        resource = services.save_resource(current_user, None, **_resource_fields(form))
+    except ForumError as error:
+        db.session.rollback()
+        put_errors(form, error)
+        return render_template("care/resource.html", form=form, resource=None), 200
     flash(f"{resource.name} added.", "success")
     return redirect(url_for("care.admin"))
 
@@ -253,8 +261,7 @@ def add_resource() -> Any:
 def delete_resource(resource_id: int) -> Response:
     resource = db.get_or_404(SupportResource, resource_id)
     if forms.ConfirmForm().validate_on_submit():
-        db.session.delete(resource)
-        db.session.commit()
+        services.delete_resource(current_user, resource)
     return redirect(url_for("care.admin"))
 
 
@@ -263,14 +270,14 @@ def delete_resource(resource_id: int) -> Response:
 def add_phrase() -> Response:
     """Add a phrase to the reviewed crisis list."""
     form = forms.PhraseForm()
-    if form.validate_on_submit():
-        phrase = " ".join(form.phrase.data.split()).lower()
-        if not db.session.scalar(sa.select(CarePhrase.id).where(CarePhrase.phrase == phrase)):
-            db.session.add(CarePhrase(phrase=phrase))
-            db.session.commit()
-        flash(f"“{phrase}” added.", "success")
+    try:
+        if not form.validate_on_submit():
+            raise ValidationFailed([("phrase", "Please enter a phrase of 3 to 200 characters.")])
+        phrase = services.add_phrase(current_user, form.phrase.data)
+    except ForumError as error:
+        flash(error.message, "error")
     else:
-        flash("Please enter a phrase of 3 to 200 characters.", "error")
+        flash(f"“{phrase}” added.", "success")
     return redirect(url_for("care.admin"))
 
 
@@ -279,6 +286,5 @@ def add_phrase() -> Response:
 def delete_phrase(phrase_id: int) -> Response:
     phrase = db.get_or_404(CarePhrase, phrase_id)
     if forms.ConfirmForm().validate_on_submit():
-        db.session.delete(phrase)
-        db.session.commit()
+        services.delete_phrase(current_user, phrase)
     return redirect(url_for("care.admin"))

@@ -12,8 +12,19 @@ import sqlalchemy as sa
 from flask import Flask
 
 from forum.care.detector import CareResult, Detector
+from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
-from forum.models import CareCard, CarePhrase, FlagReason, Reply, SignpostShown, Story, User, utcnow
+from forum.models import (
+    CareCard,
+    CarePhrase,
+    FlagReason,
+    Reply,
+    SignpostShown,
+    Story,
+    SupportResource,
+    User,
+    utcnow,
+)
 from forum.stories import hooks
 
 WELFARE_SETTING = "care_welfare_reports"
@@ -76,6 +87,78 @@ def dismiss_card(user: User, card_id: int) -> None:
         db.session.commit()
 
 
+RESOURCE_FIELDS = ("name", "helps_with", "phone", "url", "hours", "region")
+
+
+def _require_admin(admin: User) -> None:
+    if not admin.is_admin:
+        raise NotAllowed("Only admins can change the support resources and crisis phrases.")
+
+
+def _audit(admin: User, action: str, reason: str) -> None:
+    from forum.moderation.services import audit
+
+    audit(admin, action, reason=reason)
+
+
+def save_resource(
+    admin: User, resource: SupportResource | None, *, checked: bool, position: int | None, **fields: str
+) -> SupportResource:
+    """Add a support resource (resource None) or change one; audited, one commit."""
+    _require_admin(admin)
+    unknown = set(fields) - set(RESOURCE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown resource fields: {sorted(unknown)}")
+    name = " ".join((fields.get("name") or "").split())
+    if not name:
+        raise ValidationFailed([("name", "Please give the name.")])
+    adding = resource is None
+    if resource is None:
+        resource = SupportResource()
+        db.session.add(resource)
+    for key in RESOURCE_FIELDS:
+        setattr(resource, key, (fields.get(key) or "").strip())
+    resource.name = name
+    resource.needs_check = not checked
+    resource.position = position or 0
+    _audit(
+        admin,
+        "care-resource-add" if adding else "care-resource-edit",
+        f"{resource.name} ({resource.region or 'everywhere'}): {resource.phone} {resource.url}".strip(),
+    )
+    db.session.commit()
+    return resource
+
+
+def delete_resource(admin: User, resource: SupportResource) -> None:
+    """Remove a support resource; audited, one commit."""
+    _require_admin(admin)
+    _audit(admin, "care-resource-delete", f"{resource.name} ({resource.region or 'everywhere'})")
+    db.session.delete(resource)
+    db.session.commit()
+
+
+def add_phrase(admin: User, phrase: str) -> str:
+    """Add a phrase to the reviewed crisis list (lower-cased, spaces tidied); audited, one commit."""
+    _require_admin(admin)
+    phrase = " ".join(phrase.split()).lower()
+    if not 3 <= len(phrase) <= 200:
+        raise ValidationFailed([("phrase", "Please enter a phrase of 3 to 200 characters.")])
+    if not db.session.scalar(sa.select(CarePhrase.id).where(CarePhrase.phrase == phrase)):
+        db.session.add(CarePhrase(phrase=phrase))
+        _audit(admin, "care-phrase-add", phrase)
+        db.session.commit()
+    return phrase
+
+
+def delete_phrase(admin: User, phrase: CarePhrase) -> None:
+    """Take a phrase off the crisis list; audited, one commit."""
+    _require_admin(admin)
+    _audit(admin, "care-phrase-delete", phrase.phrase)
+    db.session.delete(phrase)
+    db.session.commit()
+
+
 def welfare_reports_enabled() -> bool:
     from forum.moderation.services import get_setting
 
@@ -104,7 +187,6 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
     ):
         db.session.add(CareCard(user_id=item.author_id, story_id=story.id))
     db.session.add(SignpostShown(place="story" if isinstance(item, Story) else "reply"))
-    db.session.commit()
     if welfare_reports_enabled():
         from forum.moderation.services import system_flag
         from forum.moderation.targets import target_of
@@ -113,7 +195,9 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
             target_of(item),
             FlagReason.AT_RISK.value,
             "Automatic: the care check suggests the writer may be struggling. The writer was shown support.",
+            commit=False,
         )
+    db.session.commit()  # the card, the count and the welfare flag: one event, one transaction
 
 
 def install() -> None:

@@ -25,7 +25,7 @@ from forum.models import (
 )
 from forum.moderation.targets import Target, target_of
 from forum.notifications.services import notify_message
-from forum.stories import hooks
+from forum.stories import hooks, lifecycle
 
 REASON_LABELS = {
     FlagReason.AT_RISK.value: "Someone may be at risk (self-harm, a child in danger)",
@@ -109,12 +109,13 @@ def report(reporter: User, target: Target, *, reason: str, note: str = "") -> Fl
     db.session.add(flag)
     db.session.flush()
     _auto_hide_if_needed(target)
-    db.session.commit()
+    lifecycle.commit()  # an auto-hide reaches the page cache and the similar index like any other
     return flag
 
 
-def system_flag(target: Target, reason: str, note: str) -> Flag:
-    """A flag raised by the site itself (watched words, welfare signposting)."""
+def system_flag(target: Target, reason: str, note: str, *, commit: bool = True) -> Flag:
+    """A flag raised by the site itself (watched words, welfare signposting); commit=False leaves the commit
+    to a caller that records more in the same transaction."""
     flag = Flag(
         reporter_id=None,
         target_type=target.kind,
@@ -125,7 +126,8 @@ def system_flag(target: Target, reason: str, note: str) -> Flag:
         note=note,
     )
     db.session.add(flag)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return flag
 
 
@@ -149,11 +151,7 @@ def _auto_hide_if_needed(target: Target) -> None:
 
 
 def _set_status(target: Target, status: str) -> None:
-    from forum.stories.services import recount_tags
-
-    target.item.status = status
-    if target.kind == "story":
-        recount_tags([t.id for t in target.story.tags])
+    lifecycle.set_status(target.item, status)
 
 
 def _resolve_flags(target: Target, resolution: str) -> int:
@@ -217,27 +215,27 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
         target,
         reason=" ".join(filter(None, [REMOVAL_REASONS.get(reason, reason), message])),
     )
-    db.session.commit()
-    hooks.visibility_changed.send(current_app._get_current_object(), item=target.item)  # type: ignore[attr-defined]
+    lifecycle.commit()
 
 
 def edit_title_and_tags(moderator: User, story: Story, *, title: str, tags: str) -> None:
     """Correct a story's title or tags (an edit by a moderator, audited)."""
     from forum import text
-    from forum.stories.services import recount_tags, tags_named
+    from forum.stories.services import tags_named
 
     before = {t.id for t in story.tags}
     story.title = text.clean_line(title)[:150] or None
     story.tags = tags_named(text.parse_tags(tags))
     db.session.flush()
-    recount_tags(before | {t.id for t in story.tags})
+    lifecycle.retagged(story, before, {t.id for t in story.tags})
     audit(
         moderator,
         "edit",
         target_of(story),
         reason=f"title/tags now: {story.title!r} {[t.name for t in story.tags]}",
     )
-    db.session.commit()
+    lifecycle.commit()
+    hooks.content_changed.send(current_app._get_current_object(), item=story)  # type: ignore[attr-defined]
 
 
 def act_on_member(
@@ -416,7 +414,7 @@ def decide_appeal(moderator: User, entry: Appeal, target: Target, *, restore: bo
     else:
         _tell_author(target, f"We looked at your appeal again and the {target.label} stays removed.")
     audit(moderator, "appeal-" + entry.decision, target)
-    db.session.commit()
+    lifecycle.commit()
 
 
 def set_role(admin: User, member: User, role: str) -> None:

@@ -213,15 +213,22 @@ def _on_story_written(sender: Flask, item: Any, **extra: Any) -> None:
             )
 
 
-def _on_visibility_changed(sender: Flask, item: Any, **extra: Any) -> None:
-    if isinstance(item, Story) and item.status != Status.PUBLISHED.value:
-        worker_index(sender).index.remove([item.id])
-    elif isinstance(item, Story) and item.embedding is not None:
-        worker_index(sender).index.add([item.id], engine.from_bytes(item.embedding)[None, :])
+def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = (), **extra: Any) -> None:
+    """A story that left "published" leaves this worker's index; one that came back returns to it (other
+    workers catch up at their next full reload; their results are filtered by status meanwhile)."""
+    index = worker_index(sender)
+    for change in changes:
+        item = change.item
+        if not isinstance(item, Story):
+            continue
+        if change.after != Status.PUBLISHED.value:
+            index.index.remove([item.id])
+        elif item.embedding is not None:
+            index.index.add([item.id], engine.from_bytes(item.embedding)[None, :])
 
 
 def install() -> None:
     """Keep vectors and the index in step with every story write."""
     hooks.content_created.connect(_on_story_written, weak=False)
     hooks.content_changed.connect(_on_story_written, weak=False)
-    hooks.visibility_changed.connect(_on_visibility_changed, weak=False)
+    hooks.post_visibility_changed.connect(_on_visibility_changed, weak=False)

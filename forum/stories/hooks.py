@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask.signals import Namespace
@@ -20,7 +21,19 @@ before_write: list[BeforeWrite] = []
 _signals = Namespace()
 content_created = _signals.signal("content-created")  # (sender, item) after a story/reply/update is committed
 content_changed = _signals.signal("content-changed")  # (sender, item) after an edit is committed
-visibility_changed = _signals.signal("visibility-changed")  # (sender, item) after its status changed
+# (sender, changes: tuple[Change, ...]) once after the commit of a transaction that changed posts' status;
+# sent only by forum.stories.lifecycle. The page cache and the similar-stories index listen to it.
+post_visibility_changed = _signals.signal("post-visibility-changed")
+visibility_changed = post_visibility_changed  # the older name
+
+
+@dataclass(frozen=True)
+class Change:
+    """One post's status change inside a committed transaction (before is None for a new post)."""
+
+    item: Story | Reply | StoryUpdate
+    before: str | None
+    after: str
 
 
 def register_before_write(check: BeforeWrite) -> BeforeWrite:

@@ -1,0 +1,203 @@
+"""The one place where a story, reply or update changes status, and what that does to everything derived.
+
+A post is published, pending (held for approval), hidden, removed or deleted. Every service that moves a post
+between these (posting, editing into the approval queue, deleting, moderation, reports' auto-hide, appeals,
+account deletion) calls `published`, `set_status` or `retagged` inside its transaction and then `commit()`.
+
+- Counters are kept by increments in SQL (`SET n = n + 1`), never by recounting: under PostgreSQL's
+  read committed, a recount sees its own statement's snapshot and two concurrent posts of the same tag would
+  leave a count of one. Only a change into or out of "published" moves a counter: tags.story_count for a
+  story's tags, the story's reply_count (which "needs support" reads) and update_count with latest_outcome.
+- Lists that read status (feeds, tag pages, trending, search, the API) follow from the status itself.
+- A held reply that is approved tells the story's author, as a reply posted straight away does.
+- `commit()` commits the caller's transaction, then sends `hooks.post_visibility_changed` once with every
+  change it contained. The page cache (invalidate) and the similar-stories index (add or drop vectors) listen;
+  nothing is announced for a transaction that was rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import orm
+from sqlalchemy.orm.util import identity_key
+
+from forum.extensions import db
+from forum.models import Reply, Status, Story, StoryUpdate, Tag, story_tags, utcnow
+from forum.notifications import services as notes
+from forum.stories import hooks
+
+Post = Story | Reply | StoryUpdate
+LIVE = Status.PUBLISHED.value
+_OUTBOX = "lifecycle.changes"
+
+
+def _outbox() -> list[hooks.Change]:
+    return db.session.info.setdefault(_OUTBOX, [])  # type: ignore[no-any-return]
+
+
+@sa.event.listens_for(orm.Session, "after_rollback")
+def _forget_on_rollback(session: orm.Session) -> None:
+    # What a rolled-back transaction meant to announce never happened.
+    session.info.pop(_OUTBOX, None)
+
+
+def _plus(column: Any, delta: int) -> Any:
+    """column + delta in SQL, never below zero."""
+    if delta >= 0:
+        return column + delta
+    return sa.case((column + delta > 0, column + delta), else_=0)
+
+
+def _expire(item: Any, *attrs: str) -> None:
+    """Forget values changed in SQL behind the ORM's back, so the next read fetches them."""
+    if item is not None and item in db.session:
+        db.session.expire(item, list(attrs))
+
+
+def _count_tags(tag_ids: Iterable[int], delta: int) -> None:
+    ids = sorted({i for i in tag_ids if i is not None})
+    if ids and delta:
+        db.session.execute(
+            sa.update(Tag)
+            .where(Tag.id.in_(ids))
+            .values(story_count=_plus(Tag.story_count, delta))
+            .execution_options(synchronize_session=False)
+        )
+        for tag in db.session.identity_map.values():
+            if isinstance(tag, Tag) and tag.id in ids:
+                _expire(tag, "story_count")
+
+
+def _story_tag_ids(story_id: int) -> list[int]:
+    return list(db.session.scalars(sa.select(story_tags.c.tag_id).where(story_tags.c.story_id == story_id)))
+
+
+def _count(item: Post, delta: int) -> None:
+    """Move the counters one published post adds to (delta +1) or takes from (delta -1)."""
+    if isinstance(item, Story):
+        _count_tags(_story_tag_ids(item.id), delta)
+        return
+    values: dict[str, Any]
+    if isinstance(item, Reply):
+        values = {"reply_count": _plus(Story.reply_count, delta)}
+        attrs = ("reply_count", "last_activity_at")
+    else:
+        latest = (
+            sa.select(StoryUpdate.outcome)
+            .where(StoryUpdate.story_id == Story.id, StoryUpdate.status == LIVE)
+            .order_by(StoryUpdate.created_at.desc(), StoryUpdate.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        values = {"update_count": _plus(Story.update_count, delta), "latest_outcome": latest}
+        attrs = ("update_count", "latest_outcome", "last_activity_at")
+    if delta > 0:
+        values["last_activity_at"] = utcnow()
+    db.session.execute(
+        sa.update(Story)
+        .where(Story.id == item.story_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    _expire(db.session.identity_map.get(identity_key(Story, item.story_id)), *attrs)
+
+
+def published(item: Post) -> None:
+    """A new post was added in this transaction: count it if it went straight out. (Its signal after the
+    commit is hooks.content_created, which the care check and the similar index also need.)"""
+    db.session.flush()
+    if item.status == LIVE:
+        _count(item, +1)
+
+
+def set_status(item: Post, status: str) -> bool:
+    """Move a post to a new status, keeping every counter right; False when it already had it."""
+    before = item.status
+    if before == status:
+        return False
+    item.status = status
+    db.session.flush()
+    if (before == LIVE) != (status == LIVE):
+        _count(item, +1 if status == LIVE else -1)
+    if isinstance(item, Reply) and before == Status.PENDING.value and status == LIVE:
+        story = item.story
+        notes.notify(story.author_id, notes.REPLY, actor=item.author, story=story, reply=item)
+    _outbox().append(hooks.Change(item, before, status))
+    return True
+
+
+def set_status_where(model: type[Reply] | type[StoryUpdate], where: Any, status: str) -> int:
+    """Move many replies or updates at once (a story deleted with its replies, an account removed): one
+    UPDATE per story touched, the counters moved by how many published rows it changed."""
+    rows = list(db.session.execute(sa.select(model.id, model.story_id, model.status).where(where)))
+    if not rows:
+        return 0
+    db.session.flush()
+    db.session.execute(
+        sa.update(model)
+        .where(model.id.in_([r.id for r in rows]))
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
+    live_per_story: dict[int, int] = {}
+    for row in rows:
+        if row.status == LIVE and status != LIVE:
+            live_per_story[row.story_id] = live_per_story.get(row.story_id, 0) + 1
+    column = Story.reply_count if model is Reply else Story.update_count
+    for story_id, n in live_per_story.items():
+        values: dict[str, Any] = {column.key: _plus(column, -n)}
+        if model is StoryUpdate:
+            values["latest_outcome"] = (
+                sa.select(StoryUpdate.outcome)
+                .where(StoryUpdate.story_id == Story.id, StoryUpdate.status == LIVE)
+                .order_by(StoryUpdate.created_at.desc(), StoryUpdate.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+        db.session.execute(
+            sa.update(Story)
+            .where(Story.id == story_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        _expire(db.session.identity_map.get(identity_key(Story, story_id)), column.key, "latest_outcome")
+    for row in rows:
+        loaded = db.session.identity_map.get(identity_key(model, row.id))
+        _expire(loaded, "status")
+        item = loaded if loaded is not None else db.session.get(model, row.id)
+        if item is not None and row.status != status:
+            _outbox().append(hooks.Change(item, row.status, status))
+    return len(rows)
+
+
+def retagged(story: Story, before: Iterable[int], after: Iterable[int]) -> None:
+    """A published story's tags changed: one more for each added tag, one less for each dropped one."""
+    if story.status != LIVE:
+        return
+    old, new = set(before), set(after)
+    _count_tags(new - old, +1)
+    _count_tags(old - new, -1)
+
+
+def commit() -> list[hooks.Change]:
+    """Commit the caller's transaction, then announce its status changes once (to the cache, the index)."""
+    changes = list(db.session.info.pop(_OUTBOX, []))
+    db.session.commit()
+    announce(changes)
+    return changes
+
+
+def announce(changes: list[hooks.Change]) -> None:
+    """Send the one signal for changes already committed."""
+    if changes:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        hooks.post_visibility_changed.send(app, changes=tuple(changes))
+
+
+def forget() -> None:
+    """Drop what this transaction meant to announce (after a rollback)."""
+    db.session.info.pop(_OUTBOX, None)
