@@ -1,4 +1,4 @@
-"""Blocking hides both ways and stops replies; muted tags and content-note choices shape what a member sees."""
+"""Blocking hides both ways and stops replies; muted tags and content-note choices shape what members see."""
 
 from __future__ import annotations
 
@@ -105,9 +105,9 @@ def test_blocked_members_reactions_are_not_listed(app, member, other_member):
     assert other_member.pseudonym not in me.get(f"/stories/{story.id}").get_data(as_text=True)
 
 
-# What blocking means for anonymous posts (issue 12, finding 1): a block on a member touches her named posts only,
-# and a block made from an anonymous post touches that post's anonymous identity only. Nothing either side sees
-# may differ in a way that ties an anonymous post to a named member.
+# What blocking means for anonymous posts (issue 12, finding 1): a block on a member touches her named posts
+# only, and a block made from an anonymous post touches that post's anonymous identity only. Nothing either
+# side sees may differ in a way that ties an anonymous post to a named member.
 
 ANON_BODY = "Nobody knows how dark the nights have been since the baby came, and I can't say it out loud."
 
@@ -144,7 +144,9 @@ def test_block_on_a_named_member_never_changes_her_anonymous_posts(app, member, 
     assert "Named story" not in me.get("/").text  # the named block works
     assert _anonymous_surfaces(me, anonymous) == before  # and her anonymous story is untouched
     # Replying and reacting to the anonymous story are not refused either.
-    assert me.post(f"/stories/{anonymous.id}/replies", data={"body": "Sending you strength."}).status_code == 302
+    assert (
+        me.post(f"/stories/{anonymous.id}/replies", data={"body": "Sending you strength."}).status_code == 302
+    )
     assert me.post(f"/stories/{anonymous.id}/reactions", data={"kind": "hugs", "on": "1"}).status_code == 302
     # The blocker's reply there is a named post, so the author doesn't see it (the named block, both ways);
     # the blocker sees the story, her "Anonymous parent" reply and no name.
@@ -160,7 +162,7 @@ def test_block_from_an_anonymous_post_never_touches_her_named_posts(app, member,
         other_member, title="Another quiet one", body=ANON_BODY + " again", anonymous=True
     )
     me = as_user(app, member)
-    named_reply = services.add_reply(other_member, named, body="Her named reply stays in view.")
+    services.add_reply(other_member, named, body="Her named reply stays in view.")
     me.post(f"/care/block/reply/{own_reply.id}")  # from her "Anonymous parent" reply: blocks the identity
     block = db.session.query(Block).one()
     assert block.blocked_id is None and block.blocked_story_id == anonymous.id
@@ -169,7 +171,10 @@ def test_block_from_an_anonymous_post_never_touches_her_named_posts(app, member,
         assert "Named story" in me.get(url).text, url
     assert "Her named reply stays in view." in me.get(f"/stories/{named.id}").text
     assert me.get(f"/stories/{other_anonymous.id}").status_code == 200
-    assert me.post(f"/stories/{named.id}/replies", data={"body": "Replying to her named story."}).status_code == 302
+    assert (
+        me.post(f"/stories/{named.id}/replies", data={"body": "Replying to her named story."}).status_code
+        == 302
+    )
     # The blocked identity is gone everywhere, with a message that names nobody.
     after = _anonymous_surfaces(me, anonymous)
     assert after["page"][0] == 404 and not after["home"] and not after["search"] and not after["api"]

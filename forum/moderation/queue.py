@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -87,7 +88,7 @@ class QueueItem:
 
 
 def score(flags: list[Flag], weights: dict[int, float], hidden: bool) -> float:
-    """Severity of the worst reason, plus the weighted number of distinct reporters, plus a boost when hidden."""
+    """Severity of the worst reason, plus the weighted number of distinct reporters, plus a hidden boost."""
     severity = max(SEVERITY.get(f.reason, 10) for f in flags)
     reporters = {f.reporter_id for f in flags if f.reporter_id}
     return severity + 10 * sum(weights.get(r, 1.0) for r in reporters) + (HIDDEN_BOOST if hidden else 0)
@@ -121,17 +122,66 @@ def open_queue() -> list[QueueItem]:
     return items[:QUEUE_LIMIT]
 
 
+def _targets_in(items: list[tuple[str, int]], kind_column: Any, id_column: Any) -> Any:
+    """SQL condition: (kind, id) is one of these items."""
+    kinds = {kind for kind, _ in items}
+    return sa.or_(
+        *(sa.and_(kind_column == kind, id_column.in_([i for k, i in items if k == kind])) for kind in kinds)
+    )
+
+
+def identity_history(target: Target, limit: int = 20) -> list[AuditEntry]:
+    """Moderators' actions on an anonymous author's posts under this one "Anonymous parent", newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry)
+            .where(_targets_in(target.identity_items(), AuditEntry.target_type, AuditEntry.target_id))
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _anonymous_counts(target: Target) -> tuple[int, int]:
+    """(reports, past actions) on this anonymous identity's posts only."""
+    items = target.identity_items()
+    flags = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Flag)
+        .where(_targets_in(items, Flag.target_type, Flag.target_id))
+    )
+    actions = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEntry)
+        .where(
+            _targets_in(items, AuditEntry.target_type, AuditEntry.target_id),
+            AuditEntry.actor_id.is_not(None),
+            AuditEntry.action != "reveal-author",
+        )
+    )
+    return flags or 0, actions or 0
+
+
 def _add_author_history(items: list[QueueItem]) -> None:
-    author_ids = {i.target.author_id for i in items if i.target.author_id}
+    """Each entry's author history. For an anonymous entry it is that anonymous identity's alone (no join
+    date, no notes, no counts of the member's other posts), so nothing here matches her named entries; a
+    named author's counts leave out what she wrote anonymously, for the same reason."""
+    for item in items:
+        if item.target.is_anonymous:
+            item.author_flag_count, item.author_action_count = _anonymous_counts(item.target)
+    author_ids = {i.target.author_id for i in items if i.target.author_id and not i.target.is_anonymous}
     if not author_ids:
         return
+    written_anonymously = sa.and_(Story.anonymous, Story.author_id == Flag.author_id)
     flag_counts = dict(
         db.session.execute(
             sa.select(Flag.author_id, sa.func.count())
-            .where(Flag.author_id.in_(author_ids))
+            .join(Story, Story.id == Flag.story_id)
+            .where(Flag.author_id.in_(author_ids), sa.not_(written_anonymously))
             .group_by(Flag.author_id)
         ).all()
     )
+    # Audit rows about anonymous posts carry no member (moderation.services.audit), so these are named ones.
     action_counts = dict(
         db.session.execute(
             sa.select(AuditEntry.subject_id, sa.func.count())
@@ -148,7 +198,7 @@ def _add_author_history(items: list[QueueItem]) -> None:
         notes[note.member_id].append(note)
     for item in items:
         author_id = item.target.author_id
-        if author_id:
+        if author_id and not item.target.is_anonymous:
             item.author_flag_count = flag_counts.get(author_id, 0)
             item.author_action_count = action_counts.get(author_id, 0)
             item.notes = notes.get(author_id, [])

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from forum.errors import ForumError, NotFound, rerender_on_csrf_error
+from forum.errors import ForumError, NotFound, ValidationFailed, rerender_on_csrf_error
 from forum.extensions import db
 from forum.models import Appeal, AuditEntry, Role, Status, Story, User, WatchedWord, utcnow
 from forum.moderation import forms, queue, services
@@ -128,9 +128,13 @@ def item(kind: str, item_id: int) -> str:
     """One reported item with its thread, reports, author history and notes."""
     target = load_target(kind, item_id)
     flags = [i for i in queue.open_queue() if i.target.kind == kind and i.target.id == item_id]
-    author = target.author
+    # Written as "Anonymous parent": nothing of the member (join date, notes, her other posts' history, her
+    # id in a form) reaches the page; only the audited reveal says who it is.
+    author = None if target.is_anonymous else target.author
     history = (
-        list(
+        queue.identity_history(target)
+        if target.is_anonymous
+        else list(
             db.session.scalars(
                 sa.select(AuditEntry)
                 .where(AuditEntry.subject_id == author.id)
@@ -270,6 +274,33 @@ def member_action(user_id: int) -> Response:
         if request.referrer and request.referrer.startswith(request.host_url)
         else url_for("moderation.queue")
     )
+
+
+@bp.post("/moderation/<kind>/<int:item_id>/author")
+@moderator_required
+def author_action(kind: str, item_id: int) -> Response:
+    """Warn, suspend or ban the author of an anonymous post without learning (or sending back) who it is."""
+    target = load_target(kind, item_id)
+    action = request.form.get("action", "")
+    form = forms.MemberActionForm()
+    author = target.author
+    if action not in {"warn", "suspend", "ban"} or not form.validate_on_submit():
+        abort(400)
+    try:
+        if author is None:
+            raise ValidationFailed([(None, "This post has no member to act on.")])
+        services.act_on_member(
+            current_user,
+            author,
+            action,
+            reason=form.reason.data or "",
+            days=form.days.data or 0,
+            target=target,
+        )
+        flash(f"Done: {action}.", "success")
+    except ForumError as error:
+        _errors_to_flash(error)
+    return redirect(url_for("moderation.item", kind=kind, item_id=item_id))
 
 
 @bp.post("/moderation/members/<int:user_id>/notes")

@@ -66,13 +66,16 @@ def audit(
     subject_id: int | None = None,
     reason: str = "",
 ) -> AuditEntry:
-    """Record an action in the append-only audit log (the caller commits)."""
+    """Record an action in the append-only audit log (the caller commits). An action on a post written as
+    "Anonymous parent" names no member: only the audited reveal may connect the two."""
+    if subject_id is None and target is not None and not target.is_anonymous:
+        subject_id = target.author_id
     entry = AuditEntry(
         actor_id=actor.id if actor else None,
         action=action,
         target_type=target.kind if target else None,
         target_id=target.id if target else None,
-        subject_id=subject_id if subject_id is not None else (target.author_id if target else None),
+        subject_id=subject_id,
         reason=reason[:2000],
     )
     db.session.add(entry)
@@ -269,7 +272,12 @@ def act_on_member(
     if target is not None:
         _resolve_flags(target, "upheld")
     audit(
-        moderator, action, target, subject_id=member.id, reason=f"{reason} ({days} days)" if days else reason
+        moderator,
+        action,
+        target,
+        # Taken from an anonymous post: the row keeps the post, not the member behind it.
+        subject_id=None if target is not None and target.is_anonymous else member.id,
+        reason=f"{reason} ({days} days)" if days else reason,
     )
     db.session.commit()
 

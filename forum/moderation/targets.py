@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Reply, Story, StoryUpdate, User
@@ -39,6 +41,17 @@ class Target:
     def is_anonymous(self) -> bool:
         """Written under "Anonymous parent": moderators see the name only through the audited reveal."""
         return self.story.anonymous and self.author_id is not None and self.author_id == self.story.author_id
+
+    def identity_items(self) -> list[tuple[str, int]]:
+        """For an anonymous item, every (kind, id) written under the same "Anonymous parent": the story, its
+        updates and its author's replies in it. Moderators' counts and history for an anonymous author are
+        about these only, never about the member's other posts."""
+        story = self.story
+        updates = db.session.scalars(sa.select(StoryUpdate.id).where(StoryUpdate.story_id == story.id))
+        replies = db.session.scalars(
+            sa.select(Reply.id).where(Reply.story_id == story.id, Reply.author_id == story.author_id)
+        )
+        return [("story", story.id), *(("update", i) for i in updates), *(("reply", i) for i in replies)]
 
     @property
     def author_name(self) -> str:
