@@ -9,11 +9,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from forum.auth import forms, services, sessions
+from forum.auth import badges, forms, services, sessions
 from forum.errors import ForumError, put_errors, rerender_on_csrf_error
 from forum.extensions import limiter
 
 bp = Blueprint("auth", __name__)
+bp.add_app_template_global(badges.staff_badge, "staff_badge")
 
 LOGIN_LIMITS = "10 per minute;50 per hour"
 

@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from forum.auth import sessions
+from forum.auth import names, sessions
 from forum.auth.passwords import hash_password, needs_rehash, verify_password
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
@@ -32,6 +32,18 @@ from forum.models import (
 
 RESET_SALT = "village-password-reset"
 MIN_PASSWORD = 10
+LOOKALIKE_MESSAGE = (
+    "That pseudonym looks too much like another member's name (letters from other alphabets, different "
+    "capitals, digits for letters or extra spaces and dots read the same); please choose another."
+)
+RESERVED_MESSAGE = (
+    "That name reads like one of Village's own labels or a staff title (such as Admin, Moderator or "
+    "Anonymous parent); please choose another."
+)
+EMAIL_TAKEN: tuple[str | None, str] = (
+    "email",
+    "An account already uses this email. You can reset its password from the sign-in page.",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,29 @@ def find_by_identifier(identifier: str) -> User | None:
     return db.session.scalar(sa.select(User).where(column == key, User.deleted_at.is_(None)))
 
 
+def pseudonym_errors(pseudonym: str, *, exclude_user_id: int | None = None) -> list[tuple[str | None, str]]:
+    """Why a (whitespace-normalised) pseudonym can't be used: too short or long, a label of Village's own or a
+    staff title, taken, or a look-alike of a member's name. Registration and any change of name use it."""
+    if not 3 <= len(pseudonym) <= 30:
+        return [("pseudonym", "A pseudonym needs 3 to 30 characters.")]
+    key = names.lookalike_key(pseudonym)
+    if not key:
+        return [("pseudonym", "A pseudonym needs at least one letter or number.")]
+    if pseudonym.lower().startswith("deleted-") or names.is_reserved(pseudonym):
+        return [("pseudonym", RESERVED_MESSAGE)]
+    others = sa.select(User.pseudonym_key).where(
+        sa.or_(User.pseudonym_key == pseudonym.lower(), User.pseudonym_skeleton == key)
+    )
+    if exclude_user_id is not None:
+        others = others.where(User.id != exclude_user_id)
+    taken = list(db.session.scalars(others.limit(2)))
+    if pseudonym.lower() in taken:
+        return [("pseudonym", "That pseudonym is taken; please choose another.")]
+    if taken:
+        return [("pseudonym", LOOKALIKE_MESSAGE)]
+    return []
+
+
 def register_member(*, pseudonym: str, email: str, password: str, role: str = Role.MEMBER.value) -> User:
     """Create a member account; raises ValidationFailed with field messages when something is off."""
     pseudonym = " ".join(pseudonym.split())
@@ -85,22 +120,11 @@ def register_member(*, pseudonym: str, email: str, password: str, role: str = Ro
         address = normalise_email(email)
     except ValidationFailed as error:
         errors.extend(error.errors)
-    if not 3 <= len(pseudonym) <= 30:
-        errors.append(("pseudonym", "A pseudonym needs 3 to 30 characters."))
-    elif pseudonym.lower().startswith("deleted-") or pseudonym.lower() in {
-        "anonymous parent",
-        "former member",
-        "a former member",
-    }:
-        errors.append(("pseudonym", "That pseudonym is reserved; please choose another."))
-    elif db.session.scalar(sa.select(User.id).where(User.pseudonym_key == pseudonym.lower())):
-        errors.append(("pseudonym", "That pseudonym is taken; please choose another."))
+    errors.extend(pseudonym_errors(pseudonym))
     if address and db.session.scalar(sa.select(User.id).where(User.email == address)):
-        # Saying so reveals that the address has an account; offering the reset keeps it kind and equally revealing
-        # as any sign-up form must be to avoid duplicate accounts.
-        errors.append(
-            ("email", "An account already uses this email. You can reset its password from the sign-in page.")
-        )
+        # Saying so reveals that the address has an account; offering the reset keeps it kind and equally
+        # revealing as any sign-up form must be to avoid duplicate accounts.
+        errors.append(EMAIL_TAKEN)
     errors.extend(_password_errors(password, pseudonym=pseudonym, email=address))
     if errors:
         raise ValidationFailed(errors)
@@ -112,13 +136,23 @@ def register_member(*, pseudonym: str, email: str, password: str, role: str = Ro
         role=role,
     )
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError as error:
+        # Someone took the name, a look-alike of it or the address between the checks and this commit.
+        db.session.rollback()
+        raise ValidationFailed(
+            pseudonym_errors(pseudonym)
+            or ([EMAIL_TAKEN] if db.session.scalar(sa.select(User.id).where(User.email == address)) else [])
+            or [("pseudonym", LOOKALIKE_MESSAGE)]
+        ) from error
     return user
 
 
 def create_members(people: Sequence[tuple[str, str]], password_hash: str) -> list[int]:
     """Bulk sign-up for trusted loads (benchmark seeding, migrating a community): (pseudonym, email) pairs
-    sharing one precomputed password hash, checked by the same rules as register_member except the password."""
+    sharing one precomputed password hash, checked by the same rules as register_member except the password
+    and look-alikes (the unique look-alike key still refuses those, for the whole batch)."""
     rows, errors = [], []
     for pseudonym, email in people:
         pseudonym = " ".join(pseudonym.split())
@@ -128,6 +162,7 @@ def create_members(people: Sequence[tuple[str, str]], password_hash: str) -> lis
             {
                 "pseudonym": pseudonym,
                 "pseudonym_key": pseudonym.lower(),
+                "pseudonym_skeleton": names.lookalike_key(pseudonym),
                 "email": normalise_email(email),
                 "password_hash": password_hash,
                 "role": Role.MEMBER.value,
@@ -234,7 +269,8 @@ def request_password_reset(email: str) -> None:
         f"Hello {user.pseudonym},\n\n"
         f"Someone (we hope you) asked to reset the password of your Village account.\n"
         f"Choose a new password here within {minutes} minutes:\n\n{link}\n\n"
-        "The link works once. If you didn't ask for this, you can ignore this message; your password stays the same.\n\n"
+        "The link works once. If you didn't ask for this, you can ignore this message; "
+        "your password stays the same.\n\n"
         "Village",
     )
 

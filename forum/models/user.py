@@ -28,6 +28,11 @@ class User(Base):
     pseudonym: Mapped[str] = mapped_column(sa.String(30))
     # Lower-cased pseudonym: "Sam" and "sam" are the same member.
     pseudonym_key: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    # The look-alike key (forum.auth.names): "ΑliceA" with a Greek Alpha has the key of "AliceA", so the
+    # unique index refuses look-alikes in one lookup, race-safe. Kept in step with the name by the events
+    # below; null once the account is deleted (the name is free again) and for look-alikes that were
+    # registered before the key existed (migration 0004).
+    pseudonym_skeleton: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     # Null once the account is deleted: the email and password hash are gone.
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
@@ -78,6 +83,25 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.pseudonym!r}>"
+
+
+def _set_pseudonym_skeleton(user: User) -> None:
+    from forum.auth.names import lookalike_key  # forum.auth imports the models: import it when first used
+
+    user.pseudonym_skeleton = None if user.deleted_at is not None else lookalike_key(user.pseudonym)
+
+
+@sa.event.listens_for(User, "before_insert")
+def _skeleton_on_insert(mapper: object, connection: object, user: User) -> None:
+    _set_pseudonym_skeleton(user)
+
+
+@sa.event.listens_for(User, "before_update")
+def _skeleton_on_update(mapper: object, connection: object, user: User) -> None:
+    """Recompute the look-alike key when the name changes or the account is deleted, however that happens."""
+    state = sa.inspect(user)
+    if state.attrs.pseudonym.history.has_changes() or state.attrs.deleted_at.history.has_changes():
+        _set_pseudonym_skeleton(user)
 
 
 class LoginSession(Base):
