@@ -8,6 +8,7 @@ from forum.extensions import db
 from forum.models import Block
 from forum.stories import services
 from tests.factories import login
+from tests.test_migrations import empty_database_url as _scratch_database  # noqa: F401 (the fixture)
 
 BODY = "A hard morning at the nursery gate, lots of tears and a long walk back to the car."
 
@@ -206,3 +207,67 @@ def test_blocking_an_anonymous_identity_works_without_a_current_author(app, memb
     assert "Block this person" in me.get(f"/stories/{anonymous.id}").text
     me.post(f"/care/block/story/{anonymous.id}")
     assert db.session.query(Block).one().blocked_story_id == anonymous.id
+
+
+def test_migration_turns_old_anonymous_blocks_into_identity_blocks(tmp_path, request):
+    """Migration 0003: a block once made from an anonymous story (on the member) becomes a block on each of
+    her anonymous stories, so the blocker still doesn't see those and sees her named posts again; audit rows
+    about anonymous posts lose the member."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path, request.getfixturevalue("_scratch_database"))  # SQLite or scratch PostgreSQL
+    with app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as connection:
+            run = connection.execute
+            for uid, name in ((1, "blocker"), (2, "writer"), (3, "named")):
+                run(
+                    sa.text(
+                        "INSERT INTO users (id, pseudonym, pseudonym_key, email, password_hash, role, "
+                        "created_at, credentials_version) VALUES (:id, :n, :n, :e, 'x', 'member', :t, 0)"
+                    ),
+                    {"id": uid, "n": name, "e": f"{name}@example.test", "t": "2026-01-01 00:00:00"},
+                )
+            for sid, author, anonymous in ((10, 2, True), (11, 2, True), (12, 2, False)):
+                run(
+                    sa.text(
+                        "INSERT INTO stories (id, author_id, anonymous, body, body_html, status, locked, "
+                        "created_at, last_activity_at, reply_count, reaction_count, update_count) "
+                        "VALUES (:id, :a, :anon, 'b', '', 'published', false, :t, :t, 0, 0, 0)"
+                    ),
+                    {"id": sid, "a": author, "anon": anonymous, "t": "2026-01-01 00:00:00"},
+                )
+            insert_block = sa.text(
+                "INSERT INTO blocks (blocker_id, blocked_id, via_anonymous, created_at) "
+                "VALUES (:a, :b, :v, '2026-01-01 00:00:00')"
+            )
+            run(insert_block, {"a": 1, "b": 2, "v": True})
+            run(insert_block, {"a": 1, "b": 3, "v": False})
+            run(
+                sa.text(
+                    "INSERT INTO audit_entries (action, target_type, target_id, subject_id, reason, "
+                    "created_at) VALUES ('send-support', 'story', 10, 2, '', '2026-01-01 00:00:00'), "
+                    "('remove', 'story', 12, 2, '', '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade(revision="0003")
+        with db.engine.connect() as connection:
+            blocks = connection.execute(
+                sa.text("SELECT blocker_id, blocked_id, blocked_story_id FROM blocks ORDER BY id")
+            ).all()
+            subjects = dict(
+                connection.execute(sa.text("SELECT target_id, subject_id FROM audit_entries")).all()
+            )
+        assert sorted(blocks, key=str) == sorted([(1, 3, None), (1, None, 10), (1, None, 11)], key=str)
+        assert subjects == {10: None, 12: 2}
+        downgrade(revision="0002")
+        with db.engine.connect() as connection:
+            back = connection.execute(
+                sa.text("SELECT blocker_id, blocked_id, via_anonymous FROM blocks ORDER BY blocked_id")
+            ).all()
+        assert [(a, b, bool(v)) for a, b, v in back] == [(1, 2, True), (1, 3, False)]
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -33,8 +33,8 @@ def upgrade():
         batch_op.add_column(sa.Column("blocked_story_id", sa.Integer(), nullable=True))
         batch_op.alter_column("blocked_id", existing_type=sa.Integer(), nullable=True)
     op.execute(
-        "INSERT INTO blocks (blocker_id, blocked_story_id, created_at) "
-        "SELECT b.blocker_id, s.id, b.created_at FROM blocks b JOIN stories s ON s.author_id = b.blocked_id "
+        "INSERT INTO blocks (blocker_id, blocked_story_id, via_anonymous, created_at) "
+        "SELECT b.blocker_id, s.id, false, b.created_at FROM blocks b JOIN stories s ON s.author_id = b.blocked_id "
         "WHERE b.via_anonymous AND s.anonymous"
     )
     op.execute("DELETE FROM blocks WHERE via_anonymous")
