@@ -338,3 +338,25 @@ def test_reset_mail_is_delivered_over_smtp(tmp_path, db_url):
             from tests.conftest import empty_tables
 
             empty_tables()
+
+
+def test_an_unknown_name_costs_one_password_check_like_a_known_one(client, member, monkeypatch):
+    """A sign-in with an unknown name used to hash a dummy password and then check it (two argon2 runs against
+    one for a known name), so its timing told that the name had no account."""
+    from argon2 import PasswordHasher
+
+    calls = []
+    for name in ("hash", "verify"):
+        real = getattr(PasswordHasher, name)
+        monkeypatch.setattr(
+            PasswordHasher,
+            name,
+            lambda self, *a, _real=real, _name=name: calls.append(_name) or _real(self, *a),
+        )
+    login(client, "nobody-here", "wrong password")  # the first one may make the dummy hash
+    calls.clear()
+    login(client, "nobody-here", "wrong password")
+    unknown = list(calls)
+    calls.clear()
+    login(client, member.pseudonym, "wrong password")
+    assert unknown == calls == ["verify"]

@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from forum.auth import badges, forms, services, sessions
+from forum.auth import badges, forms, limits, services, sessions
 from forum.errors import ForumError, put_errors, rerender_on_csrf_error
 from forum.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 bp.add_app_template_global(badges.staff_badge, "staff_badge")
 
-LOGIN_LIMITS = "10 per minute;50 per hour"
+# The browser's device id, kept in its session (across sign-in and sign-out) for the per-browser limits.
+DEVICE_KEY = "device"
 
 
-def _login_identifier_key() -> str:
-    # Throttle per account too, so one account can't be guessed at from many addresses.
-    return "login:" + (request.form.get("identifier") or "").strip().lower()[:254]
+def _visitor() -> limits.Visitor:
+    device = session.get(DEVICE_KEY)
+    return limits.Visitor(device=device if isinstance(device, str) else "", address=get_remote_address())
+
+
+def _give_device_id() -> None:
+    if not isinstance(session.get(DEVICE_KEY), str):
+        session[DEVICE_KEY] = secrets.token_urlsafe(16)
+
+
+def _fresh_session() -> None:
+    """Empty the session (nothing carried over a sign-in or sign-out) but keep the browser's device id."""
+    device = session.get(DEVICE_KEY)
+    session.clear()
+    if isinstance(device, str):
+        session[DEVICE_KEY] = device
 
 
 def safe_next(target: str | None) -> str | None:
@@ -39,38 +55,40 @@ def _submitted(form: Any) -> bool:
 
 
 def _start_browser_session(sign_in: services.SignIn, remember: bool) -> None:
-    session.clear()  # a fresh session on sign-in: nothing carried over from before (session fixation)
+    _fresh_session()  # nothing carried over from before the sign-in (session fixation)
     login_user(sign_in.user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("5 per hour", methods=["POST"])
 @rerender_on_csrf_error
 def register() -> Any:
     """Create an account with a pseudonym."""
     if current_user.is_authenticated:
         return redirect(url_for("feeds.home"))
     form = forms.RegisterForm()
+    status = 200
     if _submitted(form):
+        visitor = _visitor()
         try:
+            limits.check_registration(visitor)
             services.register_member(
                 pseudonym=form.pseudonym.data, email=form.email.data, password=form.password.data
             )
+            limits.account_created(visitor)
             sign_in = services.authenticate(
                 form.pseudonym.data, form.password.data, request.user_agent.string
             )
         except ForumError as error:
-            put_errors(form, error)
+            status = put_errors(form, error)
         else:
             _start_browser_session(sign_in, remember=False)
             flash(f"Welcome to Village, {sign_in.user.pseudonym}.", "success")
             return redirect(url_for("feeds.home"))
-    return render_template("auth/register.html", form=form), 200
+    _give_device_id()
+    return render_template("auth/register.html", form=form), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMITS, methods=["POST"])
-@limiter.limit("10 per 15 minutes", key_func=_login_identifier_key, methods=["POST"])
 @rerender_on_csrf_error
 def login() -> Any:
     """Sign in with pseudonym or email."""
@@ -79,18 +97,21 @@ def login() -> Any:
         form.next.data = safe_next(request.args.get("next")) or ""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(form.next.data) or url_for("feeds.home"))
+    status = 200
     if _submitted(form):
         try:
+            limits.check_sign_in(_visitor())
             sign_in = services.authenticate(
                 form.identifier.data, form.password.data, request.user_agent.string
             )
         except ForumError as error:
-            put_errors(form, error)
+            status = put_errors(form, error)
         else:
             _start_browser_session(sign_in, remember=bool(form.remember.data))
             return redirect(safe_next(form.next.data) or url_for("feeds.home"))
     form.password.data = ""
-    return render_template("auth/login.html", form=form)
+    _give_device_id()
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")
@@ -99,7 +120,7 @@ def logout() -> Response:
     if current_user.is_authenticated:
         services.sign_out(current_user.get_id())
     logout_user()
-    session.clear()
+    _fresh_session()
     flash("You're signed out. Take care.", "success")
     return redirect(url_for("feeds.home"))
 

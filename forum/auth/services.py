@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from forum.auth import names, sessions
+from forum.auth import limits, names, sessions
 from forum.auth.passwords import hash_password, needs_rehash, verify_password
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
@@ -39,6 +39,10 @@ LOOKALIKE_MESSAGE = (
 RESERVED_MESSAGE = (
     "That name reads like one of Village's own labels or a staff title (such as Admin, Moderator or "
     "Anonymous parent); please choose another."
+)
+SIGN_IN_FAILED = (
+    "That pseudonym or email and password don't match. Please try again; after many tries we pause sign-in "
+    "to an account for 15 minutes to keep it safe, and you can reset your password meanwhile."
 )
 EMAIL_TAKEN: tuple[str | None, str] = (
     "email",
@@ -176,12 +180,18 @@ def create_members(people: Sequence[tuple[str, str]], password_hash: str) -> lis
 
 
 def authenticate(identifier: str, password: str, user_agent: str = "") -> SignIn:
-    """Check the credentials and start a login session; one message for every failure."""
+    """Check the credentials and start a login session; one message for every failure.
+
+    Attempts are limited per account, whichever name it is signed in with; for a name with no account, per
+    typed name. Over the limit the answer is the same as for a wrong password, and every failure costs one
+    password check, so neither the answer nor its timing says whether an account exists or which email and
+    pseudonym belong together."""
     user = find_by_identifier(identifier)
-    if user is None or not verify_password(user.password_hash, password):
-        raise ValidationFailed(
-            [("password", "That pseudonym or email and password don't match. Please try again.")]
-        )
+    account_key = f"user:{user.id}" if user else "name:" + identifier.strip().casefold()[:254]
+    allowed = limits.account_attempt_allowed(account_key)
+    matches = verify_password(user.password_hash if user else None, password)
+    if user is None or not allowed or not matches:
+        raise ValidationFailed([("password", SIGN_IN_FAILED)])
     if user.banned_at is not None:
         raise NotAllowed("This account has been closed by the moderators.")
     if user.password_hash and needs_rehash(user.password_hash):
@@ -285,6 +295,7 @@ def reset_password(token: str, new_password: str) -> User:
     user.credentials_version += 1
     sessions.end_other_sessions(user, None)
     db.session.commit()
+    limits.forget_account_attempts(f"user:{user.id}")
     return user
 
 
