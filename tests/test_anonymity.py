@@ -155,8 +155,10 @@ def test_blocks_of_either_kind_leave_no_trace(app, world, member, other_member):
     assert blocker.get(f"/stories/{secret.id}").status_code == 200
     # From the anonymous story: the identity goes, her named posts stay.
     other = signed_in(app, other_member)
+    assert other.get(f"/api/stories/{secret.id}/similar").status_code == 200
     other.post(f"/care/block/story/{secret.id}")
     assert other.get(f"/stories/{secret.id}").status_code == 404
+    assert other.get(f"/api/stories/{secret.id}/similar").status_code == 404
     assert "Tea and biscuits" in other.get("/").get_data(as_text=True)
     settings = other.get("/settings").get_data(as_text=True)
     assert SECRET_TITLE in settings

@@ -47,8 +47,10 @@ def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
 @bp.get("/api/stories/<int:story_id>/similar")
 def story_similar(story_id: int) -> Response | tuple[Response, int]:
     """GET /api/stories/<id>/similar?k=5 — published stories closest to a published story."""
+    from forum.care.preferences import story_hidden
+
     story = db.session.scalar(visible_stories().where(Story.id == story_id))
-    if story is None:
+    if story is None or story_hidden(story, current_user):
         return jsonify(error="Not found", message="No published story has this id."), 404
     matches = store.similar_to_story(story, current_user, _clamp_k(request.args.get("k"), 5))
     return jsonify(_payload(story.id, matches))
