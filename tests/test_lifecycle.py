@@ -231,7 +231,7 @@ def test_a_story_status_change_shows_on_every_surface(world: World, case: StoryC
         assert _shows(client, url, TITLE) is expected, f"{viewer} on the {surface} after: {case}"
 
     count = db.session.scalar(sa.select(Tag.story_count).where(Tag.name == TAG))
-    assert count == (1 if live else 0)
+    assert (count or 0) == (1 if live else 0)  # (a tag only an erased account used is gone)
 
 
 @dataclass

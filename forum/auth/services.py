@@ -19,14 +19,8 @@ from forum.models import (
     Draft,
     LoginSession,
     Notification,
-    Reaction,
-    Reply,
     Role,
-    Status,
-    Story,
-    StoryUpdate,
     User,
-    story_tags,
     utcnow,
 )
 
@@ -307,24 +301,16 @@ def delete_account(user: User, *, password: str, keep_stories: bool) -> None:
 
 
 def erase_account(user: User, *, keep_stories: bool) -> None:
-    """Remove or detach the member's writing and turn the account into a tombstone."""
-    story_ids = list(db.session.scalars(sa.select(Story.id).where(Story.author_id == user.id)))
+    """Turn the account into a tombstone and keep or erase her writing (forum.stories.erasure says exactly
+    what each choice does); one transaction, announced through the lifecycle."""
+    from forum.stories import erasure, lifecycle
+
+    kept_threads: list[int] = []
     if keep_stories:
-        db.session.execute(sa.update(Story).where(Story.author_id == user.id).values(author_id=None))
-        db.session.execute(sa.update(Reply).where(Reply.author_id == user.id).values(author_id=None))
+        kept_threads = erasure.keep_writing(user)
     else:
-        gone = {"status": Status.DELETED.value, "body": "", "body_html": ""}
-        db.session.execute(
-            sa.update(Story).where(Story.author_id == user.id).values(title=None, embedding=None, **gone)
-        )
-        if story_ids:
-            db.session.execute(
-                sa.update(StoryUpdate).where(StoryUpdate.story_id.in_(story_ids)).values(**gone)
-            )
-        replied_to = set(db.session.scalars(sa.select(Reply.story_id).where(Reply.author_id == user.id)))
-        db.session.execute(sa.update(Reply).where(Reply.author_id == user.id).values(author_id=None, **gone))
-        _recount_after_removal(story_ids, replied_to)
-    db.session.execute(sa.delete(Reaction).where(Reaction.user_id == user.id))
+        erasure.remove_writing(user)
+    erasure.withdraw_reactions(user, keep_on_stories=kept_threads)
     db.session.execute(sa.delete(Draft).where(Draft.user_id == user.id))
     db.session.execute(sa.delete(Notification).where(Notification.user_id == user.id))
     db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
@@ -334,37 +320,7 @@ def erase_account(user: User, *, keep_stories: bool) -> None:
     user.password_hash = None
     user.deleted_at = utcnow()
     user.credentials_version += 1
-    db.session.commit()
-    _announce_removed(story_ids if not keep_stories else [])
-
-
-def _recount_after_removal(story_ids: list[int], replied_to: set[int]) -> None:
-    from forum.stories.services import recount_tags
-
-    if replied_to:
-        published_replies = (
-            sa.select(sa.func.count())
-            .select_from(Reply)
-            .where(Reply.story_id == Story.id, Reply.status == Status.PUBLISHED.value)
-            .scalar_subquery()
-        )
-        db.session.execute(
-            sa.update(Story).where(Story.id.in_(replied_to)).values(reply_count=published_replies)
-        )
-    if story_ids:
-        tag_ids = db.session.scalars(
-            sa.select(story_tags.c.tag_id).where(story_tags.c.story_id.in_(story_ids))
-        )
-        recount_tags(set(tag_ids))
-
-
-def _announce_removed(story_ids: list[int]) -> None:
-    from forum.stories.hooks import visibility_changed
-
-    for story_id in story_ids:
-        story = db.session.get(Story, story_id)
-        if story is not None:
-            visibility_changed.send(current_app._get_current_object(), item=story)  # type: ignore[attr-defined]
+    lifecycle.commit()
 
 
 def set_role(pseudonym: str, role: str) -> User:

@@ -36,20 +36,20 @@ def _is_moderator(viewer: Any) -> bool:
 
 
 def author_label(item: Story | Reply, viewer: Any = None) -> str:
-    """The name to show for a story or reply: the pseudonym, "Anonymous parent" or "a former member"."""
-    if item.author_id is None or item.author is None or item.author.is_deleted:
-        return FORMER_MEMBER_LABEL
+    """The name to show for a story or reply: the pseudonym, "Anonymous parent" or "a former member".
+    Anonymous comes first: it stays when its author deletes her account, so nothing ties it to her."""
     if isinstance(item, Reply):
         # The anonymous author replying in their own thread stays anonymous.
-        if item.story.anonymous and item.story.author_id == item.author_id:
+        if item.author_id is not None and item.story.anonymous and item.story.author_id == item.author_id:
             return (
                 "You (anonymous)"
                 if _is_author(item, viewer)
                 else f"{ANONYMOUS_LABEL} (who shared this story)"
             )
-        return item.author.pseudonym
-    if item.anonymous:
+    elif item.anonymous:
         return "You (posted anonymously)" if _is_author(item, viewer) else ANONYMOUS_LABEL
+    if item.author_id is None or item.author is None or item.author.is_deleted:
+        return FORMER_MEMBER_LABEL
     return item.author.pseudonym
 
 
