@@ -266,3 +266,9 @@ def test_removing_everything_leaves_her_words_nowhere(
 
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
     assert {"remove", "edit", "note"} <= actions
+
+
+def test_the_privacy_page_says_what_each_choice_does(client: FlaskClient) -> None:
+    page = client.get("/privacy").get_data(as_text=True)
+    assert 'id="keep"' in page and 'id="remove-everything"' in page
+    assert "stays exactly as it was" in page and "[removed]" in page and "audit log" in page
