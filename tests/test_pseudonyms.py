@@ -189,3 +189,13 @@ def test_staff_badge_on_named_posts_only(client, moderator, admin, member):
 
     feed = client.get("/").get_data(as_text=True)
     assert feed.count('class="staff-badge"') == 1  # on the named story's card, not the anonymous one
+
+
+def test_staff_badge_in_notifications(app, moderator, member):
+    from tests.factories import signed_in_client
+
+    story = make_story(member, title="Mine", body="A hard week with the baby, " * 3)
+    make_reply(moderator, story, body="Thinking of you, you're not alone.")
+    page = signed_in_client(app, member).get("/notifications").get_data(as_text=True)
+    assert moderator.pseudonym in page and ">Moderator</span>" in page
+
