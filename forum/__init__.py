@@ -78,9 +78,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from forum import security
+    from forum import params, security
 
     security.init_app(app)
+    params.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -152,3 +152,22 @@ def test_content_note_story_shows_note_not_text(client, member):
     )
     html = client.get("/").get_data(as_text=True)
     assert "Content note" in html and "A very painful story" not in html
+
+
+@pytest.mark.parametrize("status", [Status.PENDING.value, Status.HIDDEN.value, Status.REMOVED.value])
+def test_tags_only_on_unpublished_stories_are_unknown_everywhere(client, member, status):
+    """Issue 12, finding 13: a tag page, the directory, trending and the API know only tags on a published
+    story; a tag used only by pending or hidden content answers like a tag never used."""
+    unseen = story(member, "Not out yet", tags="onlywaiting, shared")
+    story(member, "Out there", tags="shared")
+    unseen.status = status  # set directly: the counters may lag, the pages must not
+    db.session.commit()
+    missing = client.get("/tags/onlywaiting")
+    assert missing.status_code == 404
+    assert missing.get_data(as_text=True) == client.get("/tags/neverused").get_data(as_text=True).replace(
+        "neverused", "onlywaiting"
+    )
+    assert client.get("/tags/shared").status_code == 200
+    for url in ("/tags", "/", "/api/stories", "/api/stories?tag=onlywaiting"):
+        assert "onlywaiting" not in client.get(url).get_data(as_text=True), url
+    assert client.get("/api/stories?tag=onlywaiting").get_json()["stories"] == []

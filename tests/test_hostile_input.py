@@ -4,6 +4,7 @@ member change someone else's post."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from html.parser import HTMLParser
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from forum.extensions import db
 from forum.models import Reply, Story
+from forum.params import MAX_JSON_BYTES, MAX_JSON_DEPTH, json_depth
 from forum.stories import services
 from tests.factories import login
 
@@ -269,8 +271,105 @@ def test_reports_never_fail(client, member, other_member, reason, note) -> None:
         )
 
 
-@pytest.mark.parametrize("kind", ["hugs", "<script>", "", "x" * 500])
+@pytest.mark.parametrize("kind", ["<script>", "", "x" * 500, "hugs\x00"])
 def test_reactions_with_odd_kinds_are_refused_kindly(client, member, other_member, kind) -> None:
     story = services.publish_story(other_member, title="React", body="A story to send support to.")
     login(client, member)
-    assert client.post(f"/stories/{story.id}/reactions", data={"kind": kind}).status_code in (302, 303, 400)
+    assert client.post(f"/stories/{story.id}/reactions", data={"kind": kind}).status_code == 400
+    assert client.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"}).status_code in (302, 303)
+    assert db.session.get(Story, story.id).reaction_count == 1
+
+
+# ---------------------------------------------------------------- numbers, cursors and nesting (issue 12, finding 8)
+
+HUGE_NUMBER = "9" * 20
+
+
+def _encoded_cursor(when: str, story_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{when}|{story_id}".encode()).decode().rstrip("=")
+
+
+def test_huge_page_numbers_and_cursors_answer_a_page_not_an_error(client, member) -> None:
+    story = services.publish_story(member, title="Paged", body="A story to page through, far beyond its end.")
+    login(client, member)
+    for url in (
+        f"/stories/{story.id}?page={HUGE_NUMBER}",
+        f"/stories/{story.id}?page=-{HUGE_NUMBER}",
+        f"/notifications?page={HUGE_NUMBER}",
+        f"/search?q=story&page={HUGE_NUMBER}",
+        f"/api/stories?cursor={_encoded_cursor('2020-01-01T00:00:00', HUGE_NUMBER)}",
+        f"/?cursor={_encoded_cursor('2020-01-01T00:00:00', HUGE_NUMBER)}",
+        f"/api/stories/{story.id}/similar?k={HUGE_NUMBER}",
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("url", ["/api/similar", "/care/check", "/drafts/story"])
+def test_deeply_nested_json_is_refused_with_a_clear_json_error(client, member, url) -> None:
+    login(client, member)
+    response = client.post(url, data="[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
+    assert "nest" in response.get_json()["message"]
+
+
+def test_oversized_json_is_refused_before_parsing(client) -> None:
+    response = client.post(
+        "/api/similar",
+        data=json.dumps({"text": "a" * (MAX_JSON_BYTES + 10)}),
+        content_type="application/json",
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "Too large"
+
+
+@SETTINGS
+@given(
+    page=st.one_of(
+        st.integers(-(10**40), 10**40).map(str),
+        st.text(alphabet="0123456789+-", min_size=1, max_size=60),
+        st.sampled_from(["1e9", "0x10", "١٢٣", " 7 ", "9" * 5000, "-0", "+3"]),
+    )
+)
+def test_any_page_number_is_bounded(client, member, page) -> None:
+    story = (
+        _stories_by(member)[0]
+        if _stories_by(member)
+        else services.publish_story(member, title="Pages", body="A story whose replies are paged through.")
+    )
+    login(client, member)
+    for url in (f"/stories/{story.id}", "/notifications", "/search", "/moderation/audit"):
+        assert client.get(url, query_string={"page": page, "q": "story", "before": page}).status_code < 500, (
+            url
+        )
+
+
+@SETTINGS
+@given(
+    when=st.one_of(st.datetimes().map(lambda d: d.isoformat()), TEXT),
+    story_id=st.one_of(st.integers(-(10**40), 10**40).map(str), TEXT),
+)
+def test_any_cursor_is_bounded(client, when, story_id) -> None:
+    cursor = _encoded_cursor(when.replace("|", ""), story_id.replace("|", ""))
+    for url in ("/", "/api/stories", "/tags"):
+        assert client.get(url, query_string={"cursor": cursor, "sort": "active"}).status_code < 500, url
+
+
+@settings(SETTINGS, max_examples=12)
+@given(depth=st.integers(1, 100_000), opener=st.sampled_from(["[", "{", '{"a":', '{"text": [']))
+def test_json_nesting_of_any_depth_never_fails(client, member, depth, opener) -> None:
+    payload = opener * depth
+    # Too deep is refused before parsing; shallower broken JSON gets each endpoint's own answer.
+    ok = (400, 413) if opener.count("[") + opener.count("{") and depth > MAX_JSON_DEPTH else None
+    for url in ("/api/similar", "/care/check"):
+        response = client.post(url, data=payload, content_type="application/json")
+        assert response.status_code < 500 and (ok is None or response.status_code in ok), url
+    login(client, member)
+    for url in ("/drafts/story", "/care/check"):
+        response = client.post(url, data=payload, content_type="application/json")
+        assert response.status_code < 500 and (ok is None or response.status_code in ok), url
+
+
+def test_json_depth_counts_brackets_outside_strings_only() -> None:
+    assert json_depth(b'{"text": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}') == 1
+    assert json_depth(b'[[["\\"[[["]]]') == 3
+    assert json_depth(b"[" * 50) == 50

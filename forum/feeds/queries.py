@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
 from forum.models import AgeBand, Setting, Status, Story, Tag, story_tags, utcnow
+from forum.params import row_id
 from forum.stories.queries import visible_stories
 
 PAGE_SIZE = 20
@@ -74,11 +75,14 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, story_id = raw.split("|")
+        when, raw_id = raw.split("|")
         parsed = datetime.fromisoformat(when)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), int(story_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+    story_id = row_id(raw_id)
+    if story_id is None:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), story_id
 
 
 def _filtered(filters: FeedFilters) -> sa.Select[tuple[Story]]:
@@ -137,16 +141,29 @@ def feed_page(
     return FeedPage(rows, next_cursor, filters)
 
 
+def _has_visible_story() -> sa.Exists:
+    """The tag is on at least one published story: tags used only by pending, removed or deleted stories are
+    unknown to every page and the API (a 404, like a tag never used), so they reveal nothing."""
+    return sa.exists(
+        sa.select(1)
+        .select_from(story_tags.join(Story, Story.id == story_tags.c.story_id))
+        .where(story_tags.c.tag_id == Tag.id, Story.status == Status.PUBLISHED.value)
+    )
+
+
 def tag_named(name: str) -> Tag | None:
-    """The tag with this (normalised) name."""
-    return db.session.scalar(sa.select(Tag).where(Tag.name == name))
+    """The tag with this (normalised) name, if a published story carries it."""
+    return db.session.scalar(sa.select(Tag).where(Tag.name == name, _has_visible_story()))
 
 
 def tag_directory() -> list[Tag]:
-    """Every tag in use, most used first."""
+    """Every tag on a published story, most used first."""
     return list(
         db.session.scalars(
-            sa.select(Tag).where(Tag.story_count > 0).order_by(Tag.story_count.desc(), Tag.name).limit(500)
+            sa.select(Tag)
+            .where(Tag.story_count > 0, _has_visible_story())
+            .order_by(Tag.story_count.desc(), Tag.name)
+            .limit(500)
         )
     )
 

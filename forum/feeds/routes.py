@@ -6,9 +6,11 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
+from forum.extensions import limiter
 from forum.feeds import queries
 from forum.feeds import search as search_service
 from forum.feeds.api import register_api
+from forum.params import page_arg
 from forum.text import excerpt, normalise_tag
 
 bp = Blueprint("feeds", __name__)
@@ -58,13 +60,15 @@ def tag_page(tag: str) -> str:
     return render_template("feeds/tag.html", tag=found, page=page, filters=filters)
 
 
+# Searching reads the index and highlights every hit: limited per address (an empty search is free).
+SEARCH_LIMITS = "30 per minute;300 per hour"
+
+
 @bp.get("/search")
+@limiter.limit(SEARCH_LIMITS, exempt_when=lambda: not (request.args.get("q") or "").strip())
 def search() -> str:
     """Full-text search over stories, updates and replies."""
     query = (request.args.get("q") or "")[:500]
-    try:
-        page_number = int(request.args.get("page", "1"))
-    except ValueError:
-        page_number = 1
+    page_number = page_arg(max_page=search_service.MAX_PAGES)
     results = search_service.search(query, page_number, viewer=current_user) if query.strip() else None
     return render_template("feeds/search.html", query=query, results=results)

@@ -16,6 +16,7 @@ from forum.extensions import db
 from forum.models import Appeal, AuditEntry, Role, Status, Story, User, WatchedWord, utcnow
 from forum.moderation import forms, queue, services
 from forum.moderation.targets import load_target
+from forum.params import row_id
 
 bp = Blueprint("moderation", __name__)
 
@@ -398,7 +399,7 @@ def audit_log() -> str:
         name = (request.args.get(arg) or "").strip().lower()
         if name:
             query = query.where(column.in_(sa.select(User.id).where(User.pseudonym_key == name)))
-    before = request.args.get("before", type=int)
+    before = row_id(request.args.get("before"))
     if before:
         query = query.where(AuditEntry.id < before)
     entries = list(db.session.scalars(query.limit(AUDIT_PAGE)))

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from forum.extensions import db
 from forum.notifications import services
+from forum.params import page_arg
 
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 30
@@ -47,7 +48,7 @@ def index() -> str:
     """The member's notifications, newest first."""
     page = db.paginate(
         services.notifications_for(current_user.id),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=PER_PAGE,
         error_out=False,
     )

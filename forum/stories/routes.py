@@ -12,6 +12,7 @@ from forum import text as textlib
 from forum.errors import ForumError, ValidationFailed, put_errors, rerender_on_csrf_error
 from forum.extensions import db, limiter
 from forum.models import Reply, Story
+from forum.params import page_arg
 from forum.permissions import require
 from forum.stories import drafts, queries, rules, services  # noqa: F401  (rules registers permission predicates)
 from forum.stories.forms import (
@@ -176,7 +177,7 @@ def show(story_id: int) -> Any:
         if quote:
             form.body.data = quote[0] + (form.body.data or "")
             form.quoting.data = quote[1]
-    return render_story(story, form, request.args.get("page", 1, type=int))
+    return render_story(story, form, page_arg())
 
 
 @bp.post("/stories/<int:story_id>/replies")
