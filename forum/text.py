@@ -146,3 +146,34 @@ def excerpt(text: str, limit: int = 200) -> str:
         return plain
     cut = plain[:limit].rsplit(" ", 1)[0]
     return cut + "…"
+
+
+# One character repeated more than three times reads the same with three ("soooo" -> "sooo"); long runs of
+# '#', emoji or combining marks are where adversarial input makes tokenisers and scanners slow.
+_RUN = re.compile(r"(.)\1{3,}", re.DOTALL)
+
+
+def bounded_text(text: str | None, max_chars: int) -> str:
+    """At most max_chars of text with runs of one character cut to three: what expensive work (embedding a
+    query, scanning for patterns) is given, so its cost has a ceiling whatever was typed."""
+    return _RUN.sub(lambda m: m.group(1) * 3, (text or "")[: max_chars * 2])[:max_chars]
+
+
+# Markdown that can sit inside a word without showing: emphasis marks, code ticks, link brackets, escapes.
+_INLINE_MARKUP = re.compile(r"[*_`~\\]|\]\([^()\s]{0,2048}\)|[\[\]]")
+_INVISIBLE_CATEGORIES = {"Cf", "Mn", "Me"}  # zero-width and formatting characters, combining marks
+
+
+def normalise_for_matching(text: str | None) -> str:
+    """Text as it reads, for matching words and comparing posts: NFKC (full-width and styled letters become
+    plain), zero-width and formatting characters, combining marks and inline Markdown removed, case-folded,
+    spaces collapsed. '**block**word', 'ｂｌｏｃｋword' and 'block\u200bword' all become 'blockword'.
+    Linear in the length of the text."""
+    text = clean_text(text)
+    if text.isascii():  # nothing to fold or drop but Markdown and case (most posts)
+        return " ".join(_INLINE_MARKUP.sub("", text).lower().split())
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = unicodedata.normalize("NFD", _INLINE_MARKUP.sub("", text).casefold())
+    text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
+    return " ".join(unicodedata.normalize("NFKC", text).split())

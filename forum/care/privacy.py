@@ -12,11 +12,12 @@ PHONE = re.compile(
 )
 UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 STREET = re.compile(
-    r"\b\d{1,4}\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+)?\s(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Close|Drive|Dr|Way|Crescent|Grove)\b"
+    r"\b\d{1,4}\s{1,3}[A-Z][a-z]{1,30}(?:\s[A-Z][a-z]{1,30})?\s(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Close|Drive|Dr|Way|Crescent|Grove)\b"
 )
 FULL_NAME = re.compile(r"\b[A-Z][a-z]{1,15}\s[A-Z][a-z]{2,20}\b")
+# Every repeat is bounded, so each scan is linear: an unbounded [\w'’-]+ made "A-A-A-…" quadratic (5 s).
 SETTING_NAME = re.compile(
-    r"\b(?:[A-Z][\w'’-]+\s){1,4}(?:Nursery|School|Preschool|Pre-school|Primary|Academy|Daycare|Kindergarten|Childcare)\b"
+    r"\b(?:[A-Z][\w'’-]{0,40}\s){1,4}(?:Nursery|School|Preschool|Pre-school|Primary|Academy|Daycare|Kindergarten|Childcare)\b"
 )
 NOT_NAMES = {
     "Last Monday",

@@ -10,19 +10,22 @@ from werkzeug.wrappers import Response
 
 from forum.extensions import db, limiter
 from forum.models import Story
+from forum.params import bounded_int
 from forum.similar import store
 from forum.stories.queries import visible_stories
+from forum.text import bounded_text
 
 bp = Blueprint("similar", __name__)
 MAX_TEXT = 20_000
+# What a text query hands the embedder: its opening, runs of one character cut to three (the model reads
+# about 1,000 characters anyway; a draft's opening says what it is about).
+QUERY_CHARS = 2_000
+TEXT_QUERY_LIMITS = "30 per minute;300 per hour"
 OWN_RECENT_STORIES = 5
 
 
 def _clamp_k(raw: Any, default: int) -> int:
-    try:
-        return min(20, max(1, int(raw)))
-    except (TypeError, ValueError):
-        return default
+    return bounded_int(raw, default, 1, 20)
 
 
 def _payload(story_id: int | None, matches: list[store.Match]) -> dict[str, Any]:
@@ -56,8 +59,12 @@ def story_similar(story_id: int) -> Response | tuple[Response, int]:
     return jsonify(_payload(story.id, matches))
 
 
+def _has_query() -> bool:
+    return bool((request.args.get("q") or "").strip())
+
+
 @bp.post("/api/similar")
-@limiter.limit("40 per minute")
+@limiter.limit(TEXT_QUERY_LIMITS)
 def text_similar() -> Response | tuple[Response, int]:
     """POST /api/similar {"text": ..., "k": 3} — stories close to what is being written."""
     data = request.get_json(silent=True)
@@ -66,7 +73,7 @@ def text_similar() -> Response | tuple[Response, int]:
     text = data["text"]
     if len(text) > MAX_TEXT:
         return jsonify(error="Too long", message=f"Send at most {MAX_TEXT:,} characters."), 400
-    matches = store.similar_to_text(text, current_user, _clamp_k(data.get("k"), 3))
+    matches = store.similar_to_text(bounded_text(text, QUERY_CHARS), current_user, _clamp_k(data.get("k"), 3))
     if request.args.get("format") == "html":
         return jsonify(
             _payload(None, matches) | {"html": render_template("similar/_matches.html", matches=matches)}
@@ -75,13 +82,14 @@ def text_similar() -> Response | tuple[Response, int]:
 
 
 @bp.get("/not-alone")
+@limiter.limit(TEXT_QUERY_LIMITS, exempt_when=lambda: not _has_query())
 def not_alone() -> str:
     """A member's feed of stories like their own; for visitors, stories like what they describe."""
-    text = (request.args.get("q") or "")[:2000]
+    text = (request.args.get("q") or "")[:QUERY_CHARS]
     matches: list[store.Match] = []
     own: list[Story] = []
     if text.strip():
-        matches = store.similar_to_text(text, current_user, 10)
+        matches = store.similar_to_text(bounded_text(text, QUERY_CHARS), current_user, 10)
     elif current_user.is_authenticated:
         own = list(
             db.session.scalars(

@@ -40,9 +40,9 @@
   "use strict";
   var PHONE = /(?:\+44\s?7\d{3}|\b07\d{3}|\(\d{3}\)\s?\d{3}|\+1[\s-]?\d{3}|\b\d{3}[\s.-]\d{3})[\s.-]?\d{3,4}[\s.-]?\d{0,4}(?!\d)/;
   var POSTCODE = /\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b/;
-  var STREET = /\b\d{1,4}\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+)?\s(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Close|Drive|Dr|Way|Crescent|Grove)\b/;
+  var STREET = /\b\d{1,4}\s{1,3}[A-Z][a-z]{1,30}(?:\s[A-Z][a-z]{1,30})?\s(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Close|Drive|Dr|Way|Crescent|Grove)\b/;
   var NAME = /\b[A-Z][a-z]{1,15}\s[A-Z][a-z]{2,20}\b/g;
-  var SETTING = /\b(?:[A-Z][\w'’-]+\s){1,4}(?:Nursery|School|Preschool|Pre-school|Primary|Academy|Daycare|Kindergarten|Childcare)\b/;
+  var SETTING = /\b(?:[A-Z][\w'’-]{0,40}\s){1,4}(?:Nursery|School|Preschool|Pre-school|Primary|Academy|Daycare|Kindergarten|Childcare)\b/;
   var NOT_NAMES = ["Last Monday", "Last Tuesday", "Last Wednesday", "Last Thursday", "Last Friday", "Next Monday",
                    "Good Morning", "Happy Birthday"];
   var MESSAGE = "Other parents might recognise this — you may want to remove names, phone numbers or addresses.";
