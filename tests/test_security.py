@@ -333,6 +333,39 @@ def test_a_real_token_over_the_limit_keeps_the_form_text(tmp_path, db_url):
     assert response.status_code == 429 and 'value="who10"' in response.get_data(as_text=True)
 
 
+def test_reset_request_limit_keeps_the_form(tmp_path, db_url):
+    app = _limited_app(tmp_path, db_url)
+    client = app.test_client()
+    client.get("/reset")
+    codes = [client.post("/reset", data={"email": f"who{i}@example.test"}).status_code for i in range(6)]
+    assert codes == [200] * 5 + [429]
+    html = client.post("/reset", data={"email": "who6@example.test"}).get_data(as_text=True)
+    assert "password-reset requests" in html and 'value="who6@example.test"' in html
+    assert app.test_client().post("/reset", data={"email": "x@example.test"}).status_code == 200
+
+
+def test_reset_mails_to_one_address_are_capped_silently(tmp_path, db_url):
+    from forum.mail import message_sent
+
+    app = _limited_app(tmp_path, db_url)
+    with app.app_context():
+        email = make_user(pseudonym="Inbox").email
+    sent = []
+
+    def record(sender, message, **extra):
+        sent.append(message)
+
+    with message_sent.connected_to(record, app):
+        pages = [
+            app.test_client().post(
+                "/reset", data={"email": email}, environ_base={"REMOTE_ADDR": f"10.4.0.{i}"}
+            )
+            for i in range(5)
+        ]
+    assert len(sent) == 3
+    assert len({page.get_data(as_text=True).count("reset") for page in pages}) == 1  # the same page each time
+
+
 def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
     from forum import create_app
     from forum.config import ConfigError, ProductionConfig

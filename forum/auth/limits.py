@@ -32,10 +32,20 @@ REGISTER_ATTEMPTS_PER_DEVICE = "20 per hour"
 REGISTER_ATTEMPTS_PER_ADDRESS = "100 per hour"
 ACCOUNTS_PER_DEVICE = "5 per hour"
 ACCOUNTS_PER_ADDRESS = "30 per hour"
+# Password resets: asking for a link, and choosing the new password from one (each costs a password hash).
+RESET_REQUESTS_PER_DEVICE = "5 per 15 minutes"
+RESET_REQUESTS_PER_ADDRESS = "30 per 15 minutes"
+RESET_MAILS_PER_EMAIL = "3 per hour"
+NEW_PASSWORDS_PER_DEVICE = "10 per 15 minutes"
+NEW_PASSWORDS_PER_ADDRESS = "60 per 15 minutes"
 
 SIGN_IN_MESSAGE = (
     "There have been a lot of sign-in attempts from this browser or network. Please wait a few minutes "
     "and try again; what you typed is still here."
+)
+RESET_MESSAGE = (
+    "There have been a lot of password-reset requests from this browser or network. Please wait a few "
+    "minutes and try again; what you typed is still here."
 )
 REGISTER_MESSAGE = (
     "A lot of accounts have been made from this browser or network in the last hour. Please wait a little "
@@ -89,12 +99,35 @@ def _hit(scope: str, *pairs: tuple[str, str]) -> bool:
         return True
 
 
+def _check_visitor(scope: str, visitor: Visitor, per_device: str, per_address: str, message: str) -> None:
+    if not _hit(scope, (per_device, visitor.device_key), (per_address, visitor.address_key)):
+        raise RateLimited(message)
+
+
 def check_sign_in(visitor: Visitor) -> None:
     """Count a sign-in attempt from this browser and address; RateLimited when either has had too many."""
-    if not _hit(
-        "sign-in", (SIGN_IN_PER_DEVICE, visitor.device_key), (SIGN_IN_PER_ADDRESS, visitor.address_key)
-    ):
-        raise RateLimited(SIGN_IN_MESSAGE)
+    _check_visitor("sign-in", visitor, SIGN_IN_PER_DEVICE, SIGN_IN_PER_ADDRESS, SIGN_IN_MESSAGE)
+
+
+def check_reset_request(visitor: Visitor) -> None:
+    """Count a request for a reset link from this browser and address."""
+    _check_visitor(
+        "reset-request", visitor, RESET_REQUESTS_PER_DEVICE, RESET_REQUESTS_PER_ADDRESS, RESET_MESSAGE
+    )
+
+
+def check_new_password(visitor: Visitor) -> None:
+    """Count a new password chosen from a reset link, from this browser and address."""
+    _check_visitor(
+        "new-password", visitor, NEW_PASSWORDS_PER_DEVICE, NEW_PASSWORDS_PER_ADDRESS, RESET_MESSAGE
+    )
+
+
+def reset_mail_allowed(email: str) -> bool:
+    """Count a reset mail to this address: a few an hour, so nobody can flood a member's inbox. Over it the
+    mail is silently not sent (the page says the same either way, so it tells nobody the address has an
+    account)."""
+    return _hit("reset-mail", (RESET_MAILS_PER_EMAIL, email))
 
 
 def account_attempt_allowed(account_key: str) -> bool:

@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 
 from forum.auth import badges, forms, limits, services, sessions
 from forum.errors import ForumError, put_errors, rerender_on_csrf_error
-from forum.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 bp.add_app_template_global(badges.staff_badge, "staff_badge")
@@ -126,19 +125,24 @@ def logout() -> Response:
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@limiter.limit("5 per 15 minutes", methods=["POST"])
 @rerender_on_csrf_error
 def request_reset() -> Any:
     """Ask for a password-reset link by email."""
     form = forms.ResetRequestForm()
+    status = 200
     if _submitted(form):
-        services.request_password_reset(form.email.data)
-        return render_template("auth/reset_sent.html", email=form.email.data)
-    return render_template("auth/reset_request.html", form=form)
+        try:
+            limits.check_reset_request(_visitor())
+        except ForumError as error:
+            status = put_errors(form, error)
+        else:
+            services.request_password_reset(form.email.data)
+            return render_template("auth/reset_sent.html", email=form.email.data)
+    _give_device_id()
+    return render_template("auth/reset_request.html", form=form), status
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", methods=["POST"])
 @rerender_on_csrf_error
 def reset_password(token: str) -> Any:
     """Choose a new password from an emailed link."""
@@ -147,15 +151,18 @@ def reset_password(token: str) -> Any:
     except ForumError as error:
         return render_template("auth/reset_invalid.html", message=error.message), 400
     form = forms.NewPasswordForm()
+    status = 200
     if _submitted(form):
         try:
+            limits.check_new_password(_visitor())
             services.reset_password(token, form.password.data)
         except ForumError as error:
-            put_errors(form, error)
+            status = put_errors(form, error)
         else:
             flash("Your password is changed. Please sign in with it.", "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset_form.html", form=form, user=user)
+    _give_device_id()
+    return render_template("auth/reset_form.html", form=form, user=user), status
 
 
 @bp.get("/settings")

@@ -263,7 +263,7 @@ def request_password_reset(email: str) -> None:
     except ValidationFailed:
         return
     user = db.session.scalar(sa.select(User).where(User.email == address, User.deleted_at.is_(None)))
-    if user is None:
+    if user is None or not limits.reset_mail_allowed(address):
         return
     link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
     minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60
