@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from forum.extensions import db
 from forum.models import Flag, Status, Story, WatchedWord
+from forum.moderation import protection
 from forum.moderation import services as mod
 from forum.moderation.targets import target_of
+from forum.stories import services
 from tests.conftest import make_app
 from tests.factories import login, make_user
 
 BODY = "Another hard morning at nursery drop-off, she cried and I cried in the car afterwards."
+
+
+# Four different stories (near-duplicates of one another would be refused as repeated text).
+DAYS = [
+    BODY,
+    "The new key worker knelt down and talked about dinosaurs, and he walked in without looking back.",
+    "Pick-up was tearful: he held it together all day and let it all out the moment he saw me.",
+    "We tried a photo of the family in his bag; he showed it to everyone and barely noticed me leave.",
+]
 
 
 def add_word(phrase: str, action: str) -> None:
@@ -80,7 +92,7 @@ def test_write_rate_limit_with_friendlier_message_and_stricter_for_new_accounts(
         codes = []
         for i in range(4):
             response = client.post(
-                "/stories/new", data={"body": f"{BODY} Day {i} of settling in.", "submission_key": f"r{i}"}
+                "/stories/new", data={"body": f"{DAYS[i]} Day {i} of settling in.", "submission_key": f"r{i}"}
             )
             codes.append(response.status_code)
         assert codes[:3] == [302, 302, 302]
@@ -145,3 +157,130 @@ def test_words_page_adds_and_removes(app, moderator):
     assert "already on the list" in duplicate.get_data(as_text=True)
     client.post(f"/moderation/words/{word.id}/delete")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchedWord)) == 0
+
+
+# ---------------------------------------------------------------- issue 12, finding 14: text as it reads
+
+
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        "ｂｌｏｃｋword",  # full-width letters
+        "block\u200bword",  # zero-width space
+        "**block**word",  # Markdown inside the word
+        "*block*_word_",
+        "BLOCK\u00adWORD",  # soft hyphen, capitals
+        "b\u0336lockword",  # a combining mark over a letter
+        "𝐛𝐥𝐨𝐜𝐤𝐰𝐨𝐫𝐝",  # mathematical bold letters
+    ],
+)
+def test_watched_words_are_matched_on_the_text_as_it_reads(client, auth, member, disguised):
+    add_word("blockword", "block")
+    auth.login(member)
+    response = client.post("/stories/new", data={"body": f"{BODY} Try {disguised} today."})
+    assert "isn&#39;t allowed on Village" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Story)) == 0
+
+
+def test_normalised_watched_words_still_match_whole_words_only(client, auth, member):
+    add_word("ass", "block")
+    auth.login(member)
+    body = "We had a **class** ａｓｓembly today and I was so proud of him."
+    assert client.post("/stories/new", data={"body": body}).status_code == 302
+
+
+def test_the_same_text_by_one_author_is_refused_however_it_is_dressed(client, auth, member):
+    auth.login(member)
+    variants = [
+        BODY,
+        f"**{BODY.upper()}**",
+        BODY.replace("car", "car\u200b").replace("cried", "ｃｒｉｅｄ").replace(",", " —") + "!!",
+    ]
+    codes = [
+        client.post("/stories/new", data={"body": body, "submission_key": f"n{i}"})
+        for i, body in enumerate(variants)
+    ]
+    assert [c.status_code for c in codes[:2]] == [302, 302]
+    assert "already posted this text several times" in codes[2].get_data(as_text=True)
+
+
+def test_the_same_text_from_other_accounts_is_held_for_a_moderator(app, member, other_member):
+    spam = (
+        "Struggling mums, I found a miracle supplement that fixed my sleep and my mood, "
+        "message me for a discount code today."
+    )
+    third = make_user(pseudonym="ThirdAccount")
+    first = app.test_client()
+    login(first, member)
+    first.post("/stories/new", data={"body": spam})
+    second = app.test_client()
+    login(second, other_member)
+    second.post("/stories/new", data={"body": spam.replace("miracle", "**miracle**").upper() + " Thanks!"})
+    other = app.test_client()
+    login(other, third)
+    other.post(
+        "/stories/new", data={"body": "Sleep regression at 18 months is real: anyone else awake at 3am?"}
+    )
+    statuses = dict(db.session.execute(sa.select(Story.author_id, Story.status)).all())
+    assert statuses[member.id] == Status.PUBLISHED.value
+    assert statuses[other_member.id] == Status.PENDING.value  # a near-duplicate from another account
+    assert statuses[third.id] == Status.PUBLISHED.value  # different text goes straight up
+
+
+def test_short_kind_words_are_not_duplicates_across_members(app, member, other_member):
+    story = services.publish_story(member, title="Hard day", body=BODY)
+    for person in (other_member, make_user(pseudonym="Third"), make_user(pseudonym="Fourth")):
+        reply = services.add_reply(person, story, body="Sending hugs, you've got this!")
+        assert reply.status == Status.PUBLISHED.value
+
+
+def test_quoted_lines_do_not_make_a_reply_a_duplicate(member, other_member):
+    story = services.publish_story(member, title="Hard day", body=BODY)
+    long_reply = (
+        "We had exactly this with our eldest, it took about six weeks before drop-off stopped being a battle."
+    )
+    services.add_reply(other_member, story, body=long_reply)
+    quoting = services.add_reply(
+        make_user(pseudonym="Quoter"), story, body=f"> {long_reply}\n\nSix weeks? Hope!"
+    )
+    assert quoting.status == Status.PUBLISHED.value
+
+
+def test_near_duplicate_work_is_bounded(monkeypatch):
+    """However long the texts, each is cut to NEAR_DUPLICATE_CHARS before shingling."""
+    huge = " ".join(f"word{i}" for i in range(20_000))
+    assert len(protection.shingles(huge)) <= protection.NEAR_DUPLICATE_CHARS // 2
+    assert len(protection.shingles("#" * 100_000)) <= 1
+    seen: list[int] = []
+    real = protection.textlib.normalise_for_matching
+    monkeypatch.setattr(
+        protection.textlib, "normalise_for_matching", lambda t: seen.append(len(t)) or real(t)
+    )
+    protection.shingles.cache_clear()
+    protection.shingles("x" * 1_000_000 + " unique")
+    assert max(seen) <= protection.NEAR_DUPLICATE_CHARS * 2
+
+
+def test_edits_are_rate_limited(tmp_path, db_url):
+    app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True)
+    with app.app_context():
+        writer = make_user(pseudonym="Editor")
+        client = app.test_client()
+        login(client, writer)
+        story = services.publish_story(writer, title="Draft one", body=BODY)
+        codes = [
+            client.post(
+                f"/stories/{story.id}/edit", data={"title": f"Take {i}", "body": f"{BODY} Edit {i}."}
+            ).status_code
+            for i in range(protection_limit(app) + 1)
+        ]
+        assert set(codes[:-1]) == {302}
+        assert codes[-1] == 429
+        from tests.conftest import empty_tables
+
+        empty_tables()
+
+
+def protection_limit(app) -> int:
+    """How many edits a day-old-or-newer account may make in an hour."""
+    return int(protection.EDIT_LIMITS[1].split()[0])

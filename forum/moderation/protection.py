@@ -3,7 +3,7 @@ and optional approval of new members' first posts."""
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import re
 from datetime import timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from forum import text as textlib
 from forum.errors import NotAllowed, RateLimited, ValidationFailed
 from forum.extensions import db
 from forum.models import FlagReason, Reply, Story, User, WatchedWord, utcnow
@@ -27,8 +28,16 @@ WRITE_LIMITS = {
     "reaction": ("120 per hour", "60 per hour"),
     "report": ("20 per hour", "10 per hour"),
 }
+# Edits re-run every check on the text (crisis detection, embedding), so they are limited too.
+EDIT_LIMITS = ("30 per hour", "15 per hour")
 NEW_ACCOUNT_AGE = timedelta(days=1)
 REPEAT_WINDOW = timedelta(hours=24)
+# Near-duplicates across authors: compared with the latest posts of the last hours, a bounded amount of text.
+NEAR_DUPLICATE_WINDOW = timedelta(hours=6)
+NEAR_DUPLICATE_POSTS = 100  # the latest stories and the latest replies looked at, whoever wrote them
+NEAR_DUPLICATE_CHARS = 1_500  # of each text
+NEAR_DUPLICATE_MIN_WORDS = 8  # short kind words ("sending hugs, you've got this") are said by many
+NEAR_DUPLICATE_JACCARD = 0.7  # share of word 3-shingles in common
 BLOCK_MESSAGE = (
     "Your post includes “{phrase}”, which isn't allowed on Village. Please change it; "
     "everything you wrote is still here."
@@ -59,13 +68,14 @@ def check_member_may_write(author: User, kind: str, text: str, target: Any) -> N
 def check_rate_limit(author: User, kind: str, text: str, target: Any) -> None:
     """Too many writes in an hour are refused kindly; if the limit store is down, writes are refused too."""
     app = current_app
-    if not app.config.get("RATELIMIT_ENABLED", True) or kind not in WRITE_LIMITS or _is_edit(kind, target):
+    if not app.config.get("RATELIMIT_ENABLED", True) or kind not in WRITE_LIMITS:
         return
-    established, newcomer = WRITE_LIMITS[kind]
+    bucket = "edit" if _is_edit(kind, target) else kind
+    established, newcomer = EDIT_LIMITS if bucket == "edit" else WRITE_LIMITS[kind]
     is_new = author.created_at > utcnow() - NEW_ACCOUNT_AGE
     item = parse(newcomer if is_new else established)
     try:
-        allowed = _limiter(app).hit(item, "write", kind, str(author.id))
+        allowed = _limiter(app).hit(item, "write", bucket, str(author.id))
     except Exception as error:  # noqa: BLE001 - any storage failure: fail closed for writes, kindly
         app.logger.warning("Rate-limit storage unavailable: %s", error)
         raise RateLimited(
@@ -77,36 +87,53 @@ def check_rate_limit(author: User, kind: str, text: str, target: Any) -> None:
         )
 
 
-def _fingerprint(text: str) -> str:
-    return hashlib.sha256(
-        re.sub(r"\W+", " ", text.casefold()).strip().encode()
-    ).hexdigest()  # nosemgrep - text fingerprint
+_QUOTED_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 
 
-def check_repeated_text(author: User, kind: str, text: str, target: Any) -> None:
-    """The same text posted again and again (as stories or replies) within a day is refused."""
+@functools.lru_cache(maxsize=1024)  # recent posts are compared again on every write
+def shingles(text: str) -> frozenset[str]:
+    """Word 3-shingles of a text as it reads (normalise_for_matching, quoted lines left out), from a bounded
+    opening of it: '**Buy** cheap LOANS now' and 'buy cheap loans now' give the same set."""
+    plain = textlib.normalise_for_matching(_QUOTED_LINE.sub("", text[: NEAR_DUPLICATE_CHARS * 2]))
+    words = re.findall(r"\w+", plain[:NEAR_DUPLICATE_CHARS])
+    if len(words) < 3:
+        return frozenset([" ".join(words)]) if words else frozenset()
+    return frozenset(" ".join(words[i : i + 3]) for i in range(len(words) - 2))
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two shingle sets (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _recent_posts(since: Any, author_id: int | None = None, limit: int = NEAR_DUPLICATE_POSTS) -> list[Any]:
+    """(author id, body) of the latest stories and replies since a time, by one author or by anyone."""
+    rows: list[Any] = []
+    for model in (Story, Reply):
+        query = sa.select(model.author_id, sa.func.substr(model.body, 1, NEAR_DUPLICATE_CHARS)).where(
+            model.created_at >= since
+        )
+        if author_id is not None:
+            query = query.where(model.author_id == author_id)
+        rows += list(db.session.execute(query.order_by(model.id.desc()).limit(limit)))
+    return rows
+
+
+def check_repeated_text(author: User, kind: str, text: str, target: Any) -> str | None:
+    """Text posted again and again, compared as it reads (case, punctuation, Markdown, look-alike letters
+    and invisible characters do not count): the member's own third identical post today is refused; a
+    near-duplicate of what other members posted in the last hours (a spam wave from several accounts) waits
+    for a moderator."""
     if kind not in ("story", "reply") or _is_edit(kind, target) or len(text) < 20:
-        return
-    since = utcnow() - REPEAT_WINDOW
+        return None
     body = text.split("\n", 1)[1] if kind == "story" and "\n" in text else text
-    wanted = _fingerprint(body)
-    recent = list(
-        db.session.scalars(
-            sa.select(Story.body)
-            .where(Story.author_id == author.id, Story.created_at >= since)
-            .order_by(Story.id.desc())
-            .limit(20)
-        )
-    )
-    recent += list(
-        db.session.scalars(
-            sa.select(Reply.body)
-            .where(Reply.author_id == author.id, Reply.created_at >= since)
-            .order_by(Reply.id.desc())
-            .limit(30)
-        )
-    )
-    if sum(1 for previous in recent if _fingerprint(previous) == wanted) >= 2:
+    wanted = shingles(body)
+    if not wanted:
+        return None
+    own = _recent_posts(utcnow() - REPEAT_WINDOW, author.id, limit=30)
+    if sum(1 for _, previous in own if shingles(previous or "") == wanted) >= 2:
         raise ValidationFailed(
             [
                 (
@@ -116,13 +143,29 @@ def check_repeated_text(author: User, kind: str, text: str, target: Any) -> None
                 )
             ]
         )
+    if len(wanted) < NEAR_DUPLICATE_MIN_WORDS - 2:
+        return None
+    others = {
+        author_id
+        for author_id, previous in _recent_posts(utcnow() - NEAR_DUPLICATE_WINDOW)
+        if author_id != author.id and similarity(shingles(previous or ""), wanted) >= NEAR_DUPLICATE_JACCARD
+    }
+    return "pending" if others else None
 
 
 def matching_words(text: str) -> list[WatchedWord]:
-    """Watched words or phrases in text, matched as whole words, case-insensitively."""
+    """Watched words or phrases in text, matched as whole words on the text as it reads: a full-width letter,
+    a zero-width space, a combining mark or Markdown inside the word ('**block**word') does not hide it."""
     words = list(db.session.scalars(sa.select(WatchedWord)))
-    folded = text.casefold()
-    return [w for w in words if re.search(r"(?<!\w)" + re.escape(w.phrase.casefold()) + r"(?!\w)", folded)]
+    if not words:
+        return []
+    plain = textlib.normalise_for_matching(text)
+    found = []
+    for word in words:
+        phrase = textlib.normalise_for_matching(word.phrase)
+        if phrase and re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", plain):
+            found.append(word)
+    return found
 
 
 def check_watched_words(author: User, kind: str, text: str, target: Any) -> str | None:
