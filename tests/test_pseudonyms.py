@@ -199,3 +199,11 @@ def test_staff_badge_in_notifications(app, moderator, member):
     page = signed_in_client(app, member).get("/notifications").get_data(as_text=True)
     assert moderator.pseudonym in page and ">Moderator</span>" in page
 
+
+def test_a_name_typed_with_combining_marks_is_the_composed_name(client):
+    assert register(client, "Zoe\u0308 B").status_code == 302  # e + combining diaeresis
+    user = db.session.scalar(sa.select(User))
+    assert user.pseudonym == "Zo\u00eb B"
+    client.post("/logout")
+    signed_in = client.post("/login", data={"identifier": "Zoe\u0308 b", "password": "a long password here"})
+    assert signed_in.status_code == 302

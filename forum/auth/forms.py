@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -9,6 +11,11 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp, Validation
 
 PSEUDONYM_PATTERN = r"^[\w .\-]+$"
 MIN_PASSWORD = 10
+
+
+def composed(text: str | None) -> str | None:
+    """The name in composed form (NFC): "Zoë" typed as e and a combining mark is the same "Zoë"."""
+    return unicodedata.normalize("NFC", text) if text else text
 
 
 def valid_email(form: FlaskForm, field: EmailField) -> None:
@@ -25,6 +32,7 @@ def valid_email(form: FlaskForm, field: EmailField) -> None:
 class RegisterForm(FlaskForm):
     pseudonym = StringField(
         "Pseudonym",
+        filters=[composed],
         validators=[
             DataRequired("Please choose a pseudonym."),
             Length(3, 30, "A pseudonym needs 3 to 30 characters."),
@@ -50,6 +58,7 @@ class RegisterForm(FlaskForm):
 class LoginForm(FlaskForm):
     identifier = StringField(
         "Pseudonym or email",
+        filters=[composed],
         validators=[DataRequired("Please enter your pseudonym or email."), Length(max=254)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
