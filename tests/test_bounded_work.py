@@ -232,10 +232,14 @@ def test_text_queries_hand_the_engine_a_bounded_text(client, monkeypatch, name: 
     ],
 )
 def test_every_text_endpoint_is_rate_limited(tmp_path, db_url, monkeypatch, method, url, data) -> None:
+    from forum.extensions import limiter
     from forum.similar import store
     from tests.conftest import make_app
 
     monkeypatch.setattr(store, "similar_to_text", lambda text, viewer, k: [])
+    # Another app with limits on re-initialises the shared limiter: put it back afterwards.
+    for attribute in ("enabled", "initialized", "_storage", "_limiter"):
+        monkeypatch.setattr(limiter, attribute, getattr(limiter, attribute, None), raising=False)
     app = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True)
     with app.app_context():
         client = app.test_client()

@@ -77,3 +77,85 @@ def test_autosave_is_rate_limited(
         codes = [c.post("/drafts/story", json={"body": TEXT}).status_code for _ in range(31)]
         db.session.remove()
     assert codes[:30] == [200] * 30 and codes[30] == 429
+
+
+# ---------------------------------------------------------------- issue 12, finding 9: signed-out stashes
+
+
+def _stash_story(client, body: str = TEXT) -> str | None:
+    """Post the compose form signed out; the restore link the sign-in page will return to, if one was kept."""
+    from urllib.parse import parse_qs, urlparse
+
+    response = client.post("/stories/new", data={"body": body, "title": "Kept for me"})
+    assert response.status_code == 302 and "/login" in response.location
+    after = parse_qs(urlparse(response.location).query)["next"][0]
+    return after if "restore=" in after else None
+
+
+def _stashes() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Draft).where(Draft.user_id.is_(None)))
+
+
+def test_a_stash_is_restored_only_in_the_browser_that_made_it(app: Flask, member: User, other_member: User):
+    mine = app.test_client()
+    link = _stash_story(mine)
+    assert link is not None
+    stranger = app.test_client()  # another browser holding the link (shared, logged, shoulder-surfed)
+    factories.login(stranger, other_member)
+    assert TEXT not in stranger.get(link).text
+    factories.login(mine, member)
+    assert textarea(mine.get(link).text) == TEXT  # still there for its own browser, once
+    assert TEXT not in mine.get(link).text
+
+
+def test_a_forged_stash_cookie_restores_nothing(app: Flask, member: User) -> None:
+    mine = app.test_client()
+    link = _stash_story(mine)
+    forger = app.test_client()
+    forger.set_cookie("village_stash", mine.get_cookie("village_stash").value + "x")
+    factories.login(forger, member)
+    assert TEXT not in forger.get(link).text
+
+
+def test_stashes_are_size_limited_and_short_lived(app: Flask, member: User) -> None:
+    from datetime import timedelta
+
+    from forum.models import utcnow
+    from forum.stories import drafts
+
+    mine = app.test_client()
+    link = _stash_story(mine, "x" * 30_000)
+    stash = db.session.scalar(sa.select(Draft).where(Draft.user_id.is_(None)))
+    assert len(stash.body) <= drafts.STASH_BODY_CHARS
+    stash.updated_at = utcnow() - drafts.STASH_MAX_AGE - timedelta(minutes=1)
+    db.session.commit()
+    factories.login(mine, member)
+    assert "x" * 100 not in mine.get(link).text
+
+
+def test_the_store_of_stashes_has_a_ceiling(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forum.stories import drafts
+
+    monkeypatch.setattr(drafts, "STASH_MAX_TOTAL", 3)
+    links = [_stash_story(app.test_client(), f"{TEXT} {i}") for i in range(5)]
+    assert [link is not None for link in links] == [True, True, True, False, False]
+    assert _stashes() == 3
+
+
+def test_signed_out_posts_are_rate_limited_per_address(
+    app: Flask, tmp_path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.extensions import limiter
+    from tests.conftest import make_app
+
+    for name in ("enabled", "initialized", "_storage", "_limiter"):
+        monkeypatch.setattr(limiter, name, getattr(limiter, name, None), raising=False)
+    limited = make_app(tmp_path, db_url, RATELIMIT_ENABLED=True)
+    with limited.app_context():
+        links = [_stash_story(limited.test_client(), f"{TEXT} {i}") for i in range(8)]
+        kept = _stashes()
+        db.session.execute(sa.delete(Draft))
+        db.session.commit()
+        db.session.remove()
+    assert [link is not None for link in links] == [True] * 5 + [False] * 3
+    assert kept == 5

@@ -8,6 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from forum import text as textlib
 from forum.errors import ValidationFailed
@@ -16,7 +21,12 @@ from forum.models import Draft, User, utcnow
 
 DRAFT_KEY = re.compile(r"^(story|reply-\d{1,12})$")
 STASH_PREFIX = "stash:"
-STASH_MAX_AGE = timedelta(days=1)
+# A stash only bridges a sign-in: it is kept a few hours, restored once, and only in the browser that made it.
+STASH_MAX_AGE = timedelta(hours=3)
+STASH_LIMITS = ("5 per 10 minutes", "20 per day")  # per address; the text stays in the browser either way
+STASH_MAX_TOTAL = 2_000  # signed-out stashes held at once, from everyone
+STASH_BODY_CHARS = 20_000  # a story's maximum
+STASH_COOKIE = "village_stash"
 EXTRA_FIELDS = ("anonymous", "age_band", "setting", "content_note", "remind", "submission_key", "quoting")
 
 
@@ -50,36 +60,91 @@ def discard_draft(user: User, key: str) -> None:
     db.session.commit()
 
 
-def stash_form(kind: str, values: dict[str, Any]) -> str:
-    """Keep a form posted while signed out (kind "story" or "reply-<id>"); returns the token to restore it."""
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="village-stash-owner")
+
+
+def new_stash_owner() -> str:
+    """A random id for this browser's stashes (sent back in a signed cookie, never shown)."""
+    return secrets.token_urlsafe(18)
+
+
+def stash_owner_cookie(owner: str) -> str:
+    """The signed cookie value carrying a browser's stash owner id."""
+    return str(_signer().dumps(owner))
+
+
+def stash_owner_from_cookie(value: str | None) -> str | None:
+    """The owner id in a stash cookie, or None when it is missing or was not signed by us."""
+    if not value or len(value) > 200:
+        return None
+    try:
+        owner = _signer().loads(value)
+    except BadSignature:
+        return None
+    return owner if isinstance(owner, str) else None
+
+
+def _stash_allowed(address: str) -> bool:
+    app = current_app
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    if "village_stash_limiter" not in app.extensions:
+        storage = storage_from_string(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+        app.extensions["village_stash_limiter"] = MovingWindowRateLimiter(storage)
+    limiter = app.extensions["village_stash_limiter"]
+    try:
+        return all(limiter.hit(parse(limit), "stash", address) for limit in STASH_LIMITS)
+    except Exception as error:  # noqa: BLE001 - no limit store: keep nothing rather than everything
+        app.logger.warning("Rate-limit storage unavailable for stashes: %s", error)
+        return False
+
+
+def stash_form(kind: str, values: dict[str, Any], *, owner: str, address: str) -> str | None:
+    """Keep a form posted while signed out (kind "story" or "reply-<id>") for the browser with this owner id;
+    returns the token to restore it, or None when this address stashed too much lately or the store is full
+    (the browser still holds its own copy of the text)."""
     db.session.execute(
         sa.delete(Draft).where(Draft.user_id.is_(None), Draft.updated_at < utcnow() - STASH_MAX_AGE)
     )
+    db.session.commit()
+    if not _stash_allowed(address):
+        return None
+    held = db.session.scalar(sa.select(sa.func.count()).select_from(Draft).where(Draft.user_id.is_(None)))
+    if (held or 0) >= STASH_MAX_TOTAL:
+        return None
     token = secrets.token_urlsafe(24)
     db.session.add(
         Draft(
             user_id=None,
             key=STASH_PREFIX + token,
             title=textlib.clean_line(values.get("title"))[:150],
-            body=textlib.clean_text(values.get("body"))[:25_000],
+            body=textlib.clean_text(values.get("body"))[:STASH_BODY_CHARS],
             tags=textlib.clean_line(values.get("tags"))[:400],
-            extra={**_extra(values), "kind": kind},
+            extra={**_extra(values), "kind": kind, "owner": owner},
         )
     )
     db.session.commit()
     return token
 
 
-def take_stash(token: str | None, kind: str) -> Draft | None:
-    """The stashed form for this token and kind, removed so it is restored only once."""
-    if not token or len(token) > 40:
+def take_stash(token: str | None, kind: str, owner: str | None) -> Draft | None:
+    """The stashed form for this token and kind, if this browser (owner id) stashed it; removed so it is
+    restored only once. A token alone (a shared or leaked link) restores nothing."""
+    if not token or len(token) > 40 or not owner:
         return None
     stash = db.session.scalar(
         sa.select(Draft).where(Draft.user_id.is_(None), Draft.key == STASH_PREFIX + token)
     )
-    if stash is None or stash.extra.get("kind") != kind or stash.updated_at < utcnow() - STASH_MAX_AGE:
+    if (
+        stash is None
+        or stash.extra.get("kind") != kind
+        or not secrets.compare_digest(str(stash.extra.get("owner", "")), owner)
+        or stash.updated_at < utcnow() - STASH_MAX_AGE
+    ):
         return None
-    values = Draft(title=stash.title, body=stash.body, tags=stash.tags, extra=dict(stash.extra))
+    extra = {k: v for k, v in stash.extra.items() if k != "owner"}
+    values = Draft(title=stash.title, body=stash.body, tags=stash.tags, extra=extra)
     db.session.delete(stash)
     db.session.commit()
     return values

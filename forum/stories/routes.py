@@ -64,10 +64,27 @@ def _submitted(form: Any) -> bool:
     return form.validate_on_submit() and not g.get("csrf_expired")
 
 
+def _stash_owner() -> str | None:
+    return drafts.stash_owner_from_cookie(request.cookies.get(drafts.STASH_COOKIE))
+
+
 def _stash_and_sign_in(kind: str, after: str) -> Response:
-    """The login session ended while writing: keep the text server-side and come back to it after sign-in."""
-    token = drafts.stash_form(kind, request.form.to_dict())
-    return redirect(url_for("auth.login", next=f"{after}{'&' if '?' in after else '?'}restore={token}"))
+    """The login session ended while writing: keep the text server-side (for this browser only, a few hours,
+    within a per-address limit) and come back to it after sign-in."""
+    owner = _stash_owner() or drafts.new_stash_owner()
+    token = drafts.stash_form(kind, request.form.to_dict(), owner=owner, address=request.remote_addr or "")
+    if token is None:  # over the limit: the browser's own copy of the draft is all there is
+        return redirect(url_for("auth.login", next=after))
+    response = redirect(url_for("auth.login", next=f"{after}{'&' if '?' in after else '?'}restore={token}"))
+    response.set_cookie(
+        drafts.STASH_COOKIE,
+        drafts.stash_owner_cookie(owner),
+        max_age=int(drafts.STASH_MAX_AGE.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure,
+    )
+    return response
 
 
 def _millis(draft: Any) -> int | None:
@@ -94,7 +111,7 @@ def compose() -> Any:
     form = StoryForm()
     restored = status = draft_at = None
     if request.method == "GET":
-        restored = drafts.take_stash(request.args.get("restore"), "story")
+        restored = drafts.take_stash(request.args.get("restore"), "story", _stash_owner())
         saved = restored or drafts.get_draft(current_user, "story")
         if saved is not None:
             _fill(form, saved)
@@ -168,9 +185,9 @@ def show(story_id: int) -> Any:
     form = ReplyForm(formdata=None, meta={"csrf": current_user.is_authenticated})
     if current_user.is_authenticated:
         quote = _quote_for(story, request.args.get("quote"))
-        saved = drafts.take_stash(request.args.get("restore"), f"reply-{story.id}") or drafts.get_draft(
-            current_user, f"reply-{story.id}"
-        )
+        saved = drafts.take_stash(
+            request.args.get("restore"), f"reply-{story.id}", _stash_owner()
+        ) or drafts.get_draft(current_user, f"reply-{story.id}")
         if saved is not None:
             _fill(form, saved)
             g.draft_at = _millis(saved)
