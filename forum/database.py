@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 
 from forum.extensions import db
+
+logger = logging.getLogger(__name__)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -20,11 +23,34 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def configure_engine(app: Flask) -> None:
-    """Attach per-connection settings to the app's engine."""
+    """Attach per-connection settings to the app's engine, and make the session's teardown safe."""
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_on_connect)
+    funcs = app.teardown_appcontext_funcs
+    funcs[:] = [_remove_session if getattr(f, "__func__", None) is _FSA_TEARDOWN else f for f in funcs]
+
+
+_FSA_TEARDOWN = type(db)._teardown_session
+
+
+def _remove_session(_exc: BaseException | None) -> None:
+    """End the request's session without ever failing the request.
+
+    The response is already made (a committed post is saved). If the connection died after the request's last
+    query (PostgreSQL shutting down or restarting, a terminated backend), the rollback that closing the
+    session sends raises; raised here, outside every error handler, it would make the server answer its own
+    500 for a request that succeeded. Log it, drop the connection from the pool, forget the session."""
+    try:
+        db.session.remove()
+    except Exception:  # noqa: BLE001 - the request's answer stands whatever happens to its connection
+        logger.warning("the database connection failed while a request ended; it is discarded", exc_info=True)
+        try:
+            db.session().invalidate()
+        except Exception:  # noqa: BLE001
+            logger.warning("could not discard the failed connection", exc_info=True)
+        db.session.registry.clear()
 
 
 def is_sqlite() -> bool:

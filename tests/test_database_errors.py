@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from forum.feeds import queries
@@ -60,3 +61,77 @@ def test_a_connection_that_died_mid_request_still_ends_in_a_503(client, monkeypa
     page = client.get("/")
     assert page.status_code == 503
     assert b"Nothing you typed is lost" in page.data
+
+
+def _app_with_view(tmp_path, db_url, view):
+    """A fresh app (routes can't be added to the shared one after its first request) with one test view."""
+    from tests.conftest import make_app
+
+    fresh = make_app(tmp_path, db_url)
+    fresh.add_url_rule("/test-teardown", "test_teardown", view, methods=["POST"])
+    return fresh
+
+
+def test_a_connection_lost_after_the_commit_does_not_turn_the_answer_into_a_500(
+    tmp_path, db_url, member, monkeypatch
+) -> None:
+    """The request committed; then the connection dies before the teardown's rollback. The answer stands."""
+    from forum.extensions import db
+    from forum.models import Story
+
+    def view():
+        db.session.add(
+            Story(author_id=member.id, title="Saved", body="A story that was committed.", body_html="")
+        )
+        db.session.commit()
+        db.session.execute(
+            sa.text("SELECT 1")
+        )  # a read after the commit: the teardown has a rollback to send
+
+        def dead(*_args, **_kwargs):
+            raise sa.exc.OperationalError(
+                "ROLLBACK", {}, Exception("terminating connection due to administrator command")
+            )
+
+        monkeypatch.setattr(sa.engine.Connection, "_rollback_impl", dead)
+        return "posted"
+
+    fresh = _app_with_view(tmp_path, db_url, view)
+    response = fresh.test_client().post("/test-teardown")
+    monkeypatch.undo()
+    assert response.status_code == 200 and response.data == b"posted"
+    assert db.session.scalar(sa.select(Story.title)) == "Saved"
+    with fresh.app_context():
+        db.engine.dispose()
+
+
+def test_postgresql_terminating_the_connection_before_the_teardown_is_not_a_500(
+    tmp_path, db_url, member
+) -> None:
+    """A real failure: the request's backend is terminated from another connection (as PostgreSQL does when it
+    shuts down) between its commit and the teardown's rollback."""
+    from forum.extensions import db
+    from forum.models import Story
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+
+    def view():
+        db.session.add(
+            Story(author_id=member.id, title="Kept", body="A story committed before the end.", body_html="")
+        )
+        db.session.commit()
+        pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))  # opens the transaction the teardown ends
+        with db.engine.connect() as other:
+            assert other.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "posted"
+
+    fresh = _app_with_view(tmp_path, db_url, view)
+    client = fresh.test_client()
+    response = client.post("/test-teardown")
+    assert response.status_code == 200 and response.data == b"posted"
+    assert db.session.scalar(sa.select(Story.title)) == "Kept"
+    # The dead connection was discarded: the next request gets a working one.
+    assert client.post("/test-teardown").status_code == 200
+    with fresh.app_context():
+        db.engine.dispose()

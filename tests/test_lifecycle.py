@@ -464,3 +464,80 @@ def test_a_care_card_and_its_welfare_flag_are_one_transaction(app: Flask, member
     assert commits == [1]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CareCard)) == 1
     assert db.session.scalar(sa.select(Flag.reason)) == "at-risk"
+
+
+# Counters under concurrency (PostgreSQL: SQLite has one writer at a time).
+
+
+def _wait_for_a_lock_wait(app: Flask, timeout: float = 10.0) -> bool:
+    """True once some connection of this database waits for a row lock (the second post's count)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with db.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            watcher.rollback()
+            if waiting:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def test_two_concurrent_posts_with_one_tag_both_count(app: Flask) -> None:
+    """Both transactions insert a story with the same tag before either commits; the second's count waits
+    for the first's row lock and then adds to the committed value: 2. (A recount would see its statement's
+    snapshot, without the other story, and leave 1.)"""
+    import threading
+
+    from forum.stories import lifecycle
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): SQLite never runs two writers at once")
+    authors = [make_user().id, make_user().id]
+    tag = Tag(name="together")
+    db.session.add(tag)
+    db.session.commit()
+    tag_id = tag.id
+    both_inserted = threading.Barrier(2, timeout=10)
+    first_counted = threading.Event()
+    errors: list[BaseException] = []
+
+    def post(author_id: int, first: bool) -> None:
+        try:
+            with app.app_context():
+                story = Story(author_id=author_id, body="Posted at the same moment.", body_html="")
+                story.tags = [db.session.get(Tag, tag_id)]  # type: ignore[list-item]
+                db.session.add(story)
+                db.session.flush()
+                both_inserted.wait()
+                if first:
+                    lifecycle.published(story)
+                    first_counted.set()
+                    assert _wait_for_a_lock_wait(app), "the second count never waited for the first"
+                else:
+                    assert first_counted.wait(10)
+                    lifecycle.published(story)  # blocks until the first commits
+                lifecycle.commit()
+                db.session.remove()
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+            first_counted.set()
+
+    threads = [threading.Thread(target=post, args=(a, n == 0)) for n, a in enumerate(authors)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    db.session.expire_all()
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Story).where(Story.author_id.in_(authors)))
+        == 2
+    )
+    assert db.session.get(Tag, tag_id).story_count == 2  # type: ignore[union-attr]
