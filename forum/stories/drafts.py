@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from datetime import timedelta
@@ -58,6 +59,13 @@ def discard_draft(user: User, key: str) -> None:
     """Forget the member's draft under key."""
     db.session.execute(sa.delete(Draft).where(Draft.user_id == user.id, Draft.key == key))
     db.session.commit()
+
+
+def browser_draft_owner(user_id: int) -> str:
+    """The opaque per-member value the browser keys its draft copies with (not the id, not the name): a
+    tablet shared by a family never offers one parent's draft to another."""
+    digest = hmac.new(str(current_app.secret_key).encode(), f"browser-drafts:{user_id}".encode(), "sha256")
+    return digest.hexdigest()[:24]
 
 
 def _signer() -> URLSafeSerializer:

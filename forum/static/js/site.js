@@ -9,4 +9,25 @@
     form.dataset.submitting = "1";
     window.setTimeout(function () { form.dataset.submitting = ""; }, 8000);
   });
+
+  // Draft copies kept in this browser belong to one member: their keys carry an opaque per-member value the
+  // page provides (data-draft-owner). Signed in, copies of anyone else (and old unkeyed ones) are removed;
+  // signed out, and when signing out, all of them (except on the sign-in page, for a sign-in that ended).
+  var DRAFTS = "village:draft:";
+  function clearDrafts(keepOwner) {
+    try {
+      var s = window.localStorage;
+      for (var i = s.length - 1; i >= 0; i--) {
+        var key = s.key(i);
+        if (key && key.indexOf(DRAFTS) === 0 && !(keepOwner && key.indexOf(DRAFTS + keepOwner + ":") === 0)) {
+          s.removeItem(key);
+        }
+      }
+    } catch (e) { /* storage unavailable: nothing kept, nothing to clear */ }
+  }
+  var owner = document.body.getAttribute("data-draft-owner") || "";
+  if (owner || !document.body.hasAttribute("data-keep-drafts")) clearDrafts(owner);
+  document.querySelectorAll("form[action$='/logout']").forEach(function (form) {
+    form.addEventListener("submit", function () { clearDrafts(""); });
+  });
 })();

@@ -1,9 +1,11 @@
 // Village stories: drafts saved as you type, reactions without reload, reply prompts and quotes. Pages work without it.
 (function () {
   "use strict";
-  var PREFIX = "village:draft:";
+  // Keyed by the signed-in member's opaque value (site.js clears other members' copies and, at sign-out, all).
+  var OWNER = document.body.getAttribute("data-draft-owner") || "";
+  var PREFIX = "village:draft:" + OWNER + ":";
   var FIELDS = ["title", "body", "tags", "anonymous", "age_band", "setting", "content_note", "remind", "quoting"];
-  function store() { try { return window.localStorage; } catch (e) { return null; } }
+  function store() { if (!OWNER) return null; try { return window.localStorage; } catch (e) { return null; } }
   function token(form) { var t = form.querySelector("input[name=csrf_token]"); return t ? t.value : ""; }
   function debounce(fn, ms) { var id; return function () { clearTimeout(id); id = setTimeout(fn, ms); }; }
 
