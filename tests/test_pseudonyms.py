@@ -15,6 +15,7 @@ from forum.extensions import db
 from forum.models import User
 from tests.conftest import count_rows, make_app
 from tests.factories import make_reply, make_story, make_user
+from tests.test_migrations import empty_database_url  # noqa: F401 - a scratch database of the kind under test
 
 
 def register(client, pseudonym, email="new@example.test", password="a long password here"):
@@ -140,8 +141,11 @@ def test_key_follows_the_name_and_a_deleted_members_name_is_free_again(client):
     assert register(client, "Bobby").status_code == 302
 
 
-def test_migration_fills_keys_oldest_first_and_keeps_existing_lookalikes(tmp_path: Path):
-    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'keys.db'}")
+def test_migration_fills_keys_oldest_first_and_keeps_existing_lookalikes(
+    tmp_path: Path,
+    empty_database_url: str,  # noqa: F811 - the fixture imported above
+):
+    app = make_app(tmp_path, empty_database_url)
     with app.app_context():
         upgrade(revision="0003")
         rows = [
