@@ -27,8 +27,11 @@ migrate: install
 demo: migrate
 	$(FLASK) demo load --if-empty
 
+# The mail worker runs beside the dev server (stopped with it), so notification mail is delivered (or, without
+# MAIL_SERVER, printed to this terminal) while you try the site.
 run: demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) mail deliver --forever --interval 10 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL points at a reachable server
 # (VILLAGE_REQUIRE_POSTGRES=1 makes an unreachable one an error, as in CI).

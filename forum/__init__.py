@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from forum.feeds import bp as feeds_bp
     from forum.moderation import bp as moderation_bp
     from forum.notifications import bp as notifications_bp
+    from forum.notifications.mail import bp as mail_bp
     from forum.pages import bp as pages_bp
     from forum.similar import bp as similar_bp
     from forum.stories import bp as stories_bp
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feeds_bp)
     app.register_blueprint(stories_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(mail_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(similar_bp)
     app.register_blueprint(care_bp)

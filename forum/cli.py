@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from forum.backup import backup_command, restore_command
     from forum.care.cli import care_cli
     from forum.demo import demo_cli
+    from forum.notifications.mail.cli import mail_cli
     from forum.similar.cli import similar_cli
     from forum.stories.cli import stories_cli
 
@@ -19,5 +20,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(stories_cli)
     app.cli.add_command(similar_cli)
     app.cli.add_command(care_cli)
+    app.cli.add_command(mail_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

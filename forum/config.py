@@ -132,6 +132,11 @@ class Config:
         self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or self.MAIL_DEFAULT_SENDER
         self.SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE") or self.SITE_TIMEZONE
+        # Notification mail (forum.notifications.mail): links in mail point here; see the README.
+        self.SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        self.MAIL_HOURLY_CAP = _env_int("MAIL_HOURLY_CAP", 6)
+        self.MAIL_LEASE_SECONDS = _env_int("MAIL_LEASE_SECONDS", 300)
+        self.MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN") or "village.local"
         self.AUTO_HIDE_FLAGS = _env_int("AUTO_HIDE_FLAGS", self.AUTO_HIDE_FLAGS)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         for key, value in overrides.items():

@@ -19,13 +19,29 @@ def build_message(to: str, subject: str, text: str) -> EmailMessage:
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message.set_content(text)
+    set_text(message, text)
     return message
+
+
+def set_text(message: EmailMessage, text: str) -> None:
+    """Set the plain-text body as 7bit (ASCII) or 8bit, never quoted-printable: quoted-printable breaks long
+    lines with "=" soft line breaks, which split a reset link in two for anyone reading the raw message (the
+    development log, a plain mail client). Lines stay far below SMTP's 998-character limit."""
+    if any(len(line) > 900 for line in text.splitlines()):
+        message.set_content(text)
+    else:
+        message.set_content(text, cte="7bit" if text.isascii() else "8bit")
 
 
 def send_mail(to: str, subject: str, text: str) -> EmailMessage:
     """Send a message now; without SMTP settings, log it so a developer can follow its links."""
     message = build_message(to, subject, text)
+    deliver(message)
+    return message
+
+
+def deliver(message: EmailMessage) -> None:
+    """Hand one finished message to the SMTP server (raises on failure), or log it without MAIL_SERVER."""
     config = current_app.config
     if config.get("MAIL_SERVER"):
         smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
@@ -38,4 +54,3 @@ def send_mail(to: str, subject: str, text: str) -> EmailMessage:
     else:
         current_app.logger.warning("Mail not sent (no MAIL_SERVER set):\n%s", message.as_string())
     message_sent.send(current_app._get_current_object(), message=message)  # type: ignore[attr-defined]
-    return message

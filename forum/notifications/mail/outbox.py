@@ -1,0 +1,217 @@
+"""Writing messages to the outbox in the same transaction as the event they tell about.
+
+Nothing in the services calls this: SQLAlchemy session events watch what a transaction flushes.
+- a new in-site Notification becomes a queued message when its kind is set to "at once" (reactions never);
+  replies to the same story within COALESCE_SECONDS share one message;
+- a reply that goes out (posted, or approved from the queue) tells the members following its story (an in-site
+  notification, which in turn may become mail) and makes its author follow the story if she wants that;
+- a new member, or a changed address, gets a verification message.
+Because the rows are flushed inside the caller's transaction, a rolled-back action leaves no mail behind and a
+committed one always has its message waiting.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import orm
+
+from forum.models import (
+    Block,
+    Follow,
+    MailOutbox,
+    MailPreference,
+    Notification,
+    Reply,
+    Status,
+    Story,
+    User,
+    utcnow,
+)
+from forum.notifications.mail import kinds as K
+from forum.notifications.mail import prefs as P
+
+COALESCE_SECONDS = 180
+FOLLOW_REPLY = "follow_reply"
+_PENDING = "mail.outbox.pending"
+LIVE = Status.PUBLISHED.value
+
+
+def new_message_id() -> str:
+    """A Message-ID fixed when the row is written: a retry after a crash sends the very same one."""
+    domain = str(current_app.config.get("MAIL_MESSAGE_ID_DOMAIN") or "village.local")
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def queue(
+    session: orm.Session,
+    user_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    due_at: datetime,
+    group_key: str | None = None,
+) -> MailOutbox:
+    row = MailOutbox(
+        user_id=user_id,
+        kind=kind,
+        payload=payload,
+        group_key=group_key,
+        message_id=new_message_id(),
+        state="queued",
+        due_at=due_at,
+        attempts=0,
+        last_error="",
+        created_at=utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+def _pending(session: orm.Session) -> dict[str, list[Any]]:
+    return session.info.setdefault(_PENDING, {"notes": [], "replies": [], "users": []})  # type: ignore[no-any-return]
+
+
+@sa.event.listens_for(orm.Session, "after_flush")
+def _collect(session: orm.Session, context: Any) -> None:
+    """Note what this flush wrote that may need mail; acted on just after, still inside the transaction."""
+    if not has_app_context():
+        return
+    found = None
+    for obj in session.new:
+        if isinstance(obj, Notification | Reply | User):
+            found = found or _pending(session)
+            key = (
+                "notes" if isinstance(obj, Notification) else "replies" if isinstance(obj, Reply) else "users"
+            )
+            if key == "replies" and obj.status != LIVE:
+                continue
+            if key == "users" and not obj.email:
+                continue
+            found[key].append(obj)
+    for obj in session.dirty:
+        if isinstance(obj, Reply):
+            history = sa.inspect(obj).attrs.status.history
+            if history.has_changes() and obj.status == LIVE and LIVE not in (history.deleted or ()):
+                (found := found or _pending(session))["replies"].append(obj)
+        elif isinstance(obj, User):
+            history = sa.inspect(obj).attrs.email.history
+            if history.has_changes() and obj.email:
+                (found := found or _pending(session))["users"].append(obj)
+
+
+@sa.event.listens_for(orm.Session, "after_flush_postexec")
+def _write(session: orm.Session, context: Any) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    users, notes = pending["users"], pending["notes"]
+    pending["users"], pending["notes"] = [], []
+    with session.no_autoflush:
+        now = utcnow()
+        for user in users:
+            queue(session, user.id, K.VERIFY, {"email": user.email}, due_at=now)
+        for note in notes:
+            _queue_for_notification(session, note, now)
+
+
+@sa.event.listens_for(orm.Session, "before_commit")
+def _fan_out_replies(session: orm.Session) -> None:
+    """Followers hear of a reply once the whole action is written (its author and any quoted member are
+    notified by the service after the reply is first flushed); the commit then flushes what this adds."""
+    pending = session.info.get(_PENDING)
+    if not pending or not pending["replies"]:
+        return
+    replies, pending["replies"] = pending["replies"], []
+    session.flush()
+    for reply in replies:
+        _fan_out(session, reply)
+
+
+@sa.event.listens_for(orm.Session, "after_rollback")
+def _forget(session: orm.Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _prefs(session: orm.Session, user_id: int) -> MailPreference:
+    return session.get(MailPreference, user_id) or P.get(user_id)
+
+
+def _fan_out(session: orm.Session, reply: Reply) -> None:
+    """Tell the followers of the reply's story; make its author follow the story if she wants that."""
+    story = session.get(Story, reply.story_id)
+    if story is None:
+        return
+    author_id = reply.author_id
+    if author_id is not None and story.author_id != author_id:
+        wanted = _prefs(session, author_id).follow_replied
+        already = session.scalar(
+            sa.select(Follow.id).where(Follow.user_id == author_id, Follow.story_id == story.id)
+        )
+        if wanted and already is None:
+            session.add(Follow(user_id=author_id, story_id=story.id, created_at=utcnow()))
+    # The story's author and a quoted member already get their own notification about this reply.
+    told = {author_id, story.author_id}
+    told |= set(session.scalars(sa.select(Notification.user_id).where(Notification.reply_id == reply.id)))
+    followers = sa.select(Follow.user_id).where(Follow.story_id == story.id)
+    if author_id is not None:
+        # Someone who blocked the reply's author hears nothing of it.
+        blocked = sa.select(Block.blocker_id).where(Block.blocked_id == author_id)
+        followers = followers.where(Follow.user_id.not_in(blocked))
+    for user_id in session.scalars(followers.limit(5000)):
+        if user_id not in told:
+            session.add(
+                Notification(
+                    user_id=user_id,
+                    kind=FOLLOW_REPLY,
+                    story_id=story.id,
+                    reply_id=reply.id,
+                    created_at=utcnow(),
+                )
+            )
+
+
+def _queue_for_notification(session: orm.Session, note: Notification, now: datetime) -> None:
+    kind = K.NOTIFICATION_KINDS.get(note.kind)
+    if kind is None or note.id is None:
+        return  # reactions only ever reach a digest
+    prefs = _prefs(session, note.user_id)
+    if P.mode(prefs, kind) != K.NOW:
+        return  # "in the digest" is read from the notifications themselves; "off" is off
+    user = session.get(User, note.user_id)
+    if user is None or not P.is_verified(user, prefs):
+        return
+    group_key = (
+        f"{kind}:{note.story_id}" if note.story_id and kind in (K.REPLIES, K.FOLLOWED, K.QUOTES) else None
+    )
+    if group_key:
+        # Several replies within a few minutes become one message: join a message that is still waiting.
+        waiting = session.scalar(
+            sa.select(MailOutbox)
+            .where(
+                MailOutbox.user_id == note.user_id,
+                MailOutbox.state == "queued",
+                MailOutbox.group_key == group_key,
+                MailOutbox.due_at > now,
+                MailOutbox.attempts == 0,
+            )
+            .order_by(MailOutbox.id.desc())
+            .limit(1)
+        )
+        if waiting is not None:
+            ids = list((waiting.payload or {}).get("notifications", []))
+            waiting.payload = {**waiting.payload, "notifications": [*ids, note.id]}
+            return
+    delay = COALESCE_SECONDS if group_key else 0
+    queue(
+        session,
+        note.user_id,
+        kind,
+        {"notifications": [note.id]},
+        due_at=now + timedelta(seconds=delay),
+        group_key=group_key,
+    )

@@ -1,0 +1,105 @@
+"""Mail settings, confirming an address, and one-click unsubscribe (which needs no sign-in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from forum.errors import ForumError, put_errors
+from forum.extensions import csrf, limiter
+from forum.notifications.mail import kinds as K
+from forum.notifications.mail import prefs as P
+from forum.notifications.mail import services
+from forum.notifications.mail.forms import MailSettingsForm
+
+bp = Blueprint("mail", __name__)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _render(form: MailSettingsForm, status: int = 200) -> Any:
+    prefs = P.get(current_user.id)
+    return render_template(
+        "notifications/settings.html",
+        form=form,
+        verified=P.is_verified(current_user, prefs),
+        resend_form=FlaskForm(formdata=None),
+        site_timezone=P.site_timezone_name(),
+    ), status
+
+
+@bp.get("/settings/mail")
+@login_required
+def settings() -> Any:
+    prefs = P.get(current_user.id)
+    form = MailSettingsForm(formdata=None)
+    for kind in K.KINDS:
+        form[f"kind_{kind}"].data = P.mode(prefs, kind)
+    form.digest.data = prefs.digest
+    form.timezone.data = prefs.timezone
+    form.quiet_start.data, form.quiet_end.data = _hhmm(prefs.quiet_start), _hhmm(prefs.quiet_end)
+    form.follow_replied.data = prefs.follow_replied
+    return _render(form)
+
+
+@bp.post("/settings/mail")
+@login_required
+def save_settings() -> Any:
+    form = MailSettingsForm()
+    if not form.validate_on_submit():
+        return _render(form, 400 if form.csrf_token.errors else 200)
+    try:
+        P.update(
+            current_user,
+            modes={kind: form[f"kind_{kind}"].data for kind in K.KINDS},
+            timezone=form.timezone.data or "",
+            quiet_start=form.quiet_start.data or "",
+            quiet_end=form.quiet_end.data or "",
+            digest=form.digest.data,
+            follow_replied=bool(form.follow_replied.data),
+        )
+    except ForumError as error:
+        return _render(form, put_errors(form, error))
+    flash("Your mail settings are saved.", "success")
+    return redirect(url_for(".settings"))
+
+
+@bp.post("/settings/mail/confirm")
+@login_required
+@limiter.limit("5 per hour", methods=["POST"])
+def resend_confirmation() -> Response:
+    FlaskForm().validate_on_submit()
+    if services.request_confirmation(current_user):
+        flash("We've sent a new confirmation link. It may take a minute or two to arrive.", "success")
+    else:
+        flash("Your address is already confirmed.", "success")
+    return redirect(url_for(".settings"))
+
+
+@bp.get("/mail/confirm/<token>")
+def verify(token: str) -> Any:
+    """The link in the confirmation mail; works signed in or not (the token names member and address)."""
+    ok = services.confirm_email(token)
+    return render_template("notifications/confirmed.html", ok=ok), 200 if ok else 400
+
+
+@bp.route("/mail/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the authority; RFC 8058 one-click POSTs come from mail providers
+@limiter.limit("30 per minute", methods=["POST"])
+def unsubscribe(token: str) -> Any:
+    """GET asks (link scanners must not unsubscribe anyone); POST turns that kind of mail off."""
+    found = services.read_unsubscribe(token)
+    if found is None:
+        return render_template("notifications/unsubscribe.html", invalid=True), 400
+    user_id, kind = found
+    label = K.KINDS[kind].label if kind in K.KINDS else "The digest"
+    if request.method == "POST":
+        services.unsubscribe(user_id, kind)
+        return render_template("notifications/unsubscribe.html", done=True, label=label)
+    return render_template("notifications/unsubscribe.html", label=label, token=token)

@@ -1,0 +1,63 @@
+"""Confirming addresses and unsubscribing: one commit per action."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from forum.extensions import db
+from forum.models import MailOutbox, User, utcnow
+from forum.notifications.mail import kinds as K
+from forum.notifications.mail import prefs as P
+from forum.notifications.mail import render as R
+
+
+def request_confirmation(user: User) -> bool:
+    """Queue a new confirmation mail unless the address is confirmed already (or one is waiting)."""
+    from forum.notifications.mail.outbox import queue
+
+    prefs = P.get(user.id)
+    if not user.email or P.is_verified(user, prefs):
+        return False
+    waiting = db.session.scalar(
+        sa.select(MailOutbox.id).where(
+            MailOutbox.user_id == user.id, MailOutbox.kind == K.VERIFY, MailOutbox.state == "queued"
+        )
+    )
+    if waiting is None:
+        queue(db.session, user.id, K.VERIFY, {"email": user.email}, due_at=utcnow())
+    db.session.commit()
+    return True
+
+
+def confirm_email(token: str) -> bool:
+    """Mark the address confirmed if the token is for the member's current address."""
+    found = R.read_verify_token(token)
+    if found is None:
+        return False
+    user = db.session.get(User, found[0])
+    if user is None or user.is_deleted or user.email != found[1]:
+        return False
+    prefs = P.get_for_update(user.id)
+    if prefs.verified_email != user.email:
+        prefs.verified_email = user.email
+        prefs.last_digest_at = utcnow()
+    db.session.commit()
+    return True
+
+
+def read_unsubscribe(token: str) -> tuple[int, str] | None:
+    found = R.read_unsubscribe_token(token)
+    if found is None or db.session.get(User, found[0]) is None:
+        return None
+    return found
+
+
+def unsubscribe(user_id: int, kind: str) -> None:
+    """Turn one kind of mail off for the member, and drop what of that kind is still waiting."""
+    P.turn_off(user_id, kind)
+    db.session.execute(
+        sa.update(MailOutbox)
+        .where(MailOutbox.user_id == user_id, MailOutbox.kind == kind, MailOutbox.state == "queued")
+        .values(state="cancelled")
+    )
+    db.session.commit()
