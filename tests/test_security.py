@@ -255,7 +255,7 @@ def test_registration_limit_keeps_the_form_and_spares_a_shared_network(tmp_path,
         client.post("/logout")
     assert codes == [302] * 5 + [429]
     html = _sign_up(client, 6).get_data(as_text=True)
-    assert "accounts have been made from this browser or network" in html
+    assert "sign-ups have come from this browser or network" in html
     assert 'value="Parent 6"' in html and 'value="parent6@example.test"' in html
     # Other parents on the same Wi-Fi (same address, their own browsers) can still join.
     assert _sign_up(_fresh_browser(app), 1, "Neighbour").status_code == 302
@@ -340,7 +340,7 @@ def test_reset_request_limit_keeps_the_form(tmp_path, db_url):
     codes = [client.post("/reset", data={"email": f"who{i}@example.test"}).status_code for i in range(6)]
     assert codes == [200] * 5 + [429]
     html = client.post("/reset", data={"email": "who6@example.test"}).get_data(as_text=True)
-    assert "password-reset requests" in html and 'value="who6@example.test"' in html
+    assert "a lot of password resets" in html and 'value="who6@example.test"' in html
     assert app.test_client().post("/reset", data={"email": "x@example.test"}).status_code == 200
 
 

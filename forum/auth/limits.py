@@ -41,15 +41,15 @@ NEW_PASSWORDS_PER_ADDRESS = "60 per 15 minutes"
 
 SIGN_IN_MESSAGE = (
     "There have been a lot of sign-in attempts from this browser or network. Please wait a few minutes "
-    "and try again; what you typed is still here."
+    "and try again; your pseudonym or email is still filled in."
 )
 RESET_MESSAGE = (
-    "There have been a lot of password-reset requests from this browser or network. Please wait a few "
-    "minutes and try again; what you typed is still here."
+    "There have been a lot of password resets from this browser or network. Please wait a few minutes and "
+    "try again."
 )
 REGISTER_MESSAGE = (
-    "A lot of accounts have been made from this browser or network in the last hour. Please wait a little "
-    "and try again; what you typed is still here."
+    "A lot of sign-ups have come from this browser or network in the last hour. Please wait a little and "
+    "try again; your pseudonym and email are still filled in (only the password needs typing again)."
 )
 
 
