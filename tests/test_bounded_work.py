@@ -248,3 +248,25 @@ def test_every_text_endpoint_is_rate_limited(tmp_path, db_url, monkeypatch, meth
         assert codes[30] == 429
         if method == "get":  # the page without a query is not limited
             assert client.get(url.split("?")[0]).status_code == 200
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_the_markdown_parser_is_given_a_bounded_number_of_markup_characters(monkeypatch, name: str) -> None:
+    """The parser makes a token per '[', '*', '_'…: past MAX_MARKUP_CHARS a text shows as plain paragraphs."""
+    given: list[int] = []
+    real = textlib._md.render
+    monkeypatch.setattr(
+        textlib._md,
+        "render",
+        lambda text: given.append(sum(text.count(c) for c in textlib._MARKUP_CHARS)) or real(text),
+    )
+    html = textlib.render_markdown(ADVERSARIAL[name])
+    assert all(count <= textlib.MAX_MARKUP_CHARS for count in given)
+    assert "<script" not in html
+
+
+def test_plain_rendering_keeps_paragraphs_and_escapes_everything() -> None:
+    text = "*" * 2000 + "\n\nSecond <b>para</b>\nline two"
+    html = textlib.render_markdown(text)
+    assert html.count("<p>") == 2 and "&lt;b&gt;" in html and "<br>" in html
+    assert textlib.render_markdown("Some *emphasis* and [a link](https://example.org)").count("<em>") == 1
