@@ -10,8 +10,9 @@ from forum.models import Reply, Story
 
 
 def staff_badge(item: Story | Reply, viewer: Any = None) -> Markup:
-    """"Moderator" or "Admin" after the author's name when the post shows her name; nothing on anything shown
-    as "Anonymous parent" (a badge there would tell everyone a moderator wrote it) or "a former member"."""
+    """A "Moderator" or "Admin" badge after the author's name when the post shows her name; nothing on
+    anything shown as "Anonymous parent" (a badge there would tell everyone a moderator wrote it) or as
+    "a former member"."""
     from forum.stories.queries import author_label
 
     author = item.author if item.author_id is not None else None
