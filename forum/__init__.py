@@ -85,6 +85,7 @@ def register_security(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from forum.atom import bp as atom_bp
     from forum.auth import bp as auth_bp
     from forum.care import bp as care_bp
     from forum.feeds import bp as feeds_bp
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stories_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(atom_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(similar_bp)
     app.register_blueprint(care_bp)
