@@ -270,3 +270,18 @@ def test_plain_rendering_keeps_paragraphs_and_escapes_everything() -> None:
     html = textlib.render_markdown(text)
     assert html.count("<p>") == 2 and "&lt;b&gt;" in html and "<br>" in html
     assert textlib.render_markdown("Some *emphasis* and [a link](https://example.org)").count("<em>") == 1
+
+
+@pytest.mark.parametrize("name", ["hashes", "emoji", "combining marks", "zero width"])
+def test_a_story_hands_the_engine_a_bounded_text(monkeypatch, name: str) -> None:
+    """Posting or editing a story embeds at most STORY_CHARS of its body, runs of one character cut to 3
+    (the engine's own token budget is the similar-stories engine's)."""
+    from forum.models import Story
+    from forum.similar import engine, store
+
+    embedder = CountingEmbedder()
+    monkeypatch.setattr(engine, "get_embedder", lambda: embedder)
+    store.story_vector(Story(title="A title", body=ADVERSARIAL[name] * 2))
+    assert embedder.texts == 1
+    assert embedder.longest <= store.STORY_CHARS + 100
+    assert embedder.chars < 200  # a run of one character is read as three

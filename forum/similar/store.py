@@ -19,6 +19,10 @@ from forum.similar import engine
 from forum.similar.index import BruteForceIndex
 from forum.stories import hooks
 from forum.stories.queries import visible_stories
+from forum.text import bounded_text
+
+# What a story hands the engine: its whole body (a story's maximum), runs of one character cut to three.
+STORY_CHARS = 20_000
 
 # Other workers (and hosts) learn about new stories by polling the database this often, cheaply.
 REFRESH_SECONDS = 5.0
@@ -102,7 +106,7 @@ def excluded_author_ids(viewer: Any) -> set[int]:
 
 def story_vector(story: Story) -> np.ndarray:
     """Compute the vector of a story from its title, whole body and tags."""
-    text = engine.story_text(story.title, story.body, [t.name for t in story.tags])
+    text = engine.story_text(story.title, bounded_text(story.body, STORY_CHARS), [t.name for t in story.tags])
     return engine.get_embedder().embed([text])[0]
 
 
@@ -128,7 +132,10 @@ def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> i
             )
         )
         vectors = embedder.embed(
-            [engine.story_text(s.title, s.body, [t.name for t in s.tags]) for s in stories]
+            [
+                engine.story_text(s.title, bounded_text(s.body, STORY_CHARS), [t.name for t in s.tags])
+                for s in stories
+            ]
         )
         for story, vector in zip(stories, vectors):
             story.embedding = engine.to_bytes(vector)
