@@ -285,3 +285,57 @@ def test_a_story_hands_the_engine_a_bounded_text(monkeypatch, name: str) -> None
     assert embedder.texts == 1
     assert embedder.longest <= store.STORY_CHARS + 100
     assert embedder.chars < 200  # a run of one character is read as three
+
+
+def _unbounded_negated_classes(pattern: str) -> list[str]:
+    """Unbounded repeats of a negated class ([^)]*, [^\\]]*): from every start they run to the end of a
+    text lacking the closing character, so many starts ('](' or '[' repeated) cost the length squared."""
+    found: list[str] = []
+
+    def walk(items: sre_parse.SubPattern | list) -> None:  # type: ignore[type-arg]
+        for op, arg in items:
+            if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+                _low, high, sub = arg
+                negated = any(
+                    o == sre_constants.NOT_LITERAL
+                    or (o == sre_constants.IN and any(x[0] == sre_constants.NEGATE for x in a))
+                    for o, a in sub
+                )
+                if high == sre_constants.MAXREPEAT and negated:
+                    found.append(str(sub))
+                walk(sub)
+            elif op == sre_constants.SUBPATTERN:
+                walk(arg[-1])
+            elif op == sre_constants.BRANCH:
+                for branch in arg[1]:
+                    walk(branch)
+
+    walk(sre_parse.parse(pattern))
+    return found
+
+
+def test_text_helpers_use_no_unbounded_negated_classes(monkeypatch) -> None:
+    """Every regex the excerpt, mail-excerpt, erasure and search-highlight helpers run is linear."""
+    from forum.notifications.mail import render as mail_render
+    from forum.stories import erasure
+
+    used: list[str] = []
+    real_sub, real_compile = re.sub, re.compile
+
+    def recording_sub(pattern, *args, **kwargs):  # noqa: ANN001, ANN202
+        used.append(pattern if isinstance(pattern, str) else pattern.pattern)
+        return real_sub(pattern, *args, **kwargs)
+
+    def recording_compile(pattern, *args, **kwargs):  # noqa: ANN001, ANN202
+        used.append(pattern)
+        return real_compile(pattern, *args, **kwargs)
+
+    monkeypatch.setattr(re, "sub", recording_sub)
+    monkeypatch.setattr(re, "compile", recording_compile)
+    sample = "[a](b) ](c) **d** > e\n" * 3
+    textlib.excerpt(sample)
+    mail_render.excerpt(sample)
+    erasure._plain(sample)
+    search_service.highlight(sample, ["a", "d"])
+    assert len(used) >= 6
+    assert {p: _unbounded_negated_classes(p) for p in used if _unbounded_negated_classes(p)} == {}

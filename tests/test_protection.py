@@ -204,27 +204,37 @@ def test_the_same_text_by_one_author_is_refused_however_it_is_dressed(client, au
     assert "already posted this text several times" in codes[2].get_data(as_text=True)
 
 
-def test_the_same_text_from_other_accounts_is_held_for_a_moderator(app, member, other_member):
+def test_the_same_text_from_other_accounts_is_flagged_then_held(app, member, other_member):
     spam = (
         "Struggling mums, I found a miracle supplement that fixed my sleep and my mood, "
         "message me for a discount code today."
     )
-    third = make_user(pseudonym="ThirdAccount")
-    first = app.test_client()
-    login(first, member)
-    first.post("/stories/new", data={"body": spam})
-    second = app.test_client()
-    login(second, other_member)
-    second.post("/stories/new", data={"body": spam.replace("miracle", "**miracle**").upper() + " Thanks!"})
-    other = app.test_client()
-    login(other, third)
-    other.post(
-        "/stories/new", data={"body": "Sleep regression at 18 months is real: anyone else awake at 3am?"}
+    third, fourth = make_user(pseudonym="ThirdAccount"), make_user(pseudonym="FourthAccount")
+    dressed = [
+        spam,
+        spam.replace("miracle", "**miracle**").upper() + " Thanks!",
+        spam.replace("supplement", "ｓｕｐｐｌｅｍｅｎｔ").replace(" ", "\u200b ", 3),
+    ]
+    for person, body in zip((member, other_member, third), dressed, strict=True):
+        client = app.test_client()
+        login(client, person)
+        client.post("/stories/new", data={"body": body})
+    elsewhere = app.test_client()
+    login(elsewhere, fourth)
+    elsewhere.post(
+        "/stories/new", data={"body": "Sleep regression at 18 months is real: anyone else up at 3am?"}
     )
     statuses = dict(db.session.execute(sa.select(Story.author_id, Story.status)).all())
     assert statuses[member.id] == Status.PUBLISHED.value
-    assert statuses[other_member.id] == Status.PENDING.value  # a near-duplicate from another account
-    assert statuses[third.id] == Status.PUBLISHED.value  # different text goes straight up
+    # The second account's copy is published and flagged for the moderators; the third's waits for them.
+    assert statuses[other_member.id] == Status.PUBLISHED.value
+    assert statuses[third.id] == Status.PENDING.value
+    assert statuses[fourth.id] == Status.PUBLISHED.value  # different text goes straight up
+    flagged = dict(
+        db.session.execute(sa.select(Flag.author_id, Flag.note).where(Flag.reporter_id.is_(None))).all()
+    )
+    assert set(flagged) == {other_member.id}
+    assert "other member" in flagged[other_member.id] and "SunnyMum" not in flagged[other_member.id]
 
 
 def test_short_kind_words_are_not_duplicates_across_members(app, member, other_member):

@@ -18,6 +18,7 @@ from forum import text as textlib
 from forum.errors import NotAllowed, RateLimited, ValidationFailed
 from forum.extensions import db
 from forum.models import FlagReason, Reply, Story, User, WatchedWord, utcnow
+from forum.moderation import members, trust
 from forum.stories import hooks
 
 # Writes per member; accounts younger than a day get the stricter column.
@@ -38,6 +39,7 @@ NEAR_DUPLICATE_POSTS = 100  # the latest stories and the latest replies looked a
 NEAR_DUPLICATE_CHARS = 1_500  # of each text
 NEAR_DUPLICATE_MIN_WORDS = 8  # short kind words ("sending hugs, you've got this") are said by many
 NEAR_DUPLICATE_JACCARD = 0.7  # share of word 3-shingles in common
+NEAR_DUPLICATE_HOLD_AUTHORS = 2  # other members who posted it: flagged from one, held for approval from two
 BLOCK_MESSAGE = (
     "Your post includes “{phrase}”, which isn't allowed on Village. Please change it; "
     "everything you wrote is still here."
@@ -72,7 +74,7 @@ def check_rate_limit(author: User, kind: str, text: str, target: Any) -> None:
         return
     bucket = "edit" if _is_edit(kind, target) else kind
     established, newcomer = EDIT_LIMITS if bucket == "edit" else WRITE_LIMITS[kind]
-    is_new = author.created_at > utcnow() - NEW_ACCOUNT_AGE
+    is_new = trust.is_new(author)  # young, or lately in poor standing
     item = parse(newcomer if is_new else established)
     try:
         allowed = _limiter(app).hit(item, "write", bucket, str(author.id))
@@ -87,7 +89,7 @@ def check_rate_limit(author: User, kind: str, text: str, target: Any) -> None:
         )
 
 
-_QUOTED_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
+_QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)  # not \s*: it would run over newlines (quadratic)
 
 
 @functools.lru_cache(maxsize=1024)  # recent posts are compared again on every write
@@ -124,8 +126,8 @@ def _recent_posts(since: Any, author_id: int | None = None, limit: int = NEAR_DU
 def check_repeated_text(author: User, kind: str, text: str, target: Any) -> str | None:
     """Text posted again and again, compared as it reads (case, punctuation, Markdown, look-alike letters
     and invisible characters do not count): the member's own third identical post today is refused; a
-    near-duplicate of what other members posted in the last hours (a spam wave from several accounts) waits
-    for a moderator."""
+    near-duplicate of what two or more other members posted in the last hours (a spam wave from several
+    accounts) waits for a moderator (with one, it is published and flagged: see flag_near_duplicates)."""
     if kind not in ("story", "reply") or _is_edit(kind, target) or len(text) < 20:
         return None
     body = text.split("\n", 1)[1] if kind == "story" and "\n" in text else text
@@ -143,14 +145,34 @@ def check_repeated_text(author: User, kind: str, text: str, target: Any) -> str 
                 )
             ]
         )
+    others = _other_authors_of_near_duplicates(wanted, author.id)
+    return "pending" if len(others) >= NEAR_DUPLICATE_HOLD_AUTHORS else None
+
+
+def _other_authors_of_near_duplicates(wanted: frozenset[str], author_id: int | None) -> set[int | None]:
+    """Other members who posted a near-duplicate of this text in the last hours (a bounded look)."""
     if len(wanted) < NEAR_DUPLICATE_MIN_WORDS - 2:
-        return None
-    others = {
-        author_id
-        for author_id, previous in _recent_posts(utcnow() - NEAR_DUPLICATE_WINDOW)
-        if author_id != author.id and similarity(shingles(previous or ""), wanted) >= NEAR_DUPLICATE_JACCARD
+        return set()
+    return {
+        other
+        for other, previous in _recent_posts(utcnow() - NEAR_DUPLICATE_WINDOW)
+        if other != author_id and similarity(shingles(previous or ""), wanted) >= NEAR_DUPLICATE_JACCARD
     }
-    return "pending" if others else None
+
+
+def flag_near_duplicates(sender: Flask, item: Any, **extra: Any) -> None:
+    """After a story or reply is created, flag it for the moderators when other members posted nearly the
+    same text in the last hours (it was held instead when several did)."""
+    from forum.moderation.services import system_flag
+    from forum.moderation.targets import target_of
+
+    if not isinstance(item, (Story, Reply)) or item.status != "published":
+        return
+    others = _other_authors_of_near_duplicates(shingles(item.body or ""), item.author_id)
+    if others:
+        count = len(others)
+        note = f"Nearly the same text as recent posts by {count} other member{'s' if count > 1 else ''}"
+        system_flag(target_of(item), FlagReason.SPAM.value, note)
 
 
 def matching_words(text: str) -> list[WatchedWord]:
@@ -225,10 +247,13 @@ def install() -> None:
     """Register the checks on the stories hooks (once per process)."""
     for check in (
         check_member_may_write,
+        members.check_not_silenced,
         check_rate_limit,
         check_repeated_text,
         check_watched_words,
         check_first_posts,
+        trust.hold_links_from_new_accounts,
     ):
         hooks.register_before_write(check)
     hooks.content_created.connect(flag_watched_words, weak=False)
+    hooks.content_created.connect(flag_near_duplicates, weak=False)

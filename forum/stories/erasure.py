@@ -138,7 +138,7 @@ def _owners(
 
 def _plain(value: str) -> str:
     """Text reduced the way a quote is made (textlib.excerpt without a limit), lower-cased."""
-    plain = re.sub(r"\]\([^)]*\)", "]", textlib.clean_text(value))
+    plain = re.sub(r"\]\([^()]{0,2048}\)", "]", textlib.clean_text(value))  # as textlib.excerpt (bounded)
     plain = re.sub(r"[*_>`\[\]]", "", plain)
     return re.sub(r"\s+", " ", plain).strip().lower()
 

@@ -46,7 +46,8 @@ def excerpt(markdown: str, limit: int = EXCERPT_CHARS) -> str:
     """The start of a post as plain text: quoted lines dropped, Markdown marks and extra space removed."""
     lines = [line for line in markdown.splitlines() if not line.lstrip().startswith(">")]
     text = " ".join(" ".join(lines).split())
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [label](url) -> label
+    # [label](url) -> label; bounded and without nested brackets (unbounded, 20,000 '[' took 15 s)
+    text = re.sub(r"\[([^\[\]]{0,1000})\]\([^()]{0,2048}\)", r"\1", text)
     text = re.sub(r"(\*\*|__|\*|_|`)", "", text)
     if len(text) <= limit:
         return text
