@@ -28,7 +28,6 @@ from forum.models import (
     Tag,
     UpdateReminder,
     User,
-    story_tags,
     utcnow,
 )
 from forum.notifications import services as notes
@@ -148,23 +147,6 @@ def tags_named(names: list[str]) -> list[Tag]:
             db.session.add(found[name])
         tags.append(found[name])
     return tags
-
-
-def recount_tags(tag_ids: Iterable[int]) -> None:
-    """Recount Tag.story_count from scratch (repairs, `flask` commands); the caller commits. Never used by a
-    live write: a recount sees its statement's snapshot and loses a concurrent post (lifecycle counts by
-    increments instead)."""
-    ids = [i for i in set(tag_ids) if i is not None]
-    if not ids:
-        return
-    db.session.flush()
-    published = (
-        sa.select(sa.func.count())
-        .select_from(story_tags.join(Story, Story.id == story_tags.c.story_id))
-        .where(story_tags.c.tag_id == Tag.id, Story.status == Status.PUBLISHED.value)
-        .scalar_subquery()
-    )
-    db.session.execute(sa.update(Tag).where(Tag.id.in_(ids)).values(story_count=published))
 
 
 def _status_for(author: User, kind: str, text: str, target: Any) -> str:
