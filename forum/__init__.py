@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from forum.auth import bp as auth_bp
     from forum.care import bp as care_bp
     from forum.feeds import bp as feeds_bp
+    from forum.following import bp as following_bp
     from forum.moderation import bp as moderation_bp
     from forum.notifications import bp as notifications_bp
     from forum.notifications.mail import bp as mail_bp
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(atom_bp)
+    app.register_blueprint(following_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(similar_bp)
     app.register_blueprint(care_bp)

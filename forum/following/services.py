@@ -1,0 +1,202 @@
+"""Follows, the Following feed, "My stories and replies", and unread replies. Writes commit once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
+
+from forum.extensions import db
+from forum.models import Follow, Notification, Reply, Status, Story, StoryVisit, Tag, User, story_tags, utcnow
+from forum.permissions import require
+
+LIVE = Status.PUBLISHED.value
+
+
+def follow_story(user: User, story: Story, on: bool) -> bool:
+    """Follow (or stop following) a story's new replies; the wanted state travels with the request."""
+    if on:
+        require("reply", story, user)  # only a live story can be followed
+    return _set(user, on, story_id=story.id)
+
+
+def follow_tag(user: User, tag: Tag, on: bool) -> bool:
+    """Follow (or stop following) a tag's new stories."""
+    return _set(user, on, tag_id=tag.id)
+
+
+def _set(user: User, on: bool, **target: int) -> bool:
+    column = Follow.story_id if "story_id" in target else Follow.tag_id
+    value = next(iter(target.values()))
+    found = db.session.scalar(sa.select(Follow).where(Follow.user_id == user.id, column == value))
+    if on and found is None:
+        db.session.add(Follow(user_id=user.id, created_at=utcnow(), **target))
+    elif not on and found is not None:
+        db.session.delete(found)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same "follow" twice at once: the other request made it
+        db.session.rollback()
+    return on
+
+
+def follows_story(user: Any, story_id: int) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        db.session.scalar(sa.select(Follow.id).where(Follow.user_id == user.id, Follow.story_id == story_id))
+        is not None
+    )
+
+
+def follows_tag(user: Any, tag_id: int) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        db.session.scalar(sa.select(Follow.id).where(Follow.user_id == user.id, Follow.tag_id == tag_id))
+        is not None
+    )
+
+
+def followed_tags(user: User) -> list[Tag]:
+    return list(
+        db.session.scalars(
+            sa.select(Tag)
+            .join(Follow, Follow.tag_id == Tag.id)
+            .where(Follow.user_id == user.id)
+            .order_by(Tag.name)
+        )
+    )
+
+
+def following_feed(user: User) -> sa.Select[tuple[Story]]:
+    """Stories she follows and stories in tags she follows, most recently active first (without what she
+    blocked, muted or hides)."""
+    from forum.care.preferences import story_filters
+
+    stories = sa.select(Follow.story_id).where(Follow.user_id == user.id, Follow.story_id.is_not(None))
+    tags = sa.select(Follow.tag_id).where(Follow.user_id == user.id, Follow.tag_id.is_not(None))
+    tagged = sa.select(story_tags.c.story_id).where(story_tags.c.tag_id.in_(tags))
+    return (
+        sa.select(Story)
+        .where(
+            Story.status == LIVE, sa.or_(Story.id.in_(stories), Story.id.in_(tagged)), *story_filters(user)
+        )
+        .options(selectinload(Story.tags), selectinload(Story.author))
+        .order_by(Story.last_activity_at.desc(), Story.id.desc())
+    )
+
+
+@dataclass
+class Mine:
+    story: Story
+    new_replies: int
+
+
+def _new_replies(user: User, baseline: Any) -> Any:
+    """How many published replies by others a story has after the baseline reply id (a correlated count)."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(Reply)
+        .where(
+            Reply.story_id == Story.id,
+            Reply.status == LIVE,
+            Reply.id > baseline,
+            Reply.author_id.is_distinct_from(user.id),
+        )
+        .scalar_subquery()
+    )
+
+
+def _visit(user: User) -> Any:
+    return (
+        sa.select(StoryVisit.last_reply_id)
+        .where(StoryVisit.user_id == user.id, StoryVisit.story_id == Story.id)
+        .scalar_subquery()
+    )
+
+
+def my_stories(user: User, limit: int = 50) -> list[Mine]:
+    """Her own stories (not deleted), newest activity first, with replies by others since she last looked."""
+    new = _new_replies(user, sa.func.coalesce(_visit(user), 0))
+    rows = db.session.execute(
+        sa.select(Story, new)
+        .where(Story.author_id == user.id, Story.status != Status.DELETED.value)
+        .order_by(Story.last_activity_at.desc(), Story.id.desc())
+        .limit(limit)
+    ).all()
+    return [Mine(story, int(n or 0)) for story, n in rows]
+
+
+def replied_stories(user: User, limit: int = 50) -> list[Mine]:
+    """Other members' stories she replied to, with replies since she last looked (or since her last reply)."""
+    own = aliased(Reply)
+    mine = (
+        sa.select(sa.func.max(own.id))
+        .where(own.story_id == Story.id, own.author_id == user.id)
+        .scalar_subquery()
+    )
+    new = _new_replies(user, sa.func.coalesce(_visit(user), mine))
+    replied = sa.select(Reply.story_id).where(
+        Reply.author_id == user.id, Reply.status != Status.DELETED.value
+    )
+    rows = db.session.execute(
+        sa.select(Story, new)
+        .where(Story.id.in_(replied), Story.status == LIVE, Story.author_id.is_distinct_from(user.id))
+        .order_by(Story.last_activity_at.desc(), Story.id.desc())
+        .limit(limit)
+    ).all()
+    return [Mine(story, int(n or 0)) for story, n in rows]
+
+
+@dataclass
+class Unread:
+    first_reply_id: int | None
+    count: int
+    page: int = 1
+
+
+def open_story(user: User, story_id: int, per_page: int = 30) -> Unread | None:
+    """She is opening a story: what is new since her last visit (first unread reply, how many, on which page),
+    and the visit is moved on to the newest reply. A story she never opened shows no marker, except her own.
+    The same statements run whatever the story holds (the story page's query budget)."""
+    story = db.session.get(Story, story_id)
+    if story is None:
+        return None
+    visit = db.session.get(StoryVisit, (user.id, story_id))
+    never = 0 if story.author_id == user.id else 2**31 - 1
+    baseline = visit.last_reply_id if visit is not None else never
+    newer = sa.and_(Reply.id > baseline, Reply.author_id.is_distinct_from(user.id))
+    newest, first, count, before = db.session.execute(
+        sa.select(
+            sa.func.max(Reply.id),
+            sa.func.min(sa.case((newer, Reply.id))),
+            sa.func.count(sa.case((newer, 1))),
+            sa.func.count(sa.case((Reply.id <= baseline, 1))),
+        ).where(Reply.story_id == story_id, Reply.status == LIVE)
+    ).one()
+    unread = Unread(first, int(count or 0), int(before or 0) // per_page + 1)
+    if visit is None:
+        visit = StoryVisit(user_id=user.id, story_id=story_id, last_reply_id=0)
+        db.session.add(visit)
+    visit.last_reply_id = max(visit.last_reply_id or 0, newest or 0)
+    visit.seen_at = utcnow()
+    # What brought her here is seen now: the story's reply notifications stop counting as unread.
+    db.session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.story_id == story_id,
+            Notification.read_at.is_(None),
+            Notification.kind.in_(("reply", "quote", "follow_reply")),
+        )
+        .values(read_at=utcnow())
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # two tabs opened it at once: the other one recorded the visit
+        db.session.rollback()
+    return unread
