@@ -18,7 +18,7 @@ MAX_PAGE = 1000  # deeper pages are answered as the last page there could be, ne
 MAX_JSON_BYTES = 192 * 1024  # a 25,000-character draft, JSON-escaped, fits with room to spare
 MAX_JSON_DEPTH = 20  # our JSON bodies are one flat object; 20 leaves room for any honest client
 
-_INTEGER = re.compile(r"([+-]?)(\d+)")
+_INTEGER = re.compile(r"([+-]?)([0-9]+)")  # ASCII digits only: "²" or "١" are not page numbers
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 

@@ -304,6 +304,17 @@ def test_huge_page_numbers_and_cursors_answer_a_page_not_an_error(client, member
         assert client.get(url).status_code == 200, url
 
 
+@pytest.mark.parametrize("ref", [f"reply-{HUGE_NUMBER}", "reply-²", "reply-١", "reply--1", "reply-0"])
+def test_odd_quote_references_are_ignored_not_failed(client, member, ref) -> None:
+    story = services.publish_story(member, title="Quoted", body="A story whose replies may quote each other.")
+    login(client, member)
+    assert client.get(f"/stories/{story.id}", query_string={"quote": ref}).status_code == 200
+    reply = client.post(
+        f"/stories/{story.id}/replies", data={"body": f"A reply quoting {ref} oddly.", "quoting": ref}
+    )
+    assert reply.status_code in (302, 303)
+
+
 @pytest.mark.parametrize("url", ["/api/similar", "/care/check", "/drafts/story"])
 def test_deeply_nested_json_is_refused_with_a_clear_json_error(client, member, url) -> None:
     login(client, member)

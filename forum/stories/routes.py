@@ -12,7 +12,7 @@ from forum import text as textlib
 from forum.errors import ForumError, ValidationFailed, put_errors, rerender_on_csrf_error
 from forum.extensions import db, limiter
 from forum.models import Reply, Story
-from forum.params import page_arg
+from forum.params import page_arg, row_id
 from forum.permissions import require
 from forum.stories import drafts, queries, rules, services  # noqa: F401  (rules registers permission predicates)
 from forum.stories.forms import (
@@ -150,8 +150,9 @@ def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
     """(markdown quote, quoting ref) for ?quote=story or ?quote=reply-<id>."""
     if ref == "story" and story.status == "published":
         return textlib.quote_markdown(textlib.excerpt(story.body, 600)), ""
-    if ref and ref.startswith("reply-") and ref[6:].isdigit():
-        reply = db.session.get(Reply, int(ref[6:]))
+    reply_id = row_id(ref[6:]) if ref and ref.startswith("reply-") else None
+    if reply_id is not None:
+        reply = db.session.get(Reply, reply_id)
         if reply is not None and reply.story_id == story.id and reply.status == "published":
             return textlib.quote_markdown(textlib.excerpt(reply.body, 600)), ref
     return None
@@ -213,11 +214,8 @@ def reply(story_id: int) -> Any:
     form = ReplyForm()
     status = 200
     if _submitted(form):
-        quoting = (
-            db.session.get(Reply, int(form.quoting.data[6:]))
-            if (form.quoting.data or "").startswith("reply-") and form.quoting.data[6:].isdigit()
-            else None
-        )
+        quoted_id = row_id(form.quoting.data[6:]) if (form.quoting.data or "").startswith("reply-") else None
+        quoting = db.session.get(Reply, quoted_id) if quoted_id is not None else None
         try:
             item = services.add_reply(
                 current_user,
