@@ -159,3 +159,19 @@ def test_signed_out_posts_are_rate_limited_per_address(
         db.session.remove()
     assert [link is not None for link in links] == [True] * 5 + [False] * 3
     assert kept == 5
+
+
+def test_another_site_cannot_plant_text_to_be_restored(app: Flask, member: User) -> None:
+    """A cross-site form post (the CSRF token cannot be checked once the session has ended) is not stashed."""
+    victim = app.test_client()
+    response = victim.post(
+        "/stories/new",
+        data={"body": "Planted words the parent never wrote.", "anonymous": "y"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 302 and "restore" not in response.location
+    assert _stashes() == 0
+    same_site = victim.post(
+        "/stories/new", data={"body": TEXT}, headers={"Origin": "http://localhost", "Referer": "x"}
+    )
+    assert "restore" in same_site.location and _stashes() == 1

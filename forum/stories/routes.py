@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -74,12 +75,23 @@ def _stash_owner() -> str | None:
     return drafts.stash_owner_from_cookie(request.cookies.get(drafts.STASH_COOKIE))
 
 
+def _from_this_site() -> bool:
+    """The post came from one of our pages: its Origin (or, without one, its Referer) is this host. Browsers
+    send Origin with every cross-site post, so another site cannot plant text to be "restored" here."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    return source is None or urlsplit(source).netloc == request.host
+
+
 def _stash_and_sign_in(kind: str, after: str) -> Response:
     """The login session ended while writing: keep the text server-side (for this browser only, a few hours,
     within a per-address limit) and come back to it after sign-in."""
     owner = _stash_owner() or drafts.new_stash_owner()
-    token = drafts.stash_form(kind, request.form.to_dict(), owner=owner, address=request.remote_addr or "")
-    if token is None:  # over the limit: the browser's own copy of the draft is all there is
+    token = None
+    if _from_this_site():  # the CSRF token has expired with the session: the origin is what is left to check
+        token = drafts.stash_form(
+            kind, request.form.to_dict(), owner=owner, address=request.remote_addr or ""
+        )
+    if token is None:  # over the limit or from elsewhere: the browser's own copy of the draft is all there is
         return redirect(url_for("auth.login", next=after))
     response = redirect(url_for("auth.login", next=f"{after}{'&' if '?' in after else '?'}restore={token}"))
     response.set_cookie(
