@@ -187,7 +187,8 @@ def authenticate(identifier: str, password: str, user_agent: str = "") -> SignIn
     if user is None or not allowed or not matches:
         raise ValidationFailed([("password", SIGN_IN_FAILED)])
     if user.banned_at is not None:
-        raise NotAllowed("This account has been closed by the moderators.")
+        why = f" The reason: {user.ban_reason}" if user.ban_reason else ""
+        raise NotAllowed(f"This account has been closed by the moderators.{why}")
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = sessions.start_session(user, user_agent)

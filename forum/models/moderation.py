@@ -76,8 +76,11 @@ class Claim(Base):
     target_id: Mapped[int] = mapped_column()
     moderator_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column()
+    # A moderator the item is assigned to (stays after the claim expires, goes when the item is resolved).
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
-    moderator: Mapped[User] = relationship()
+    moderator: Mapped[User] = relationship(foreign_keys=[moderator_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
 
 
 class ModeratorNote(Base):

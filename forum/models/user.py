@@ -44,6 +44,12 @@ class User(Base):
     # Moderation state (managed by forum.moderation).
     suspended_until: Mapped[datetime | None] = mapped_column()
     banned_at: Mapped[datetime | None] = mapped_column()
+    # Why the account was closed: shown to the member at sign-in.
+    ban_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Read-only until then: every write is refused (forum.moderation.members.check_not_silenced).
+    silenced_until: Mapped[datetime | None] = mapped_column()
+    # A moderator on duty gets welfare reports by email at once; off duty, only the badge and the digest.
+    on_duty: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Bumped when the password changes; stale password-reset tokens carry the old value.
     credentials_version: Mapped[int] = mapped_column(default=0, server_default="0")
 

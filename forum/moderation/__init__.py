@@ -1,6 +1,6 @@
-"""Moderation: reports, the review queue, actions, automatic protection and the audit log."""
+"""Moderation: reports, the review queue, decisions, restrictions on members, trust, alerts, the audit log."""
 
-from forum.moderation import protection
+from forum.moderation import member_routes, protection, queue_routes  # noqa: F401  (their views join bp)
 from forum.moderation.routes import bp
 
 protection.install()

@@ -44,7 +44,25 @@ class ItemActionForm(FlaskForm):
 
 class MemberActionForm(FlaskForm):
     reason = TextAreaField("Reason (the member will see it)", validators=[Length(max=1000)])
-    days = IntegerField("Days", default=7, validators=[Optional(), NumberRange(1, 365)])
+    days = IntegerField(
+        "Days",
+        default=7,
+        validators=[Optional(), NumberRange(1, 365, "Choose 1 to 365 days.")],
+    )
+
+
+class DecisionForm(FlaskForm):
+    """A decision from the queue: the reason picker, an optional note to the author, days where they apply."""
+
+    reason = SelectField(
+        "Reason", choices=_choices({"": "Choose a reason", **REMOVAL_REASONS}), validators=[Optional()]
+    )
+    message = TextAreaField("Note to the author (optional)", validators=[Length(max=1000)])
+    days = IntegerField(
+        "Days",
+        default=7,
+        validators=[Optional(), NumberRange(1, 365, "Choose 1 to 365 days.")],
+    )
 
 
 class NoteForm(FlaskForm):
@@ -56,6 +74,7 @@ class NoteForm(FlaskForm):
 class TitleTagsForm(FlaskForm):
     title = StringField("Title", validators=[Length(max=150)])
     tags = StringField("Tags", validators=[Length(max=400)])
+    reason = StringField("Why (the author is told)", validators=[Length(max=500)])
 
 
 class WatchedWordForm(FlaskForm):

@@ -1,18 +1,22 @@
-"""The review queue: open reports grouped per item and ordered by priority.
+"""The review queue: reports grouped per item, filtered and ordered.
 
 Priority follows Discourse's idea: the reason's severity, how many distinct members reported it, and each
-reporter's track record (reports that led to action weigh more; dismissed ones less).
+reporter's track record (reports that led to action weigh more; dismissed ones less) and trust level (a new
+account's report weighs half, a trusted member's one and a half).
+Tabs: "open" (needs review), "reviewed" (resolved, newest decision first) and "all".
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import (
     Appeal,
@@ -28,6 +32,7 @@ from forum.models import (
     User,
     utcnow,
 )
+from forum.moderation import history, trust
 from forum.moderation.targets import Target, load_target
 
 SEVERITY = {
@@ -41,6 +46,39 @@ SEVERITY = {
 }
 HIDDEN_BOOST = 25
 QUEUE_LIMIT = 100
+TABS = ("open", "reviewed", "all")
+AGES = {"day": timedelta(days=1), "week": timedelta(days=7)}
+KINDS = ("story", "reply", "update")
+
+
+@dataclass
+class Filters:
+    """What the queue shows: a tab, filters and an order, from the query string (anything unknown ignored)."""
+
+    tab: str = "open"
+    reason: str = ""
+    kind: str = ""
+    age: str = ""  # "day", "week" (reported within) or "older" (reported more than a week ago)
+    mine: bool = False  # claimed by or assigned to me
+    welfare: bool = False
+    sort: str = "priority"  # or "oldest"
+
+    @classmethod
+    def from_args(cls, args: Any) -> Filters:
+        tab = args.get("tab", "open")
+        return cls(
+            tab=tab if tab in TABS else "open",
+            reason=args.get("reason", "") if args.get("reason", "") in SEVERITY else "",
+            kind=args.get("kind", "") if args.get("kind", "") in KINDS else "",
+            age=args.get("age", "") if args.get("age", "") in (*AGES, "older") else "",
+            mine=args.get("mine") == "1",
+            welfare=args.get("welfare") == "1",
+            sort="oldest" if args.get("sort") == "oldest" else "priority",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.reason or self.kind or self.age or self.mine or self.welfare)
 
 
 def reporter_weights(reporter_ids: set[int]) -> dict[int, float]:
@@ -72,6 +110,22 @@ class QueueItem:
     notes: list[ModeratorNote] = field(default_factory=list)
     author_flag_count: int = 0
     author_action_count: int = 0
+    trust: str | None = None  # the author's trust level, named content only
+    edits: history.EditHistory = field(default_factory=history.EditHistory)
+
+    @property
+    def open(self) -> bool:
+        return any(f.resolved_at is None for f in self.flags)
+
+    @property
+    def resolution(self) -> str | None:
+        """For a reviewed item: the latest decision on its reports."""
+        done = [f for f in self.flags if f.resolved_at is not None]
+        return max(done, key=lambda f: f.resolved_at).resolution if done else None  # type: ignore[arg-type,return-value]
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        return max((f.resolved_at for f in self.flags if f.resolved_at is not None), default=None)
 
     @property
     def welfare(self) -> bool:
@@ -81,10 +135,29 @@ class QueueItem:
     def key(self) -> str:
         return f"{self.target.kind}-{self.target.id}"
 
+    @property
+    def live_claim(self) -> Claim | None:
+        return self.claim if self.claim and self.claim.expires_at > utcnow() else None
+
     def claimed_by_other(self, moderator: User) -> bool:
+        return bool(self.live_claim and self.live_claim.moderator_id != moderator.id)
+
+    def mine(self, moderator: User) -> bool:
+        claim = self.claim
         return bool(
-            self.claim and self.claim.moderator_id != moderator.id and self.claim.expires_at > utcnow()
+            claim
+            and (
+                claim.assigned_to_id == moderator.id
+                or (self.live_claim and claim.moderator_id == moderator.id)
+            )
         )
+
+
+def _trust_weights(reporter_ids: set[int]) -> dict[int, float]:
+    reporters = (
+        list(db.session.scalars(sa.select(User).where(User.id.in_(reporter_ids)))) if reporter_ids else []
+    )
+    return {uid: trust.PRIORITY_WEIGHT[lvl] for uid, lvl in trust.levels(reporters).items()}
 
 
 def score(flags: list[Flag], weights: dict[int, float], hidden: bool) -> float:
@@ -96,30 +169,64 @@ def score(flags: list[Flag], weights: dict[int, float], hidden: bool) -> float:
 
 def open_queue() -> list[QueueItem]:
     """Every item with open reports, highest priority first (welfare reports always on top)."""
-    flags = list(
-        db.session.scalars(
-            sa.select(Flag)
-            .where(Flag.resolved_at.is_(None))
-            .options(selectinload(Flag.reporter))
-            .order_by(Flag.created_at)
-            .limit(QUEUE_LIMIT * 10)
-        )
-    )
+    return load_queue(Filters())
+
+
+def _flags_query(filters: Filters) -> sa.Select[tuple[Flag]]:
+    query = sa.select(Flag).options(selectinload(Flag.reporter))
+    if filters.tab == "open":
+        query = query.where(Flag.resolved_at.is_(None))
+    elif filters.tab == "reviewed":
+        query = query.where(Flag.resolved_at.is_not(None))
+    if filters.kind:
+        query = query.where(Flag.target_type == filters.kind)
+    now = utcnow()
+    if filters.age in AGES:
+        query = query.where(Flag.created_at >= now - AGES[filters.age])
+    elif filters.age == "older":
+        query = query.where(Flag.created_at < now - AGES["week"])
+    newest_first = Flag.resolved_at.desc() if filters.tab == "reviewed" else Flag.id.desc()
+    return query.order_by(newest_first).limit(QUEUE_LIMIT * 10)
+
+
+def load_queue(filters: Filters, moderator: User | None = None) -> list[QueueItem]:
+    """The items of a tab that pass the filters, in the chosen order: by priority (welfare first) or oldest
+    report first; the reviewed tab lists the latest decisions first."""
+    flags = list(db.session.scalars(_flags_query(filters)))
     grouped: dict[tuple[str, int], list[Flag]] = defaultdict(list)
-    for flag in flags:
+    for flag in sorted(flags, key=lambda f: f.created_at):
         grouped[(flag.target_type, flag.target_id)].append(flag)
-    weights = reporter_weights({f.reporter_id for f in flags if f.reporter_id})
+    reporter_ids = {f.reporter_id for f in flags if f.reporter_id}
+    weights = reporter_weights(reporter_ids)
+    for reporter_id, factor in _trust_weights(reporter_ids).items():
+        weights[reporter_id] = weights.get(reporter_id, 1.0) * factor
     claims = {(c.target_type, c.target_id): c for c in db.session.scalars(sa.select(Claim))}
     items = []
     for (kind, item_id), item_flags in grouped.items():
-        target = load_target(kind, item_id)
+        try:
+            target = load_target(kind, item_id)
+        except NotFound:
+            continue
         hidden = target.item.status == Status.HIDDEN.value
-        items.append(
-            QueueItem(target, item_flags, score(item_flags, weights, hidden), claims.get((kind, item_id)))
-        )
-    items.sort(key=lambda i: (not i.welfare, -i.score, i.flags[0].created_at))
+        item = QueueItem(target, item_flags, score(item_flags, weights, hidden), claims.get((kind, item_id)))
+        if filters.reason and not any(f.reason == filters.reason for f in item_flags):
+            continue
+        if filters.welfare and not item.welfare:
+            continue
+        if filters.mine and (moderator is None or not item.mine(moderator)):
+            continue
+        items.append(item)
+    if filters.tab == "reviewed":
+        items.sort(key=lambda i: i.resolved_at or datetime.min, reverse=True)
+    elif filters.sort == "oldest":
+        items.sort(key=lambda i: i.flags[0].created_at)
+    else:
+        items.sort(key=lambda i: (not i.welfare, -i.score, i.flags[0].created_at))
+    items = items[:QUEUE_LIMIT]
     _add_author_history(items)
-    return items[:QUEUE_LIMIT]
+    for item in items:
+        item.edits = history.since(item.target, item.flags[0].created_at)
+    return items
 
 
 def _targets_in(items: list[tuple[str, int]], kind_column: Any, id_column: Any) -> Any:
@@ -196,9 +303,11 @@ def _add_author_history(items: list[QueueItem]) -> None:
         .order_by(ModeratorNote.created_at.desc())
     ):
         notes[note.member_id].append(note)
+    levels = trust.levels(list(db.session.scalars(sa.select(User).where(User.id.in_(author_ids)))))
     for item in items:
         author_id = item.target.author_id
         if author_id and not item.target.is_anonymous:
+            item.trust = levels.get(author_id)
             item.author_flag_count = flag_counts.get(author_id, 0)
             item.author_action_count = action_counts.get(author_id, 0)
             item.notes = notes.get(author_id, [])

@@ -1,8 +1,6 @@
-"""Moderation services: reports, actions on posts and members, appeals, notes, settings; every action audited."""
+"""Moderation services: reports, actions on posts, appeals, notes, settings; every action audited."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,7 +10,6 @@ from forum.extensions import db
 from forum.models import (
     Appeal,
     AuditEntry,
-    Claim,
     Flag,
     FlagReason,
     ModeratorNote,
@@ -23,6 +20,9 @@ from forum.models import (
     User,
     utcnow,
 )
+from forum.moderation import alerts, claims, trust
+from forum.moderation.auditlog import audit
+from forum.moderation.claims import claim  # noqa: F401  (re-exported: services.claim)
 from forum.moderation.targets import Target, target_of
 from forum.notifications.services import notify_message
 from forum.stories import hooks, lifecycle
@@ -43,10 +43,10 @@ REMOVAL_REASONS = {
     "unsafe": "It could put someone at risk",
     "other": "It broke the community guidelines",
 }
-CLAIM_MINUTES = 15
 DEFAULT_WELFARE_MESSAGE = (
-    "Hello. One of our moderators wanted to check in after reading your post. It sounds like things are really "
-    "hard right now, and you don't have to face this alone. These people are there to listen, day and night:"
+    "Hello. One of our moderators wanted to check in after reading your post. It sounds like things are "
+    "really hard right now, and you don't have to face this alone. These people are there to listen, "
+    "day and night:"
 )
 DEFAULT_RESOURCES = [
     "Samaritans (UK): call 116 123, any time",
@@ -56,30 +56,6 @@ DEFAULT_RESOURCES = [
     "988 Suicide & Crisis Lifeline (US): call or text 988",
     "Postpartum Support International (US): call or text 1-800-944-4773, postpartum.net",
 ]
-
-
-def audit(
-    actor: User | None,
-    action: str,
-    target: Target | None = None,
-    *,
-    subject_id: int | None = None,
-    reason: str = "",
-) -> AuditEntry:
-    """Record an action in the append-only audit log (the caller commits). An action on a post written as
-    "Anonymous parent" names no member: only the audited reveal may connect the two."""
-    if subject_id is None and target is not None and not target.is_anonymous:
-        subject_id = target.author_id
-    entry = AuditEntry(
-        actor_id=actor.id if actor else None,
-        action=action,
-        target_type=target.kind if target else None,
-        target_id=target.id if target else None,
-        subject_id=subject_id,
-        reason=reason[:2000],
-    )
-    db.session.add(entry)
-    return entry
 
 
 def _open_flags(target: Target) -> sa.Select[tuple[Flag]]:
@@ -112,6 +88,8 @@ def report(reporter: User, target: Target, *, reason: str, note: str = "") -> Fl
     db.session.add(flag)
     db.session.flush()
     _auto_hide_if_needed(target)
+    if reason == FlagReason.AT_RISK.value:
+        alerts.welfare_alert(target)
     lifecycle.commit()  # an auto-hide reaches the page cache and the similar index like any other
     return flag
 
@@ -129,26 +107,34 @@ def system_flag(target: Target, reason: str, note: str, *, commit: bool = True) 
         note=note,
     )
     db.session.add(flag)
+    if reason == FlagReason.AT_RISK.value:
+        db.session.flush()
+        alerts.welfare_alert(target)
     if commit:
         db.session.commit()
     return flag
 
 
 def _auto_hide_if_needed(target: Target) -> None:
+    """Hide a post once its reporters weigh AUTO_HIDE_FLAGS (trusted members' reports weigh more)."""
     threshold = int(current_app.config.get("AUTO_HIDE_FLAGS", 3))
-    flaggers = (
-        db.session.scalar(
-            sa.select(sa.func.count(sa.distinct(Flag.reporter_id))).where(
-                Flag.target_type == target.kind,
-                Flag.target_id == target.id,
-                Flag.resolved_at.is_(None),
-                Flag.reason != FlagReason.AT_RISK.value,
-                Flag.reporter_id.is_not(None),
+    reporters = list(
+        db.session.scalars(
+            sa.select(User).where(
+                User.id.in_(
+                    sa.select(Flag.reporter_id).where(
+                        Flag.target_type == target.kind,
+                        Flag.target_id == target.id,
+                        Flag.resolved_at.is_(None),
+                        Flag.reason != FlagReason.AT_RISK.value,
+                    )
+                )
             )
         )
-        or 0
     )
-    if flaggers >= threshold and target.item.status == Status.PUBLISHED.value:
+    flaggers = len(reporters)
+    weight = sum(trust.HIDE_WEIGHT[lvl] for lvl in trust.levels(reporters).values())
+    if weight >= threshold and target.item.status == Status.PUBLISHED.value:
         _set_status(target, Status.HIDDEN.value)
         audit(None, "auto-hide", target, reason=f"{flaggers} members reported it")
 
@@ -157,7 +143,8 @@ def _set_status(target: Target, status: str) -> None:
     lifecycle.set_status(target.item, status)
 
 
-def _resolve_flags(target: Target, resolution: str) -> int:
+def resolve_flags(target: Target, resolution: str) -> int:
+    """Close the item's open reports (each reporter is thanked and told the outcome); its claim goes."""
     flags = list(db.session.scalars(_open_flags(target)))
     now = utcnow()
     for flag in flags:
@@ -170,7 +157,7 @@ def _resolve_flags(target: Target, resolution: str) -> int:
                 kind="moderation",
                 story=target.story,
             )
-    db.session.execute(sa.delete(Claim).where(Claim.target_type == target.kind, Claim.target_id == target.id))
+    claims.release(target)
     return len(flags)
 
 
@@ -184,19 +171,21 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
     """Dismiss, hide, remove, restore, lock or unlock an item; resolves its open flags and is audited."""
     if not moderator.is_moderator:
         raise NotAllowed("Only moderators can do that.")
+    claims.ensure_free(moderator, target)
     title = target.story.title or "your story"
+    why = " ".join(filter(None, [REMOVAL_REASONS.get(reason, ""), message.strip()]))
     if action == "dismiss":
-        _resolve_flags(target, "dismissed")
+        resolve_flags(target, "dismissed")
         if target.item.status == Status.HIDDEN.value:
             _set_status(target, Status.PUBLISHED.value)
     elif action == "hide":
         _set_status(target, Status.HIDDEN.value)
-        _resolve_flags(target, "upheld")
+        resolve_flags(target, "upheld")
     elif action == "remove":
         if reason not in REMOVAL_REASONS:
             raise ValidationFailed([("reason", "Please choose a reason for the removal.")])
         _set_status(target, Status.REMOVED.value)
-        _resolve_flags(target, "upheld")
+        resolve_flags(target, "upheld")
         extra = f" A note from the moderators: {message.strip()}" if message.strip() else ""
         _tell_author(
             target,
@@ -204,12 +193,17 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
             f"{extra} You can appeal once if you think this was a mistake.",
         )
     elif action in ("restore", "approve"):
+        was_pending = target.item.status == Status.PENDING.value
         _set_status(target, Status.PUBLISHED.value)
-        _resolve_flags(target, "dismissed" if action == "restore" else "upheld")
-        _tell_author(target, f"Your {target.label} on \u201c{title}\u201d is visible again.")
+        resolve_flags(target, "dismissed" if action == "restore" else "upheld")
+        if action == "approve" and was_pending:
+            told = f"A moderator approved your {target.label} on \u201c{title}\u201d: all can see it now."
+        else:
+            told = f"A moderator restored your {target.label} on \u201c{title}\u201d: it is visible again."
+        _tell_author(target, told + (f" {why}" if why else ""))
     elif action in ("lock", "unlock"):
         target.story.locked = action == "lock"
-        _resolve_flags(target, "upheld")
+        resolve_flags(target, "upheld")
     else:
         raise ValidationFailed([(None, "Unknown action.")])
     audit(
@@ -221,76 +215,37 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
     lifecycle.commit()
 
 
-def edit_title_and_tags(moderator: User, story: Story, *, title: str, tags: str) -> None:
-    """Correct a story's title or tags (an edit by a moderator, audited)."""
+def edit_title_and_tags(moderator: User, story: Story, *, title: str, tags: str, reason: str = "") -> None:
+    """Correct a story's title or tags (an edit by a moderator, audited); the author is told what changed."""
     from forum import text
     from forum.stories.services import tags_named
 
     before = {t.id for t in story.tags}
+    old_title, old_tags = story.title, sorted(t.name for t in story.tags)
     story.title = text.clean_line(title)[:150] or None
     story.tags = tags_named(text.parse_tags(tags))
     db.session.flush()
     lifecycle.retagged(story, before, {t.id for t in story.tags})
+    new_tags = sorted(t.name for t in story.tags)
+    changed = [
+        *([f"the title to \u201c{story.title or 'no title'}\u201d"] if story.title != old_title else []),
+        *([f"the tags to {', '.join(new_tags) or 'none'}"] if new_tags != old_tags else []),
+    ]
+    why = reason.strip()[:500]
+    if changed:
+        _tell_author(
+            target_of(story),
+            f"A moderator changed {' and '.join(changed)} on your story."
+            + (f" The reason: {why}" if why else ""),
+        )
     audit(
         moderator,
         "edit",
         target_of(story),
-        reason=f"title/tags now: {story.title!r} {[t.name for t in story.tags]}",
+        reason=f"title/tags now: {story.title!r} {new_tags}" + (f"; {why}" if why else ""),
     )
     lifecycle.commit()
     hooks.content_changed.send(current_app._get_current_object(), item=story)  # type: ignore[attr-defined]
-
-
-def act_on_member(
-    moderator: User, member: User, action: str, *, reason: str, days: int = 0, target: Target | None = None
-) -> None:
-    """Warn, suspend (for days), ban or lift a suspension; the member is told why."""
-    if not moderator.is_moderator or (member.is_moderator and not moderator.is_admin):
-        raise NotAllowed("You can't take this action on that member.")
-    reason = reason.strip()[:1000]
-    if action in ("warn", "suspend", "ban") and not reason:
-        raise ValidationFailed([("reason", "Please say why; the member will see it.")])
-    if action == "warn":
-        notify_message(member, f"A warning from the moderators: {reason}", kind="moderation")
-    elif action == "suspend":
-        if not 1 <= days <= 365:
-            raise ValidationFailed([("days", "Choose a suspension of 1 to 365 days.")])
-        member.suspended_until = utcnow() + timedelta(days=days)
-        notify_message(
-            member,
-            f"Your account is suspended for {days} day{'s' if days != 1 else ''}: {reason} "
-            "You can still read Village, but not post, reply, react or report until it ends.",
-            kind="moderation",
-        )
-    elif action == "unsuspend":
-        member.suspended_until = None
-        notify_message(member, "Your suspension has ended. Welcome back.", kind="moderation")
-    elif action == "ban":
-        member.banned_at = utcnow()
-    else:
-        raise ValidationFailed([(None, "Unknown action.")])
-    if target is not None:
-        _resolve_flags(target, "upheld")
-    audit(
-        moderator,
-        action,
-        target,
-        # Taken from an anonymous post: the row keeps the post, not the member behind it.
-        subject_id=None if target is not None and target.is_anonymous else member.id,
-        reason=f"{reason} ({days} days)" if days else reason,
-    )
-    db.session.commit()
-
-
-def end_suspension(member: User) -> None:
-    """Clear an ended suspension and let the member know they can post again."""
-    member.suspended_until = None
-    notify_message(
-        member,
-        "Your suspension has ended. Welcome back: you can post, reply and react again.",
-        kind="moderation",
-    )
-    db.session.commit()
 
 
 def send_support(moderator: User, target: Target) -> None:
@@ -298,9 +253,10 @@ def send_support(moderator: User, target: Target) -> None:
     author = target.author
     if author is None:
         raise ValidationFailed([(None, "This post has no member to write to.")])
+    claims.ensure_free(moderator, target)
     lines = "\n".join(f"- {line}" for line in support_resources())
     notify_message(author, f"{welfare_message()}\n{lines}", kind="moderation", story=target.story)
-    _resolve_flags(target, "upheld")
+    resolve_flags(target, "upheld")
     audit(moderator, "send-support", target)
     db.session.commit()
 
@@ -339,24 +295,6 @@ def reveal_author(moderator: User, story: Story) -> User | None:
     audit(moderator, "reveal-author", target_of(story))
     db.session.commit()
     return db.session.get(User, story.author_id) if story.author_id else None
-
-
-def claim(moderator: User, target: Target) -> Claim:
-    """Claim an item for a few minutes; refuses when another moderator's claim is still live."""
-    existing = db.session.scalar(
-        sa.select(Claim).where(Claim.target_type == target.kind, Claim.target_id == target.id)
-    )
-    now = utcnow()
-    if existing and existing.moderator_id != moderator.id and existing.expires_at > now:
-        raise ValidationFailed([(None, f"{existing.moderator.pseudonym} is already looking at this.")])
-    if existing is None:
-        existing = Claim(
-            target_type=target.kind, target_id=target.id, moderator_id=moderator.id, expires_at=now
-        )
-        db.session.add(existing)
-    existing.moderator_id, existing.expires_at = moderator.id, now + timedelta(minutes=CLAIM_MINUTES)
-    db.session.commit()
-    return existing
 
 
 def add_note(moderator: User, member: User, body: str) -> ModeratorNote:
