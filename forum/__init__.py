@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     from forum.notifications import bp as notifications_bp
     from forum.notifications.mail import bp as mail_bp
     from forum.pages import bp as pages_bp
+    from forum.pwa import bp as pwa_bp
     from forum.similar import bp as similar_bp
     from forum.stories import bp as stories_bp
 
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail_bp)
     app.register_blueprint(atom_bp)
     app.register_blueprint(following_bp)
+    app.register_blueprint(pwa_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(similar_bp)
     app.register_blueprint(care_bp)
