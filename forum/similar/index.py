@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from forum.similar.engine import DIMENSIONS
+from forum.similar.engine import model_spec
 
 SCAN_BLOCK = 8192  # rows decoded per step of a scan: 12 MB of float32 scratch
 
@@ -35,23 +35,25 @@ class BruteForceIndex:
     the mean comes from the other half of the stories, so it is not fitted to them).
     """
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1024, dimensions: int | None = None) -> None:
+        # The configured model's width unless told (the index cannot hold vectors of two models anyway).
+        self.dimensions = dimensions or model_spec().dimensions
         # Rows are stored as int8 codes with one float32 scale each: a quarter of the memory of float32
         # (38 MB at 100k stories), cosines within ~0.002 of exact, and faster to scan (less memory to read).
-        self._codes = np.zeros((capacity, DIMENSIONS), dtype=np.int8)
+        self._codes = np.zeros((capacity, self.dimensions), dtype=np.int8)
         self._scales = np.zeros(capacity, dtype=np.float32)
         self._ids = np.full(capacity, -1, dtype=np.int64)
         self._row_of: dict[int, int] = {}
         self._free: list[int] = []
         self._used = 0
-        self._mean = np.zeros(DIMENSIONS, dtype=np.float32)
+        self._mean = np.zeros(self.dimensions, dtype=np.float32)
         self._row_dot_mean = np.zeros(capacity, dtype=np.float32)
         self._changes_since_mean = 0
 
     def _dot_all(self, query: np.ndarray) -> np.ndarray:
         """Every used row · query, decoding a block of rows at a time (no float32 copy of the whole matrix)."""
         out = np.empty(self._used, dtype=np.float32)
-        block = np.empty((min(SCAN_BLOCK, max(self._used, 1)), DIMENSIONS), dtype=np.float32)
+        block = np.empty((min(SCAN_BLOCK, max(self._used, 1)), self.dimensions), dtype=np.float32)
         for start in range(0, self._used, SCAN_BLOCK):
             codes = self._codes[start : min(start + SCAN_BLOCK, self._used)]
             decoded = block[: len(codes)]
@@ -63,12 +65,12 @@ class BruteForceIndex:
         # The mean moves slowly: recompute it (one pass) after 1% of the rows changed, not on every add.
         if self._changes_since_mean <= max(20, len(self._row_of) // 100):
             return
-        total = np.zeros(DIMENSIONS, dtype=np.float64)
+        total = np.zeros(self.dimensions, dtype=np.float64)
         for start in range(0, self._used, SCAN_BLOCK):
             codes = self._codes[start : min(start + SCAN_BLOCK, self._used)].astype(np.float32)
             total += (codes * self._scales[start : start + len(codes), None]).sum(0)  # free rows are all zero
         live = len(self._row_of)
-        self._mean = (total / live).astype(np.float32) if live else np.zeros(DIMENSIONS, np.float32)
+        self._mean = (total / live).astype(np.float32) if live else np.zeros(self.dimensions, np.float32)
         self._row_dot_mean[: self._used] = self._dot_all(self._mean)
         self._changes_since_mean = 0
 
@@ -80,7 +82,7 @@ class BruteForceIndex:
 
     def _grow(self) -> None:
         capacity = self._codes.shape[0] * 2
-        codes = np.zeros((capacity, DIMENSIONS), dtype=np.int8)
+        codes = np.zeros((capacity, self.dimensions), dtype=np.int8)
         codes[: self._used] = self._codes[: self._used]
         ids = np.full(capacity, -1, dtype=np.int64)
         ids[: self._used] = self._ids[: self._used]

