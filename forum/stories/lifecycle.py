@@ -18,7 +18,7 @@ account deletion) calls `published`, `set_status` or `retagged` inside its trans
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -36,7 +36,8 @@ _OUTBOX = "lifecycle.changes"
 
 
 def _outbox() -> list[hooks.Change]:
-    return db.session.info.setdefault(_OUTBOX, [])  # type: ignore[no-any-return]
+    changes: list[hooks.Change] = db.session.info.setdefault(_OUTBOX, [])
+    return changes
 
 
 @sa.event.listens_for(orm.Session, "after_rollback")
@@ -82,6 +83,7 @@ def _count(item: Post, delta: int) -> None:
         _count_tags(_story_tag_ids(item.id), delta)
         return
     values: dict[str, Any]
+    attrs: tuple[str, ...]
     if isinstance(item, Reply):
         values = {"reply_count": _plus(Story.reply_count, delta)}
         attrs = ("reply_count", "last_activity_at")
@@ -168,7 +170,7 @@ def set_status_where(model: type[Reply] | type[StoryUpdate], where: Any, status:
     for row in rows:
         loaded = db.session.identity_map.get(identity_key(model, row.id))
         _expire(loaded, "status")
-        item = loaded if loaded is not None else db.session.get(model, row.id)
+        item = cast("Post | None", loaded if loaded is not None else db.session.get(model, row.id))
         if item is not None and row.status != status:
             _outbox().append(hooks.Change(item, row.status, status))
     return len(rows)
