@@ -299,3 +299,31 @@ def test_only_the_audited_reveal_names_her(app, world, moderator):
     log = _rows_about(mod_client.get("/moderation/audit").get_data(as_text=True), f"story #{secret.id}")
     assert "reveal-author" in log and moderator.pseudonym in log
     assert_anonymous(log, her.id, "audit log after a reveal")
+
+
+def _entries(feed: str, story_id: int) -> str:
+    """The Atom entries about this story (her named story may be in the same feed, under her name)."""
+    found = [e for e in re.findall(r"<entry>.*?</entry>", feed, re.S) if f"/stories/{story_id}" in e]
+    assert found, story_id
+    return "\n".join(found)
+
+
+def test_atom_feeds_following_and_me_never_name_her(app, world, other_member, member):
+    her, secret = world["her"], world["secret"]
+    visitor = app.test_client()
+    for url in ("/feeds/stories.atom", "/feeds/tags/postnatal.atom"):
+        entries = _entries(visitor.get(url).get_data(as_text=True), secret.id)
+        assert SECRET_TITLE in entries and "Anonymous parent" in entries
+        assert_anonymous(entries, her.id, url)
+    replies = visitor.get(f"/stories/{secret.id}/replies.atom").get_data(as_text=True)
+    assert "Anonymous parent (who shared this story)" in replies and "Quoting you back" in replies
+    assert_anonymous(replies, her.id, "replies feed")
+    # The replier follows the story by replying; her later anonymous reply reaches /following and /me.
+    services.add_reply(her, secret, body="One more lighthouse reply from the author, later on.")
+    follower = signed_in(app, other_member)
+    signed_in(app, member).post("/tags/postnatal/follow", data={"on": "1"})
+    for who, client in (("replier", follower), ("tag follower", signed_in(app, member))):
+        for url in ("/following", "/me", "/notifications"):
+            text = client.get(url).get_data(as_text=True)
+            assert_anonymous(text, her.id, f"{who}: {url}")
+    assert SECRET_TITLE in signed_in(app, member).get("/following").get_data(as_text=True)
