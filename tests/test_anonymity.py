@@ -327,3 +327,31 @@ def test_atom_feeds_following_and_me_never_name_her(app, world, other_member, me
             text = client.get(url).get_data(as_text=True)
             assert_anonymous(text, her.id, f"{who}: {url}")
     assert SECRET_TITLE in signed_in(app, member).get("/following").get_data(as_text=True)
+
+
+def test_after_she_deletes_her_account_her_anonymous_posts_stay_anonymous(app, world, member):
+    """Deleting with "keep" detaches her named posts as "a former member" but leaves the anonymous story as it
+    was, so the two never change together (issue 12, finding 4); with "remove everything" it is gone."""
+    from forum.auth.services import erase_account
+
+    her, secret = world["her"], world["secret"]
+    before = _surfaces(signed_in(app, member), secret)
+    erase_account(her, keep_stories=True)
+    after = _surfaces(signed_in(app, member), secret)
+    for name in ("story", "api item"):
+        assert "Anonymous parent" in after[name] and "former member" not in after[name].lower(), name
+        assert OWN_REPLY in after[name] or name == "api item"
+    assert before["api list"] == after["api list"]
+    assert "a former member" in app.test_client().get(f"/stories/{world['named'].id}").get_data(as_text=True)
+
+
+def test_remove_everything_leaves_no_trace_of_the_anonymous_story(app, world, member):
+    from forum.auth.services import erase_account
+
+    secret = world["secret"]
+    erase_account(world["her"], keep_stories=False)
+    client = signed_in(app, member)
+    assert client.get(f"/stories/{secret.id}").get_data(as_text=True).count(SECRET_BODY[:40]) == 0
+    assert client.get(f"/api/stories/{secret.id}").status_code == 404
+    assert SECRET_TITLE not in client.get("/search?q=lighthouse").get_data(as_text=True)
+    assert OWN_REPLY not in client.get("/search?q=lighthouse").get_data(as_text=True)
