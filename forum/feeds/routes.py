@@ -68,7 +68,7 @@ SEARCH_LIMITS = "30 per minute;300 per hour"
 @limiter.limit(SEARCH_LIMITS, exempt_when=lambda: not (request.args.get("q") or "").strip())
 def search() -> str:
     """Full-text search over stories, updates and replies."""
-    query = (request.args.get("q") or "")[:500]
+    query = (request.args.get("q") or "")[: search_service.MAX_QUERY_CHARS]
     page_number = page_arg(max_page=search_service.MAX_PAGES)
     results = search_service.search(query, page_number, viewer=current_user) if query.strip() else None
     return render_template("feeds/search.html", query=query, results=results)

@@ -22,6 +22,7 @@ from forum.text import clean_text
 PAGE_SIZE = 20
 MAX_PAGES = 50
 MAX_TERMS = 12
+MAX_QUERY_CHARS = 500  # what the search page reads of a query
 
 
 @dataclass
@@ -45,12 +46,8 @@ class SearchPage:
 
 def search_terms(query: str) -> list[str]:
     """The words of a query, lower-cased, without operators or punctuation (so no input can break the query)."""
-    words = re.findall(r"\w+", clean_text(query).lower())
-    seen: list[str] = []
-    for word in words:
-        if word not in seen:
-            seen.append(word)
-    return seen[:MAX_TERMS]
+    words = re.findall(r"\w{1,64}", clean_text(query)[:MAX_QUERY_CHARS].lower())
+    return list(dict.fromkeys(words))[:MAX_TERMS]
 
 
 def _sqlite_match(terms: list[str]) -> str:
