@@ -355,3 +355,19 @@ def test_remove_everything_leaves_no_trace_of_the_anonymous_story(app, world, me
     assert client.get(f"/api/stories/{secret.id}").status_code == 404
     assert SECRET_TITLE not in client.get("/search?q=lighthouse").get_data(as_text=True)
     assert OWN_REPLY not in client.get("/search?q=lighthouse").get_data(as_text=True)
+
+
+def test_followers_hear_of_her_anonymous_replies_whatever_they_blocked(app, world, member, other_member):
+    """A follower who blocked her named self is told of her "Anonymous parent" replies like every follower;
+    one who blocked the anonymous story itself hears nothing more of it."""
+    her, secret, named = world["her"], world["secret"], world["named"]
+    services.add_reply(member, secret, body="Following this one, sending love.")  # replying follows
+    named_reply = services.add_reply(her, named, body="A named reply of hers to block her from.")
+    signed_in(app, member).post(f"/care/block/reply/{named_reply.id}")
+    signed_in(app, other_member).post(f"/care/block/story/{secret.id}")
+    later = services.add_reply(her, secret, body="A later lighthouse reply from the anonymous author.")
+    told = set(db.session.scalars(sa.select(Notification.user_id).where(Notification.reply_id == later.id)))
+    assert member.id in told and other_member.id not in told
+    page = signed_in(app, member).get("/notifications").get_data(as_text=True)
+    assert "Anonymous parent" in page
+    assert_anonymous(page, her.id, "follower notifications")

@@ -158,10 +158,17 @@ def _fan_out(session: orm.Session, reply: Reply) -> None:
     told = {author_id, story.author_id}
     told |= set(session.scalars(sa.select(Notification.user_id).where(Notification.reply_id == reply.id)))
     followers = sa.select(Follow.user_id).where(Follow.story_id == story.id)
-    if author_id is not None:
-        # Someone who blocked the reply's author hears nothing of it.
-        blocked = sa.select(Block.blocker_id).where(Block.blocked_id == author_id)
-        followers = followers.where(Follow.user_id.not_in(blocked))
+    # Blocks as forum.care.preferences defines them: whoever blocked this story's anonymous author hears
+    # nothing more of the story; a block between named members (either way) silences the reply's author,
+    # but never the story's "Anonymous parent" replying in her own story, or the block would say who she is.
+    hidden = sa.select(Block.blocker_id).where(Block.blocked_story_id == story.id)
+    if author_id is not None and not (story.anonymous and author_id == story.author_id):
+        hidden = sa.union(
+            hidden,
+            sa.select(Block.blocker_id).where(Block.blocked_id == author_id),
+            sa.select(Block.blocked_id).where(Block.blocker_id == author_id, Block.blocked_id.is_not(None)),
+        )
+    followers = followers.where(Follow.user_id.not_in(hidden))
     for user_id in session.scalars(followers.limit(5000)):
         if user_id not in told:
             session.add(
