@@ -151,6 +151,22 @@ def quote_markdown(text: str) -> str:
     return "\n".join(f"> {line}".rstrip() for line in lines) + "\n\n"
 
 
+def first_paragraph(text: str, limit: int = 1200) -> str:
+    """The first paragraph (or list) of a Markdown text, its lines kept, quoted blocks skipped; what a quote
+    takes when nothing is selected."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", clean_text(text).strip()) if b.strip()]
+    block = next((b for b in blocks if not b.startswith(">")), blocks[0] if blocks else "")
+    if len(block) > limit:
+        block = block[:limit].rsplit(" ", 1)[0] + "…"
+    return block
+
+
+def quote_attribution(label: str) -> str:
+    """ "NAME wrote:" from an author label; a "(who shared this story)" note is dropped."""
+    name = re.sub(r"\s*\([^()]*\)$", "", label).strip() or "Someone"
+    return f"{name[0].upper()}{name[1:]} wrote:"
+
+
 def excerpt(text: str, limit: int = 200) -> str:
     """A plain-text start of a Markdown text, cut at a word boundary."""
     plain = re.sub(r"\]\([^()]{0,2048}\)", "]", clean_text(text))  # bounded: "](" repeated was quadratic

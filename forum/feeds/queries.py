@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
-from forum.models import AgeBand, Setting, Status, Story, Tag, story_tags, utcnow
+from forum.models import AgeBand, Reply, Setting, Status, Story, Tag, story_tags, utcnow
 from forum.params import row_id
 from forum.stories.queries import visible_stories
 
@@ -103,6 +103,17 @@ def _filtered(filters: FeedFilters) -> sa.Select[tuple[Story]]:
     return query
 
 
+def awaiting_support() -> Any:
+    """No published reply from another member yet: the author's own replies ("thank you", "an update") do
+    not take a story out of "needs support". Checked within the 7-day window, via ix_replies_story_created."""
+    answered = sa.exists().where(
+        Reply.story_id == Story.id,
+        Reply.status == Status.PUBLISHED.value,
+        Reply.author_id.is_distinct_from(Story.author_id),
+    )
+    return ~answered
+
+
 def feed_page(
     filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE, viewer: Any = None
 ) -> FeedPage:
@@ -114,7 +125,7 @@ def feed_page(
     if filters.sort == "active":
         key, ascending = Story.last_activity_at, False
     elif filters.sort == "needs-support":
-        query = query.where(Story.reply_count == 0, Story.created_at >= utcnow() - NEEDS_SUPPORT_WINDOW)
+        query = query.where(awaiting_support(), Story.created_at >= utcnow() - NEEDS_SUPPORT_WINDOW)
         key, ascending = Story.created_at, True
     else:
         key, ascending = Story.created_at, False

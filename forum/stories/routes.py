@@ -160,14 +160,22 @@ def compose() -> Any:
 
 def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
     """(markdown quote, quoting ref) for ?quote=story or ?quote=reply-<id>."""
+    item: Story | Reply | None = None
     if ref == "story" and story.status == "published":
-        return textlib.quote_markdown(textlib.excerpt(story.body, 600)), ""
+        item = story
     reply_id = row_id(ref[6:]) if ref and ref.startswith("reply-") else None
     if reply_id is not None:
         reply = db.session.get(Reply, reply_id)
         if reply is not None and reply.story_id == story.id and reply.status == "published":
-            return textlib.quote_markdown(textlib.excerpt(reply.body, 600)), ref
-    return None
+            item = reply
+    if item is None:
+        return None
+    # Who wrote it (anonymous stays "Anonymous parent"), then its first paragraph with its lines and lists.
+    said = textlib.quote_attribution(queries.author_label(item))
+    return (
+        f"{said}\n{textlib.quote_markdown(textlib.first_paragraph(item.body))}",
+        "" if item is story else ref,
+    )
 
 
 def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200) -> Any:

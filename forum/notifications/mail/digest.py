@@ -137,8 +137,16 @@ def digest_items(row: MailOutbox, recipient: User) -> list[Item]:
                     action="See your story",
                 )
             )
-    for story in db.session.scalars(_tag_stories(recipient, since, until).limit(MAX_ITEMS)):
-        waiting = story.reply_count == 0
+    from forum.feeds.queries import awaiting_support
+
+    tag_stories = list(db.session.scalars(_tag_stories(recipient, since, until).limit(MAX_ITEMS)))
+    still_waiting = set(
+        db.session.scalars(
+            sa.select(Story.id).where(Story.id.in_([s.id for s in tag_stories]), awaiting_support())
+        )
+    )
+    for story in tag_stories:
+        waiting = story.id in still_waiting
         if story.created_at <= since and not waiting:
             continue
         items.append(

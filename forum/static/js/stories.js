@@ -101,7 +101,8 @@
     var button = document.createElement("button");
     button.type = "button"; button.className = "chip"; button.textContent = span.textContent;
     button.addEventListener("click", function () {
-      var area = span.closest("form").querySelector("textarea[name=body]");
+      // The span is gone once replaced: find the form from the button itself.
+      var area = button.closest("form").querySelector("textarea[name=body]");
       insertText(area, (area.value && !/\n$/.test(area.value) ? "\n\n" : "") + span.getAttribute("data-insert"));
     });
     span.replaceWith(button);
@@ -118,8 +119,20 @@
     event.preventDefault();
     var sel = window.getSelection(), text = "";
     if (sel && !sel.isCollapsed && source.contains(sel.anchorNode)) text = sel.toString();
-    if (!text.trim()) text = source.innerText.slice(0, 600);
-    var quote = text.trim().split(/\n+/).map(function (l) { return "> " + l.trim(); }).join("\n") + "\n\n";
+    if (!text.trim()) {
+      // Nothing selected: the first paragraph (or list, its items kept), never a quote inside it.
+      var block = Array.prototype.find.call(source.children, function (el) { return el.tagName !== "BLOCKQUOTE"; });
+      if (block && (block.tagName === "UL" || block.tagName === "OL")) {
+        text = Array.prototype.map.call(block.children, function (li, i) {
+          return (block.tagName === "OL" ? (i + 1) + ". " : "- ") + li.innerText.trim();
+        }).join("\n");
+      } else text = (block || source).innerText;
+    }
+    // "NAME wrote:" as the page shows the author ("Anonymous parent (who shared this story)" -> "Anonymous parent").
+    var who = ref === "story" ? document.querySelector("#story .story-head .meta") : document.querySelector("#" + ref + " .reply-author");
+    var name = who && who.firstChild ? who.firstChild.textContent.split("·")[0].replace(/\s+/g, " ").trim().replace(/\s*\([^()]*\)$/, "") : "";
+    var quote = (name ? name.charAt(0).toUpperCase() + name.slice(1) + " wrote:\n" : "") +
+      text.trim().split(/\n+/).map(function (l) { return "> " + l.trim(); }).join("\n") + "\n\n";
     var area = form.querySelector("textarea[name=body]");
     form.querySelector("[name=quoting]").value = ref === "story" ? "" : ref;
     area.value = area.value + (area.value && !/\n\n$/.test(area.value) ? "\n\n" : "");
