@@ -4,6 +4,10 @@
     SCENARIO_SECONDS=20 WRITERS=6 READERS=4 .venv/bin/python bench/faults.py
 
 For each database a fresh site is migrated and served by gunicorn (2 workers, production mode) on 127.0.0.1.
+PostgreSQL and Redis are the bench's own: a throwaway PostgreSQL cluster (initdb and pg_ctl, as the postgres
+user, data in a temporary folder, on a free port) and a redis-server on a free port, started and stopped (and
+restarted as faults) by the bench. The machine's own PostgreSQL and Redis, which other work may be using, are
+never touched. Without initdb or redis-server the PostgreSQL run is skipped (or runs without Redis).
 Signed-in writers post stories, replies, reactions and reports through the real forms (CSRF tokens, submission
 keys, redirects), readers load feeds, tag pages, story pages and search, and while that runs one fault is
 injected at a time:
@@ -25,13 +29,18 @@ fault until the last failed request. The last line sums up every scenario:
 
 from __future__ import annotations
 
+import glob
 import http.client
 import http.cookiejar
 import os
 import random
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -42,21 +51,137 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import postgres_reachable  # bench/ is the running script's folder, so on sys.path
-
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache" / "faults"
 PORT = 18601
 BASE = f"http://127.0.0.1:{PORT}"
 SECONDS = float(os.environ.get("SCENARIO_SECONDS", 15))
 WRITERS, READERS = int(os.environ.get("WRITERS", 6)), int(os.environ.get("READERS", 4))
-PG_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/village_faults")
-REDIS_URL = os.environ.get("FAULTS_REDIS_URL", "redis://127.0.0.1:6379/4")
 PASSWORD = "faults bench password"
 MARKER = re.compile(r"fw-[0-9a-f]{12}")
-PG_VERSION = (
-    next(iter(sorted(os.listdir("/etc/postgresql"))), "15") if os.path.isdir("/etc/postgresql") else "15"
-)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of the bench's own: initdb into a temporary folder, pg_ctl on a free port, run as
+    the postgres user (initdb refuses root); restarted as a fault, deleted at the end."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
+        self.bin = Path(found[-1]).parent if found[-1] else None
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="village-faults-pg-"))
+        self.data = self.dir / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/village_faults"
+
+    @property
+    def available(self) -> bool:
+        return self.bin is not None and (self.bin / "initdb").exists()
+
+    def _run(self, *args: str) -> None:
+        # Output to a file, never a pipe: the server pg_ctl starts keeps its output open, and reading a pipe
+        # to its end would wait for the server to stop.
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        with (self.dir / "commands.log").open("ab") as log:
+            subprocess.run(
+                [*as_postgres, *args], check=True, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir
+            )
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            (self.dir / "commands.log").touch()
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+        )
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+        )
+
+    def restart(self) -> None:
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        except subprocess.CalledProcessError:
+            pass  # never started
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ThrowawayRedis:
+    """A redis-server of the bench's own on a free port, in memory only; stopped and started as a fault."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="village-faults-redis-"))
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.binary
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=(self.dir / "log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(50):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise SystemExit("faults: the bench's redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+POSTGRES: ThrowawayPostgres | None = None
+REDIS: ThrowawayRedis | None = None
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -256,8 +381,8 @@ def env_for(database_url: str, redis: bool) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
     }
     env.pop("REDIS_URL", None)
-    if redis:
-        env["REDIS_URL"] = REDIS_URL
+    if redis and REDIS is not None:
+        env["REDIS_URL"] = REDIS.url
     return env
 
 
@@ -300,15 +425,16 @@ def fresh_site(database_url: str, redis: bool) -> list[int]:
     env = env_for(database_url, redis)
     flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    out = subprocess.run(
+    seeded = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-c", SETUP, PASSWORD, str(WRITERS)],
         cwd=ROOT,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return [int(x) for x in out.split()]
+    )
+    if seeded.returncode:
+        raise SystemExit(f"faults: seeding the site failed:\n{seeded.stderr[-3000:]}")
+    return [int(x) for x in seeded.stdout.split()]
 
 
 class Server:
@@ -372,38 +498,18 @@ def kill_worker(server: Server, _db: str) -> float:
 
 
 def restart_postgres(_server: Server, _db: str) -> float:
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, "main", "restart"], check=True)
+    """Restart the bench's own PostgreSQL cluster (fast shutdown: every connection is cut)."""
+    assert POSTGRES is not None
+    POSTGRES.restart()
     return time.monotonic()
 
 
 def bounce_redis(_server: Server, _db: str) -> float:
-    subprocess.run(["redis-cli", "shutdown", "nosave"], capture_output=True)
+    """Stop the bench's own redis-server for 5 s and start it again, empty."""
+    assert REDIS is not None
+    REDIS.stop()
     time.sleep(5)
-    subprocess.run(
-        [
-            "redis-server",
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "-::1",
-            "--port",
-            "6379",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            "/var/lib/redis",
-            "--logfile",
-            "/var/log/redis/ci.log",
-        ],
-        check=True,
-    )
-    for _ in range(50):
-        if subprocess.run(["redis-cli", "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
-            break
-        time.sleep(0.1)
+    REDIS.start()
     return time.monotonic()
 
 
@@ -456,6 +562,13 @@ def reconcile(database_url: str, ledger: Ledger) -> dict[str, int | str]:
                 "user_id) FROM reactions x WHERE x.story_id = s.id)"
             )
         )
+        # tags.story_count kept by increments: two interleaved posts must not leave a count of one.
+        tags_off = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM tags t WHERE t.story_count <> (SELECT count(*) FROM story_tags st "
+                "JOIN stories s ON s.id = st.story_id WHERE st.tag_id = t.id AND s.status = 'published')"
+            )
+        )
         untagged = conn.scalar(
             sa.text(
                 "SELECT count(*) FROM stories s WHERE s.title LIKE 'Fault run %' AND NOT EXISTS "
@@ -473,7 +586,7 @@ def reconcile(database_url: str, ledger: Ledger) -> dict[str, int | str]:
         "lost_kinds": dict(Counter(ledger.acknowledged[m] for m in acknowledged if found[m] == 0)),
         "duplicated": sum(1 for m, n in found.items() if n > 1),
         "failed_but_saved": sum(1 for m in ledger.failed if m not in acknowledged and found[m] == 1),
-        "half_applied": int(counters_off or 0) + int(untagged or 0),
+        "half_applied": int(counters_off or 0) + int(untagged or 0) + int(tags_off or 0),
         "integrity": integrity,
     }
 
@@ -525,6 +638,8 @@ def run_scenario(name: str, fault, server: Server, database_url: str, story_ids:
 
 def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
+    # Stopped from outside (timeout, Ctrl-C): unwind, so the throwaway servers are stopped and removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     plans = [
         (
             "sqlite",
@@ -535,33 +650,44 @@ def main() -> None:
     ]
     only = os.environ.get("FAULTS_DATABASES", "sqlite,postgresql").split(",")
     plans = [plan for plan in plans if plan[0] in only]
-    if "postgresql" in only and postgres_reachable(PG_URL):
-        plans.append(
-            (
-                "postgresql",
-                PG_URL,
-                True,
-                [
-                    ("kill -9 worker", kill_worker),
-                    ("postgresql restart", restart_postgres),
-                    ("redis stop/start", bounce_redis),
-                ],
-            )
-        )
-    else:
-        print("faults: PostgreSQL not reachable; SQLite only", flush=True)
+    global POSTGRES, REDIS
+    if "postgresql" in only:
+        POSTGRES, REDIS = ThrowawayPostgres(), ThrowawayRedis()
+        if not POSTGRES.available:
+            print("faults: no initdb/pg_ctl for a throwaway PostgreSQL; SQLite only", flush=True)
+        else:
+            scenarios = [("kill -9 worker", kill_worker), ("postgresql restart", restart_postgres)]
+            if REDIS.binary:
+                scenarios.append(("redis stop/start", bounce_redis))
+            else:
+                print("faults: no redis-server; PostgreSQL runs without Redis", flush=True)
+            plans.append(("postgresql", POSTGRES.url, bool(REDIS.binary), scenarios))
     results = []
-    for db_name, url, redis, scenarios in plans:
-        story_ids = fresh_site(url, redis)
-        server = Server(env_for(url, redis))
-        try:
-            for name, fault in scenarios:
-                outcome = run_scenario(name, fault, server, url, story_ids)
-                outcome["db"] = db_name
-                results.append(outcome)
-                print(_row(outcome), flush=True)
-        finally:
-            server.stop()
+    try:
+        for db_name, url, redis, scenarios in plans:
+            if db_name == "postgresql":
+                assert POSTGRES is not None and REDIS is not None
+                POSTGRES.start()
+                if redis:
+                    REDIS.start()
+                print(
+                    f"faults: throwaway PostgreSQL on port {POSTGRES.port}, Redis on {REDIS.port}", flush=True
+                )
+            story_ids = fresh_site(url, redis)
+            server = Server(env_for(url, redis))
+            try:
+                for name, fault in scenarios:
+                    outcome = run_scenario(name, fault, server, url, story_ids)
+                    outcome["db"] = db_name
+                    results.append(outcome)
+                    print(_row(outcome), flush=True)
+            finally:
+                server.stop()
+    finally:
+        if POSTGRES is not None:
+            POSTGRES.stop()
+        if REDIS is not None:
+            REDIS.remove()
     print(
         "faults: "
         + " ".join(
