@@ -371,3 +371,22 @@ def test_followers_hear_of_her_anonymous_replies_whatever_they_blocked(app, worl
     page = signed_in(app, member).get("/notifications").get_data(as_text=True)
     assert "Anonymous parent" in page
     assert_anonymous(page, her.id, "follower notifications")
+
+
+def test_the_mail_digest_applies_blocks_by_identity(app, world, member, other_member):
+    """New stories in followed tags reach the digest like the site shows them: her anonymous story still
+    reaches a member who blocked her named self, and not one who blocked the anonymous story."""
+    from datetime import timedelta
+
+    from forum.models import utcnow
+    from forum.notifications.mail.digest import _tag_stories
+
+    her, secret, named = world["her"], world["secret"], world["named"]
+    named_reply = services.add_reply(her, named, body="A named reply of hers to block her from.")
+    for client in (signed_in(app, member), signed_in(app, other_member)):
+        client.post("/tags/postnatal/follow", data={"on": "1"})
+    signed_in(app, member).post(f"/care/block/reply/{named_reply.id}")
+    signed_in(app, other_member).post(f"/care/block/story/{secret.id}")
+    since, until = utcnow() - timedelta(days=1), utcnow() + timedelta(minutes=1)
+    assert secret.id in {s.id for s in db.session.scalars(_tag_stories(member, since, until))}
+    assert secret.id not in {s.id for s in db.session.scalars(_tag_stories(other_member, since, until))}

@@ -78,11 +78,14 @@ def _notifications(user: User, prefs: MailPreference, since: datetime, until: da
 def _tag_stories(user: User, since: datetime, until: datetime) -> sa.Select:
     from forum.models import story_tags
 
+    from forum.care.preferences import story_filters
+
     followed = sa.select(Follow.tag_id).where(Follow.user_id == user.id, Follow.tag_id.is_not(None))
     tagged = sa.select(story_tags.c.story_id).where(story_tags.c.tag_id.in_(followed))
     return (
         sa.select(Story)
         .where(Story.id.in_(tagged), Story.status == LIVE, Story.author_id.is_distinct_from(user.id))
+        .where(*story_filters(user))  # blocks (by identity), muted tags and hidden notes, as on the site
         .where(Story.created_at > since - timedelta(days=7), Story.created_at <= until)
         .order_by(Story.created_at.desc())
     )
