@@ -76,9 +76,8 @@ def _notifications(user: User, prefs: MailPreference, since: datetime, until: da
 
 
 def _tag_stories(user: User, since: datetime, until: datetime) -> sa.Select:
-    from forum.models import story_tags
-
     from forum.care.preferences import story_filters
+    from forum.models import story_tags
 
     followed = sa.select(Follow.tag_id).where(Follow.user_id == user.id, Follow.tag_id.is_not(None))
     tagged = sa.select(story_tags.c.story_id).where(story_tags.c.tag_id.in_(followed))
