@@ -390,3 +390,14 @@ def test_the_mail_digest_applies_blocks_by_identity(app, world, member, other_me
     since, until = utcnow() - timedelta(days=1), utcnow() + timedelta(minutes=1)
     assert secret.id in {s.id for s in db.session.scalars(_tag_stories(member, since, until))}
     assert secret.id not in {s.id for s in db.session.scalars(_tag_stories(other_member, since, until))}
+
+
+def test_quoting_her_anonymous_posts_attributes_them_to_the_anonymous_parent(app, world, member):
+    her, secret, own = world["her"], world["secret"], world["own"]
+    client = signed_in(app, member)
+    for ref in ("story", f"reply-{own.id}"):
+        page = client.get(f"/stories/{secret.id}?quote={ref}").get_data(as_text=True)
+        assert "Anonymous parent" in page and "lighthouse" in page, ref
+        assert_anonymous(page, her.id, f"quote {ref}")
+    posted = services.add_reply(member, secret, body=f"> {OWN_REPLY}\n\nThis made me cry too.", quoting=own)
+    assert_anonymous(posted.body_html, her.id, "quoting reply")
