@@ -280,7 +280,7 @@ def test_a_story_hands_the_engine_a_bounded_text(monkeypatch, name: str) -> None
     from forum.similar import engine, store
 
     embedder = CountingEmbedder()
-    monkeypatch.setattr(engine, "get_embedder", lambda: embedder)
+    monkeypatch.setattr(engine, "get_embedder", lambda *args, **kwargs: embedder)
     store.story_vector(Story(title="A title", body=ADVERSARIAL[name] * 2))
     assert embedder.texts == 1
     assert embedder.longest <= store.STORY_CHARS + 100
