@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from forum.stories import services
 from tests.factories import login
 
@@ -34,12 +36,14 @@ def test_export_json_and_html(app, member, other_member):
             "kind": "hugs",
             "story_id": theirs.id,
             "reply_id": None,
+            "story_title": "Their story",
             "created_at": data["reactions_given"][0]["created_at"],
         }
     ]
     raw = response.get_data(as_text=True)
+    # The published title of a story she replied to names where her reply was (issue 16); its text does not.
+    assert data["replies"][0]["story_title"] == "Their story"
     for foreign in (
-        "Their story",
         "Someone else's words",
         "private-ish",
         other_member.pseudonym,
@@ -47,7 +51,10 @@ def test_export_json_and_html(app, member, other_member):
     ):
         assert foreign not in raw
     html = client.get("/settings/export.html").get_data(as_text=True)
-    assert "My secret" in html and "Their story" not in html and other_member.pseudonym not in html
+    assert "My secret" in html and other_member.pseudonym not in html and "Someone else's words" not in html
+    assert 'name="viewport"' in html and "on “Their story”" in html and "on story" not in html
+    since = html.split("member since ", 1)[1].split("</time>")[0].split(">", 1)[1]
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC", since)  # readable, not ISO
 
 
 def test_export_needs_sign_in(client):

@@ -14,6 +14,32 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _story_titles(user: User, story_ids: set[int], reactions: list[Reaction]) -> dict[tuple[str, int], str]:
+    """Titles of the stories her replies and reactions were on, as the site shows them to anyone: a story
+    no longer shown (hidden, removed, deleted) is not named, and one without a title reads "a story"."""
+    reply_ids = {r.reply_id for r in reactions if r.reply_id}
+    story_ids = story_ids | {r.story_id for r in reactions if r.story_id}
+    via_reply = dict(
+        db.session.execute(
+            sa.select(Reply.id, Reply.story_id).where(Reply.id.in_(reply_ids or [-1]))
+        ).all()
+    )
+    rows = db.session.execute(
+        sa.select(Story.id, Story.title, Story.status, Story.author_id).where(
+            Story.id.in_((story_ids | set(via_reply.values())) or [-1])
+        )
+    ).all()
+    named = {
+        sid: (title or "a story")
+        if status == "published" or author_id == user.id
+        else "a story that is no longer shown"
+        for sid, title, status, author_id in rows
+    }
+    titles = {("story", sid): name for sid, name in named.items()}
+    titles.update({("reply", rid): named.get(sid, "") for rid, sid in via_reply.items()})
+    return titles
+
+
 def member_export(user: User) -> dict[str, Any]:
     """The member's account, stories (anonymous ones too), updates, replies, reactions, drafts, notices and reports."""
     stories = list(db.session.scalars(sa.select(Story).where(Story.author_id == user.id).order_by(Story.id)))
@@ -27,6 +53,7 @@ def member_export(user: User) -> dict[str, Any]:
     reactions = list(
         db.session.scalars(sa.select(Reaction).where(Reaction.user_id == user.id).order_by(Reaction.id))
     )
+    titles = _story_titles(user, {r.story_id for r in replies}, reactions)
     drafts = list(db.session.scalars(sa.select(Draft).where(Draft.user_id == user.id)))
     notices = list(
         db.session.scalars(
@@ -72,6 +99,7 @@ def member_export(user: User) -> dict[str, Any]:
             {
                 "id": r.id,
                 "story_id": r.story_id,
+                "story_title": titles.get(("story", r.story_id), ""),
                 "body": r.body,
                 "status": r.status,
                 "created_at": _time(r.created_at),
@@ -83,6 +111,7 @@ def member_export(user: User) -> dict[str, Any]:
                 "kind": r.kind,
                 "story_id": r.story_id,
                 "reply_id": r.reply_id,
+                "story_title": titles.get(("story", r.story_id) if r.story_id else ("reply", r.reply_id), ""),
                 "created_at": _time(r.created_at),
             }
             for r in reactions
