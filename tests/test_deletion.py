@@ -35,7 +35,7 @@ MARK = "qxvelmorant"  # a word found nowhere else
 
 
 def _vector(seed: int) -> bytes:
-    vector = np.random.default_rng(seed).standard_normal(engine.DIMENSIONS).astype(np.float32)
+    vector = np.random.default_rng(seed).standard_normal(store.current_model().dimensions).astype(np.float32)
     return engine.to_bytes(vector / np.linalg.norm(vector))
 
 

@@ -19,7 +19,7 @@ from forum.extensions import cache, db
 from forum.models import AuditEntry, CarePhrase, Status, Story, SupportResource, Tag, User
 from forum.moderation import services as moderation
 from forum.moderation.targets import target_of
-from forum.similar import engine
+from forum.similar import engine, store
 from forum.stories import services
 from tests.factories import login, make_user
 
@@ -61,7 +61,7 @@ class World:
 
 
 def _vector() -> bytes:
-    vector = np.random.default_rng(7).standard_normal(engine.DIMENSIONS).astype(np.float32)
+    vector = np.random.default_rng(7).standard_normal(store.current_model().dimensions).astype(np.float32)
     return engine.to_bytes(vector / np.linalg.norm(vector))
 
 
@@ -105,6 +105,8 @@ def _surfaces(w: World, story_id: int) -> dict[str, str]:
         "api list": "/api/stories",
         "api story": f"/api/stories/{story_id}",
         "similar api": f"/api/stories/{w.probe.id}/similar",
+        "atom feed": "/feeds/stories.atom",
+        "tag atom feed": f"/feeds/tags/{TAG}.atom",
     }
 
 
@@ -270,11 +272,11 @@ def _then(act: Callable[[World, object], None]) -> Callable[[World, Story], obje
 
 
 def _removed_then_restored(w: World, story: Story) -> object:
-    reply = services.add_reply(w.author, story, body=REPLY_TEXT)
+    reply = services.add_reply(w.member, story, body=REPLY_TEXT)
     _remove(w, reply)
     _warm(w, story)
     target = target_of(reply)
-    entry = moderation.appeal(w.author, target, "Please look again at my reply, it was kind.")
+    entry = moderation.appeal(w.member, target, "Please look again at my reply, it was kind.")
     moderation.decide_appeal(w.second_moderator, entry, target, restore=True)
     return reply
 
@@ -314,6 +316,7 @@ def test_a_reply_status_change_moves_the_count_and_needs_support(world: World, c
     login(reader, make_user(pseudonym="JustReading"))
     for client in (world.client("visitor"), reader):
         assert _shows(client, f"/stories/{story_id}", REPLY_TEXT) is case.visible
+        assert _shows(client, f"/stories/{story_id}/replies.atom", REPLY_TEXT) is case.visible
         data = client.get(f"/api/stories/{story_id}").get_json()
         assert data["reply_count"] == (1 if case.visible else 0)
         assert [r["body"] for r in data["replies"]] == ([REPLY_TEXT] if case.visible else [])
