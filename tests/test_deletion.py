@@ -48,7 +48,7 @@ def alice() -> User:
 
 
 def _anonymous_surfaces(story_id: int) -> list[str]:
-    return [f"/stories/{story_id}", f"/api/stories/{story_id}"]
+    return [f"/stories/{story_id}", f"/api/stories/{story_id}", f"/stories/{story_id}/replies.atom"]
 
 
 def test_keeping_stories_leaves_anonymous_ones_exactly_as_they_were(
@@ -76,7 +76,7 @@ def test_keeping_stories_leaves_anonymous_ones_exactly_as_they_were(
     reader = app.test_client()
     login(reader, other_member)
 
-    before = {url: client.get(url).data for url in _anonymous_surfaces(secret.id)}
+    before = {url: client.get(url) for url in _anonymous_surfaces(secret.id)}
     listed_before = [s for s in client.get("/api/stories").get_json()["stories"] if s["id"] == secret.id]
     label_for_reader = reader.get(f"/stories/{secret.id}").get_data(as_text=True)
     assert "Anonymous parent" in label_for_reader
@@ -85,8 +85,10 @@ def test_keeping_stories_leaves_anonymous_ones_exactly_as_they_were(
     db.session.expire_all()
 
     # Visitors: the same bytes on the anonymous story's page and in the API.
-    for url, body in before.items():
-        assert client.get(url).data == body, url
+    for url, earlier in before.items():
+        now = client.get(url)
+        assert now.status_code == earlier.status_code == 200, url
+        assert now.data == earlier.data and now.headers.get("ETag") == earlier.headers.get("ETag"), url
     listed_after = [s for s in client.get("/api/stories").get_json()["stories"] if s["id"] == secret.id]
     assert listed_after == listed_before
     # Another member: still "Anonymous parent", her replies in the thread still "who shared this story".
@@ -240,6 +242,8 @@ def test_removing_everything_leaves_her_words_nowhere(
         f"/stories/{everywhere['bobs_story']}",
         f"/stories/{everywhere['story']}",
         "/tags",
+        "/feeds/stories.atom",
+        f"/stories/{everywhere['bobs_story']}/replies.atom",
     ):
         assert MARK not in visitor.get(url).get_data(as_text=True).lower(), url
     assert visitor.get(f"/api/stories/{everywhere['story']}").status_code == 404
