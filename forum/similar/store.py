@@ -262,7 +262,30 @@ def similar_with_count(
     index.refresh()
     raw = index.index.search(vector, limit, frozenset({story.id}))
     matches = _matches(vector, viewer, k, {story.id}, nearest=raw)
-    return matches, max(len(matches), sum(1 for _, score in raw if score >= threshold))
+    close = [i for i, score in raw if score >= threshold]
+    shown = {
+        _parent(m.story) for m in matches if story.author_id is None or m.story.author_id != story.author_id
+    }
+    return matches, max(len(shown), _count_parents(close, story))
+
+
+def _parent(story: Story) -> int:
+    # A story whose author deleted the account ("a former member") counts as one parent of its own.
+    return story.author_id if story.author_id is not None else -story.id
+
+
+def _count_parents(story_ids: list[int], story: Story) -> int:
+    """How many parents wrote these published stories: a parent with three similar stories is one parent, and
+    the story's own author is never one of the "others". One COUNT; no identity leaves the database."""
+    if not story_ids:
+        return 0
+    parent = sa.func.coalesce(Story.author_id, -Story.id)
+    query = sa.select(sa.func.count(sa.distinct(parent))).where(
+        Story.id.in_(story_ids), Story.status == Status.PUBLISHED.value
+    )
+    if story.author_id is not None:
+        query = query.where(Story.author_id.is_distinct_from(story.author_id))
+    return int(db.session.scalar(query) or 0)
 
 
 def _on_story_written(sender: Flask, item: Any, **extra: Any) -> None:
