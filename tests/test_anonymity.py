@@ -401,3 +401,31 @@ def test_quoting_her_anonymous_posts_attributes_them_to_the_anonymous_parent(app
         assert_anonymous(page, her.id, f"quote {ref}")
     posted = services.add_reply(member, secret, body=f"> {OWN_REPLY}\n\nThis made me cry too.", quoting=own)
     assert_anonymous(posted.body_html, her.id, "quoting reply")
+
+
+def test_deleting_the_account_behind_an_anonymous_post_needs_the_audited_reveal(
+    app, world, moderator, member
+):
+    """Delete spammer from an anonymous post would make her named posts vanish (and its message counted
+    them), so it goes through the reveal first."""
+    her, secret = world["her"], world["secret"]
+    signed_in(app, member).post(f"/report/story/{secret.id}", data={"reason": "spam"})
+    mod_client = signed_in(app, moderator)
+
+    def decide() -> str:
+        return mod_client.post(
+            f"/moderation/story/{secret.id}/decide",
+            data={"decision": "delete-spammer", "confirmed": "1"},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+
+    refused = decide()
+    assert "Deleting the account behind an anonymous post shows who wrote it" in refused
+    assert_anonymous(refused, her.id, "delete-spammer refusal")
+    db.session.expire_all()
+    assert db.session.get(User, her.id).deleted_at is None
+    assert "Tea and biscuits" in app.test_client().get("/").get_data(as_text=True)
+    mod_client.post(f"/moderation/stories/{secret.id}/reveal")
+    assert "Deleted the account" in decide()
+    db.session.expire_all()
+    assert db.session.get(User, her.id).deleted_at is not None
