@@ -293,3 +293,10 @@ def test_upheld_reports_lose_trust(app, moderator):
         _report(post, n=1)
         mod.act_on_item(moderator, target_of(post), "remove", reason="unkind")
     assert trust.level(author) == trust.NEW
+
+
+def test_digest_command_tells_on_duty_moderators_how_many_wait(app, runner, story, moderator):
+    assert "Told 0 moderators." in runner.invoke(args=["moderation", "digest"]).output
+    _report(story, n=1)
+    assert "Told 1 moderator." in runner.invoke(args=["moderation", "digest"]).output
+    assert any("1 item is waiting" in m for m in _notices(moderator))

@@ -70,7 +70,7 @@ def _tell_moderators(message: str, *, exclude: int | None = None) -> int:
         db.session.add(note)
         db.session.flush()
         if moderator.email:
-            outbox.queue(db.session, moderator.id, K.MODERATION, {"notifications": [note.id]}, due_at=now)
+            outbox.queue(db.session(), moderator.id, K.MODERATION, {"notifications": [note.id]}, due_at=now)
         told += 1
     return told
 

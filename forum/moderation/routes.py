@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import click
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -49,6 +50,14 @@ def moderation_helpers() -> dict[str, Any]:
 
 
 AUDIT_PAGE = 50
+
+
+@bp.cli.command("digest")
+def digest_command() -> None:
+    """Tell every on-duty moderator how many items wait (the daily digest of non-welfare reports)."""
+    told = alerts.queue_moderator_digest()
+    db.session.commit()
+    click.echo(f"Told {told} moderator{'s' if told != 1 else ''}.")
 
 
 def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -52,16 +52,18 @@ def levels(users: list[User]) -> dict[int, str]:
     if not ids:
         return {}
     since = utcnow() - timedelta(days=STANDING_DAYS)
-    upheld = dict(
-        db.session.execute(
+    upheld: dict[int, int] = {
+        author_id: n
+        for author_id, n in db.session.execute(
             sa.select(
                 Flag.author_id,
                 sa.func.count(sa.distinct(Flag.target_type + sa.cast(Flag.target_id, sa.String))),
             )
             .where(Flag.author_id.in_(ids), Flag.resolution == "upheld", Flag.resolved_at >= since)
             .group_by(Flag.author_id)
-        ).all()
-    )
+        )
+        if author_id is not None
+    }
     posts: dict[int, int] = {}
     for model in (Story, Reply):
         for author_id, n in db.session.execute(
