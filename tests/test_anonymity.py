@@ -429,3 +429,41 @@ def test_deleting_the_account_behind_an_anonymous_post_needs_the_audited_reveal(
     assert "Deleted the account" in decide()
     db.session.expire_all()
     assert db.session.get(User, her.id).deleted_at is not None
+
+
+def test_restricting_an_anonymous_author_answers_the_same_whoever_she_is(app, moderator, admin):
+    """A refusal only when the anonymous author is staff would say she is staff: from an anonymous post a
+    moderator may warn anyone, and suspends only after the audited reveal (admins may act directly)."""
+    staff_author = make_user(pseudonym="QuietModerator", role="moderator")
+    plain_author = make_user(pseudonym="QuietMember")
+    answers = {}
+    for author in (staff_author, plain_author):
+        story = services.publish_story(
+            author, title="Anon", body=f"{SECRET_BODY} ({author.id})", anonymous=True
+        )
+        client = signed_in(app, moderator)
+
+        def act(action: str, client=client, story=story) -> str:
+            return client.post(
+                f"/moderation/story/{story.id}/author",
+                data={"action": action, "reason": "Please be kinder.", "days": "2"},
+                follow_redirects=True,
+            ).get_data(as_text=True)
+
+        answers[author.pseudonym] = (
+            "Done: warn." in act("warn"),
+            "Only an admin can restrict the author of an anonymous post" in act("suspend"),
+        )
+        assert author.pseudonym not in act("ban")
+    assert answers["QuietModerator"] == answers["QuietMember"] == (True, True)
+    db.session.expire_all()
+    assert db.session.get(User, plain_author.id).suspended_until is None
+    story = db.session.scalar(sa.select(Story).where(Story.author_id == plain_author.id))
+    done = signed_in(app, admin).post(
+        f"/moderation/story/{story.id}/author",
+        data={"action": "suspend", "reason": "Please be kinder.", "days": "2"},
+        follow_redirects=True,
+    )
+    assert "Done: suspend." in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, plain_author.id).suspended_until is not None

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from forum.auth.services import erase_account
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
-from forum.models import AuditEntry, Flag, Reply, Status, Story, User, utcnow
+from forum.models import Flag, Reply, Status, Story, User, utcnow
 from forum.moderation import claims, members, services
 from forum.moderation.auditlog import audit
 from forum.moderation.services import REMOVAL_REASONS
@@ -80,26 +80,11 @@ def decide(
     if action != "warn":
         members.check_days(days)
     author = _author(target)
-    if author.is_moderator and not moderator.is_admin:
-        raise NotAllowed("You can't take this action on that member.")
+    members.check_allowed(moderator, author, action, target)
     why = " ".join(filter(None, [REMOVAL_REASONS[reason] + ".", message.strip()]))
     members.act_on_member(moderator, author, action, reason=why, days=days, target=target, commit=False)
     services.act_on_item(moderator, target, "remove", reason=reason, message=message)  # commits both
     return f"Done: {LABELS[decision].lower()}" + (f" ({days} days)." if action != "warn" else ".")
-
-
-def _revealed_by(moderator: User, target: Target) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(AuditEntry.id).where(
-                AuditEntry.action == "reveal-author",
-                AuditEntry.actor_id == moderator.id,
-                AuditEntry.target_type == "story",
-                AuditEntry.target_id == target.story.id,
-            )
-        )
-        is not None
-    )
 
 
 def delete_spammer(moderator: User, target: Target) -> str:
@@ -107,7 +92,7 @@ def delete_spammer(moderator: User, target: Target) -> str:
     # Deleting the account behind an anonymous post makes her named posts vanish too, which tells who she
     # was; so it goes through the audited reveal first, like any other way of learning it (and only then is
     # anything about her account, such as being staff or her post counts, shown).
-    if target.is_anonymous and not _revealed_by(moderator, target):
+    if target.is_anonymous and not members.revealed_by(moderator, target):
         raise NotAllowed(
             "Deleting the account behind an anonymous post shows who wrote it. Use “Who wrote this?” "
             "first (your look is recorded in the audit log), then delete."

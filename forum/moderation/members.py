@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
-from forum.models import User, utcnow
+from forum.models import AuditEntry, User, utcnow
 from forum.moderation import claims
 from forum.moderation.auditlog import audit
 from forum.moderation.services import resolve_flags
@@ -34,6 +36,46 @@ def _plural_days(days: int) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
 
 
+REVEAL_FIRST = (
+    "Only an admin can restrict the author of an anonymous post without knowing who it is. Use “Who wrote "
+    "this?” first (your look is recorded in the audit log), or ask an admin."
+)
+
+
+def revealed_by(moderator: User, target: Target) -> bool:
+    """Whether this moderator has used the audited reveal on this post's story."""
+    return (
+        db.session.scalar(
+            sa.select(AuditEntry.id).where(
+                AuditEntry.action == "reveal-author",
+                AuditEntry.actor_id == moderator.id,
+                AuditEntry.target_type == "story",
+                AuditEntry.target_id == target.story.id,
+            )
+        )
+        is not None
+    )
+
+
+def check_allowed(moderator: User, member: User, action: str, target: Target | None = None) -> None:
+    """Refuse what this moderator may not do to this member. From an anonymous post the answer must not
+    depend on who the author is (a refusal only for staff authors would say she is staff), so a
+    moderator may always warn, and restricts the account only after the audited reveal; admins may act."""
+    if not moderator.is_moderator:
+        raise NotAllowed("You can't take this action on that member.")
+    if (
+        target is not None
+        and target.is_anonymous
+        and not moderator.is_admin
+        and not revealed_by(moderator, target)
+    ):
+        if action == "warn":
+            return
+        raise NotAllowed(REVEAL_FIRST)
+    if member.is_moderator and not moderator.is_admin:
+        raise NotAllowed("You can't take this action on that member.")
+
+
 def act_on_member(
     moderator: User,
     member: User,
@@ -47,8 +89,7 @@ def act_on_member(
     """Warn, suspend or silence (for days), ban, or lift a suspension or silence; the member is told why and
     until when. With a target, its open reports are resolved as upheld. commit=False leaves the commit to a
     combined decision (forum.moderation.decisions)."""
-    if not moderator.is_moderator or (member.is_moderator and not moderator.is_admin):
-        raise NotAllowed("You can't take this action on that member.")
+    check_allowed(moderator, member, action, target)
     if action not in MEMBER_ACTIONS:
         raise ValidationFailed([(None, "Unknown action.")])
     if target is not None:
