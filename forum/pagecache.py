@@ -25,8 +25,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, make_response, request, session
 
+from forum import events
 from forum.extensions import cache
-from forum.stories import hooks
 
 GENERATION_KEY = "pagecache:generation"
 # The public pages (and their JSON twins) a visitor can read.
@@ -177,5 +177,5 @@ def init_app(app: Flask) -> None:
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = visitor_cached(app.view_functions[endpoint])
     # A new post, an edit, and every status change (sent once per transaction by forum.stories.lifecycle).
-    for signal in (hooks.content_created, hooks.content_changed, hooks.post_visibility_changed):
+    for signal in (events.content_created, events.content_changed, events.post_visibility_changed):
         signal.connect(invalidate, app, weak=False)
