@@ -300,3 +300,18 @@ def test_digest_command_tells_on_duty_moderators_how_many_wait(app, runner, stor
     _report(story, n=1)
     assert "Told 1 moderator." in runner.invoke(args=["moderation", "digest"]).output
     assert any("1 item is waiting" in m for m in _notices(moderator))
+
+
+def test_item_page_shows_the_diff_assignment_and_decisions(app, story, member, moderator):
+    second = make_user(pseudonym="OtherMod", role="moderator")
+    _report(story, n=1)
+    services.edit_story(member, story, title="Hard morning", body=BODY + " It got better by lunch.")
+    client = signed_in_client(app, moderator)
+    client.post(f"/moderation/story/{story.id}/assign", data={"moderator_id": str(second.id)})
+    page = client.get(f"/moderation/story/{story.id}").get_data(as_text=True)
+    assert "Edited after report" in page and "It got better by lunch." in page
+    assert "Assigned to OtherMod." in page and "Decide in one tap" in page
+    assert "Hard morning" in signed_in_client(app, second).get("/moderation?mine=1").get_data(as_text=True)
+    assert db.session.scalar(sa.select(AuditEntry.reason).where(AuditEntry.action == "assign")) == (
+        "assigned to OtherMod"
+    )

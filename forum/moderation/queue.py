@@ -172,8 +172,10 @@ def open_queue() -> list[QueueItem]:
     return load_queue(Filters())
 
 
-def _flags_query(filters: Filters) -> sa.Select[tuple[Flag]]:
+def _flags_query(filters: Filters, only: tuple[str, int] | None = None) -> sa.Select[tuple[Flag]]:
     query = sa.select(Flag).options(selectinload(Flag.reporter))
+    if only is not None:
+        query = query.where(Flag.target_type == only[0], Flag.target_id == only[1])
     if filters.tab == "open":
         query = query.where(Flag.resolved_at.is_(None))
     elif filters.tab == "reviewed":
@@ -189,10 +191,12 @@ def _flags_query(filters: Filters) -> sa.Select[tuple[Flag]]:
     return query.order_by(newest_first).limit(QUEUE_LIMIT * 10)
 
 
-def load_queue(filters: Filters, moderator: User | None = None) -> list[QueueItem]:
+def load_queue(
+    filters: Filters, moderator: User | None = None, only: tuple[str, int] | None = None
+) -> list[QueueItem]:
     """The items of a tab that pass the filters, in the chosen order: by priority (welfare first) or oldest
-    report first; the reviewed tab lists the latest decisions first."""
-    flags = list(db.session.scalars(_flags_query(filters)))
+    report first; the reviewed tab lists the latest decisions first. `only` limits it to one item."""
+    flags = list(db.session.scalars(_flags_query(filters, only)))
     grouped: dict[tuple[str, int], list[Flag]] = defaultdict(list)
     for flag in sorted(flags, key=lambda f: f.created_at):
         grouped[(flag.target_type, flag.target_id)].append(flag)

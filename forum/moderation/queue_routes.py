@@ -63,10 +63,11 @@ def queue_page() -> str:
 
 
 def _entry(target: Target) -> queue.QueueItem | None:
+    """The item's open reports, or else its reviewed ones."""
     for tab in ("open", "reviewed"):
-        for entry in queue.load_queue(queue.Filters(tab=tab, kind=target.kind)):
-            if entry.target.id == target.id:
-                return entry
+        entries = queue.load_queue(queue.Filters(tab=tab), current_user, only=(target.kind, target.id))
+        if entries:
+            return entries[0]
     return None
 
 
