@@ -141,6 +141,9 @@ class Embedder:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # No memory arena: the arena keeps the largest batch's scratch for the life of the worker (MiniLM's
+        # worker RSS 261 MB with it, 193 MB without, at the same speed).
+        options.enable_cpu_mem_arena = False
         self.session = onnxruntime.InferenceSession(
             str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
