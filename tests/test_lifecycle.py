@@ -168,7 +168,16 @@ def _held(w: World) -> Story:
     return _post_story(w)
 
 
+def _edit_into_hold(w: World, story: Story) -> None:
+    from forum.models import WatchedWord
+
+    db.session.add(WatchedWord(phrase="brambleshade", action="hold"))
+    db.session.commit()
+    services.edit_story(w.author, story, title=TITLE, body=f"{story.body} brambleshade", tags=TAG)
+
+
 STORY_CASES = [
+    StoryCase("held for approval by an edit", _published, _edit_into_hold, "pending"),
     StoryCase("auto-hidden by three reports", _published, lambda w, s: _report_three_times(w, s), "hidden"),
     StoryCase(
         "hidden by a moderator",
