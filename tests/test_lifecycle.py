@@ -335,6 +335,20 @@ def test_a_reply_status_change_moves_the_count_and_needs_support(world: World, c
         assert listed[story_id]["reply_count"] == (1 if case.visible else 0)
 
 
+@pytest.mark.parametrize("action", ["lock", "unlock"])
+def test_locking_reaches_visitors_through_the_page_cache(world: World, action: str) -> None:
+    story = _post_story(world)
+    if action == "unlock":
+        moderation.act_on_item(world.moderator, target_of(story), "lock")
+    visitor = world.client("visitor")
+    before = visitor.get(f"/stories/{story.id}").get_data(as_text=True)
+    assert visitor.get(f"/stories/{story.id}").headers.get("X-Cache") == "hit"
+    moderation.act_on_item(world.moderator, target_of(story), action)
+    after = visitor.get(f"/stories/{story.id}").get_data(as_text=True)
+    assert after != before
+    assert ("your words could help" in after) is (action == "unlock")
+
+
 def test_an_approved_reply_tells_the_story_author(world: World) -> None:
     story = _post_story(world)
     _approve_held_reply(world, story)

@@ -202,7 +202,7 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
             told = f"A moderator restored your {target.label} on \u201c{title}\u201d: it is visible again."
         _tell_author(target, told + (f" {why}" if why else ""))
     elif action in ("lock", "unlock"):
-        target.story.locked = action == "lock"
+        lifecycle.set_locked(target.story, action == "lock")
         resolve_flags(target, "upheld")
     else:
         raise ValidationFailed([(None, "Unknown action.")])

@@ -176,6 +176,14 @@ def set_status_where(model: type[Reply] | type[StoryUpdate], where: Any, status:
     return len(rows)
 
 
+def set_locked(story: Story, locked: bool) -> None:
+    """Close a conversation to new replies or open it again: no counter moves, but every page showing the
+    story shows it differently, so the change is announced like a status change (before == after)."""
+    if story.locked != locked:
+        story.locked = locked
+        _outbox().append(hooks.Change(story, story.status, story.status))
+
+
 def retagged(story: Story, before: Iterable[int], after: Iterable[int]) -> None:
     """A published story's tags changed: one more for each added tag, one less for each dropped one."""
     if story.status != LIVE:
