@@ -97,3 +97,19 @@ class MemberPreference(Base):
     muted_tags: Mapped[str] = mapped_column(sa.Text, default="")  # space-separated tag names
     # "note:mode" pairs, space-separated; mode is collapse (the default), show or hide.
     content_notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class CareVerdict(Base):
+    """A moderator's verdict on a welfare item: did the post need the support card? (Training data for the
+    care detector; who gave the verdict is in the audit log, not here, and no member is named.)"""
+
+    __tablename__ = "care_verdicts"
+    __table_args__ = (sa.UniqueConstraint("target_type", "target_id", name="uq_care_verdicts_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(sa.String(10))  # story | reply | update
+    target_id: Mapped[int] = mapped_column()
+    story_id: Mapped[int] = mapped_column(sa.ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    needed: Mapped[bool] = mapped_column()  # True: the card was right; False: not needed
+    detector_version: Mapped[str] = mapped_column(sa.String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
