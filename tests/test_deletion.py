@@ -102,6 +102,32 @@ def test_keeping_stories_leaves_anonymous_ones_exactly_as_they_were(
     assert db.session.get(Story, named.id).author_id is None  # type: ignore[union-attr]
 
 
+def test_keeping_stories_takes_her_name_off_cached_pages_at_once(
+    app: Flask, alice: User, other_member: User
+) -> None:
+    from flask_caching.backends.simplecache import SimpleCache
+
+    from forum.extensions import cache
+
+    named = services.publish_story(
+        alice, title="Named one", body="Written under my own name, kept after I go."
+    )
+    elsewhere = services.publish_story(other_member, body="The other member's story, with Alice's reply.")
+    services.add_reply(alice, elsewhere, body="Me too, hang on in there.")
+    original = app.extensions["cache"][cache]
+    app.extensions["cache"][cache] = SimpleCache(default_timeout=300)
+    try:
+        visitor = app.test_client()
+        for url in (f"/stories/{named.id}", f"/stories/{elsewhere.id}", "/"):
+            assert "AliceLeaving" in visitor.get(url).get_data(as_text=True)
+            assert visitor.get(url).headers.get("X-Cache") == "hit"
+        delete_account(alice, password=DEFAULT_PASSWORD, keep_stories=True)
+        for url in (f"/stories/{named.id}", f"/stories/{elsewhere.id}", "/"):
+            assert "AliceLeaving" not in visitor.get(url).get_data(as_text=True), url
+    finally:
+        app.extensions["cache"][cache] = original
+
+
 def test_keeping_stories_withdraws_her_reactions_elsewhere_and_their_counts(
     alice: User, other_member: User
 ) -> None:

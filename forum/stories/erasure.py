@@ -63,6 +63,16 @@ def keep_writing(user: User) -> list[int]:
     """Detach her named stories and replies; leave everything anonymous as it was. Returns the anonymous
     story ids (her reactions in those threads stay too)."""
     anonymous = _anonymous_story_ids(user)
+    named = sa.or_(
+        sa.and_(Story.author_id == user.id, Story.anonymous.is_(False)),
+        Story.id.in_(
+            sa.select(Reply.story_id).where(
+                Reply.author_id == user.id, Reply.story_id.not_in(anonymous or [-1])
+            )
+        ),
+    )
+    for story in db.session.scalars(sa.select(Story).where(named)):
+        lifecycle.shown_differently(story)  # her name leaves these pages at once, cached ones too
     db.session.execute(
         sa.update(Story)
         .where(Story.author_id == user.id, Story.anonymous.is_(False))

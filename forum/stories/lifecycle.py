@@ -176,12 +176,17 @@ def set_status_where(model: type[Reply] | type[StoryUpdate], where: Any, status:
     return len(rows)
 
 
+def shown_differently(item: Post) -> None:
+    """No status change, but pages show the post differently (a locked conversation, an author who left):
+    announced with the status changes, before == after."""
+    _outbox().append(hooks.Change(item, item.status, item.status))
+
+
 def set_locked(story: Story, locked: bool) -> None:
-    """Close a conversation to new replies or open it again: no counter moves, but every page showing the
-    story shows it differently, so the change is announced like a status change (before == after)."""
+    """Close a conversation to new replies or open it again (no counter moves)."""
     if story.locked != locked:
         story.locked = locked
-        _outbox().append(hooks.Change(story, story.status, story.status))
+        shown_differently(story)
 
 
 def retagged(story: Story, before: Iterable[int], after: Iterable[int]) -> None:
