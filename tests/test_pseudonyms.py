@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from forum.auth import names, services
+from forum import names
+from forum.auth import services
 from forum.extensions import db
 from forum.models import User
 from tests.conftest import count_rows, make_app

@@ -10,7 +10,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from forum.auth import limits, names, sessions
+from forum import names
+from forum.auth import limits, sessions
 from forum.auth.passwords import hash_password, needs_rehash, verify_password
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db

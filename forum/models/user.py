@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.models.base import Base, utcnow
+from forum.names import lookalike_key
 
 
 class Role(str, enum.Enum):
@@ -28,7 +29,7 @@ class User(Base):
     pseudonym: Mapped[str] = mapped_column(sa.String(30))
     # Lower-cased pseudonym: "Sam" and "sam" are the same member.
     pseudonym_key: Mapped[str] = mapped_column(sa.String(30), unique=True)
-    # The look-alike key (forum.auth.names): "ΑliceA" with a Greek Alpha has the key of "AliceA", so the
+    # The look-alike key (forum.names): "ΑliceA" with a Greek Alpha has the key of "AliceA", so the
     # unique index refuses look-alikes in one lookup, race-safe. Kept in step with the name by the events
     # below; null once the account is deleted (the name is free again) and for look-alikes that were
     # registered before the key existed (migration 0004).
@@ -92,8 +93,6 @@ class User(Base):
 
 
 def _set_pseudonym_skeleton(user: User) -> None:
-    from forum.auth.names import lookalike_key  # forum.auth imports the models: import it when first used
-
     user.pseudonym_skeleton = None if user.deleted_at is not None else lookalike_key(user.pseudonym)
 
 

@@ -1,6 +1,6 @@
 """Look-alike keys for pseudonyms: users.pseudonym_skeleton, unique, filled in for existing members.
 
-Registration refuses a name whose key (forum.auth.names.lookalike_key: the UTS #39 skeleton, case and
+Registration refuses a name whose key (forum.names.lookalike_key: the UTS #39 skeleton, case and
 separators folded) is already taken, with one lookup on this unique index. Existing members get their key
 here, oldest account first; a member whose name already looks like an older member's keeps it but gets no key
 (the older member holds it, so new look-alikes of both are still refused). Deleted accounts get none: their
@@ -22,7 +22,7 @@ BATCH = 1000
 
 
 def _fill_keys() -> None:
-    from forum.auth.names import lookalike_key
+    from forum.names import lookalike_key
 
     connection = op.get_bind()
     users = sa.table(
