@@ -438,3 +438,25 @@ def test_following_a_story_by_replying_and_the_in_site_card(app, parents):
     page = factories.signed_in_client(app, c).get("/notifications")
     assert "BeaDad</strong> replied in “Potty training”" in page.text
     assert f"#reply-{later.id}" in page.text and "/settings/mail" in page.text
+
+
+def test_changing_the_address_needs_the_password_and_a_new_confirmation(app, parents, smtp):
+    a, b = parents
+    c = factories.signed_in_client(app, a)
+    data = {"email": "new.alex@example.test", "password": "wrong password"}
+    assert "That password isn&#39;t right" in c.post("/settings/mail/email", data=data).text
+    taken = {"email": b.email, "password": factories.DEFAULT_PASSWORD}
+    assert "An account already uses this email" in c.post("/settings/mail/email", data=taken).text
+    data["password"] = factories.DEFAULT_PASSWORD
+    assert c.post("/settings/mail/email", data=data).status_code == 302
+    db.session.refresh(a)
+    assert a.email == "new.alex@example.test" and not P.is_verified(a, P.get(a.id))
+    story = factories.make_story(a)
+    factories.make_reply(b, story, body="Hello at your new address!")
+    assert rows(a, K.REPLIES) == []  # nothing until the new address is confirmed
+    sender.deliver_due(local(1, 12))
+    (message,) = [m for m in smtp.wait_for(1) if m["To"] == "new.alex@example.test"]
+    assert message["Subject"] == "Please confirm your email for Village"
+    link = re.search(r"Confirm my email: (\S+)", text_of(message)).group(1)
+    assert c.get("/" + link.split("/", 3)[3]).status_code == 200
+    assert P.is_verified(a, P.get(a.id))

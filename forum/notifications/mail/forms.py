@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from forum.notifications.mail import kinds as K
@@ -36,3 +36,7 @@ class MailSettingsForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.timezone.choices = _zones()
 
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField("New email address")
+    password = PasswordField("Your password")

@@ -14,29 +14,37 @@ from forum.extensions import csrf, limiter
 from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
 from forum.notifications.mail import services
-from forum.notifications.mail.forms import MailSettingsForm
+from forum.notifications.mail.forms import ChangeEmailForm, MailSettingsForm
 
 bp = Blueprint("mail", __name__)
+
+
+@bp.app_context_processor
+def mail_helpers() -> dict[str, Any]:
+    def mail_confirmed() -> bool:
+        """Whether the signed-in member's address is confirmed (read only where a template asks)."""
+        return bool(current_user.is_authenticated and P.is_verified(current_user, P.get(current_user.id)))
+
+    return {"mail_confirmed": mail_confirmed}
 
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _render(form: MailSettingsForm, status: int = 200) -> Any:
+def _render(form: MailSettingsForm, status: int = 200, email_form: ChangeEmailForm | None = None) -> Any:
     prefs = P.get(current_user.id)
     return render_template(
         "notifications/settings.html",
         form=form,
+        email_form=email_form or ChangeEmailForm(formdata=None),
         verified=P.is_verified(current_user, prefs),
         resend_form=FlaskForm(formdata=None),
         site_timezone=P.site_timezone_name(),
     ), status
 
 
-@bp.get("/settings/mail")
-@login_required
-def settings() -> Any:
+def _filled_settings() -> MailSettingsForm:
     prefs = P.get(current_user.id)
     form = MailSettingsForm(formdata=None)
     for kind in K.KINDS:
@@ -45,7 +53,33 @@ def settings() -> Any:
     form.timezone.data = prefs.timezone
     form.quiet_start.data, form.quiet_end.data = _hhmm(prefs.quiet_start), _hhmm(prefs.quiet_end)
     form.follow_replied.data = prefs.follow_replied
-    return _render(form)
+    return form
+
+
+@bp.get("/settings/mail")
+@login_required
+def settings() -> Any:
+    return _render(_filled_settings())
+
+
+@bp.post("/settings/mail/email")
+@login_required
+@limiter.limit("10 per hour", methods=["POST"])
+def change_email() -> Any:
+    """A new address; it is confirmed by a link sent to it before any notification mail goes there."""
+    form = ChangeEmailForm()
+    if not form.validate_on_submit():
+        return _render(_filled_settings(), 400 if form.csrf_token.errors else 200, email_form=form)
+    try:
+        changed = services.change_email(
+            current_user, email=form.email.data or "", password=form.password.data or ""
+        )
+    except ForumError as error:
+        status = put_errors(form, error)
+        return _render(_filled_settings(), status, email_form=form)
+    if changed:
+        flash("Your email is changed. Please confirm it: we've sent a link to the new address.", "success")
+    return redirect(url_for(".settings"))
 
 
 @bp.post("/settings/mail")

@@ -61,3 +61,26 @@ def unsubscribe(user_id: int, kind: str) -> None:
         .values(state="cancelled")
     )
     db.session.commit()
+
+
+def change_email(user: User, *, email: str, password: str) -> bool:
+    """Move the account to a new address (her password confirms it is her); the new address gets a
+    confirmation link and no notification mail goes out until she clicks it. False when nothing changed."""
+    from forum.auth.passwords import verify_password
+    from forum.auth.services import EMAIL_TAKEN, normalise_email
+    from forum.errors import ValidationFailed
+
+    address = normalise_email(email)
+    if not verify_password(user.password_hash, password):
+        raise ValidationFailed([("password", "That password isn't right. Your address has not changed.")])
+    if address == user.email:
+        return False
+    if db.session.scalar(sa.select(User.id).where(User.email == address, User.id != user.id)):
+        raise ValidationFailed([EMAIL_TAKEN])
+    user.email = address  # forum.notifications.mail.outbox queues the confirmation in this transaction
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError as error:  # taken by someone else between the check and the commit
+        db.session.rollback()
+        raise ValidationFailed([EMAIL_TAKEN]) from error
+    return True
