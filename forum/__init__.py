@@ -54,6 +54,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    register_events(app)
     register_page_cache(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -110,6 +111,25 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(similar_bp)
     app.register_blueprint(care_bp)
+
+
+def register_events(app: Flask) -> None:
+    """Every before-write check and post signal listener, in the order they run.
+
+    Before a write: care's block rule first (a reply across a block is refused before anything else looks at
+    it), then moderation's checks (restrictions, rate limit, repeats, watched words, first posts, links).
+    After a commit: care's check of the new post, moderation's flags, the similar-stories index, and last
+    the page cache (register_page_cache), so a cached page is dropped after everything that changes it.
+    Registering twice (several apps in one process, as in the tests) changes nothing."""
+    from forum.care import preferences as care_preferences
+    from forum.care import services as care_services
+    from forum.moderation import protection
+    from forum.similar import store as similar_store
+
+    care_preferences.install()
+    care_services.install()
+    protection.install()
+    similar_store.install()
 
 
 def register_page_cache(app: Flask) -> None:

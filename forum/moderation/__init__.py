@@ -1,8 +1,7 @@
 """Moderation: reports, the review queue, decisions, restrictions on members, trust, alerts, the audit log."""
 
-from forum.moderation import member_routes, protection, queue_routes  # noqa: F401  (their views join bp)
+import forum.moderation.member_routes  # noqa: F401  (its views join bp)
+import forum.moderation.queue_routes  # noqa: F401  (its views join bp)
 from forum.moderation.routes import bp
-
-protection.install()
 
 __all__ = ["bp"]
