@@ -82,3 +82,35 @@ def test_my_stories_counts_new_replies_and_the_story_marks_the_first_unread(app,
     assert 'id="new-replies"' not in again and "2 new" not in c.get("/me").text
     other = factories.signed_in_client(app, other_member)
     assert "First week" in other.get("/me").text  # stories she replied to
+
+
+def test_unknown_hidden_and_hostile_targets_are_not_found(app, member, other_member):
+    from forum.stories import lifecycle
+
+    hidden = factories.make_story(
+        other_member, title="Hidden", body="This one is hidden by the moderators now."
+    )
+    lifecycle.set_status(hidden, "hidden")
+    lifecycle.commit()
+    c = factories.signed_in_client(app, member)
+    for path in (
+        "/stories/999999/follow",
+        f"/stories/{hidden.id}/follow",
+        "/stories/99999999999/follow",
+        "/tags/" + "x" * 5000 + "/follow",
+        "/tags/%00/follow",
+    ):
+        assert c.post(path, data={"on": "1"}).status_code == 404, path
+    assert follows(member) == []
+    for path in (
+        "/stories/99999999999/replies.atom",
+        f"/stories/{hidden.id}/replies.atom",
+        "/feeds/tags/%3Cx%3E.atom",
+    ):
+        assert c.get(path).status_code == 404, path
+    assert c.get("/following?page=999999").status_code == 200
+    story = factories.make_story(
+        other_member, title="Open", body="A story that can be followed, for the redirect."
+    )
+    answer = c.post(f"/stories/{story.id}/follow", data={"on": "1", "next": "//evil.example/"})
+    assert answer.status_code == 302 and answer.location.endswith(f"/stories/{story.id}")
