@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 
+from forum.errors import NotAllowed
 from forum.extensions import db
-from forum.models import Reply, Revision, Status, Story, Tag, User
+from forum.models import Reply, Revision, Status, Story, StoryUpdate, Tag, User
 from forum.stories import services
 from tests import factories
 from tests.conftest import count_rows
@@ -334,3 +335,22 @@ def test_reply_posted_after_sign_in_ended_is_restored(app: Flask, client: FlaskC
     next_url = parse_qs(urlparse(response.location).query)["next"][0]
     factories.login(client, member)
     assert textarea(client.get(next_url).text) == "My reply, typed before sign-in ended."
+
+
+def test_an_update_sent_twice_with_one_key_is_added_once(member: User, other_member: User) -> None:
+    """add_update goes through the shared submission-key helper: a resent update is the first one, and
+    another member's key is refused rather than answered with her update."""
+    story = factories.make_story(member)
+    first = services.add_update(
+        member, story, body="Much better now, thank you.", outcome="better", submission_key="u-1"
+    )
+    again = services.add_update(
+        member, story, body="Much better now, thank you.", outcome="better", submission_key="u-1"
+    )
+    assert again.id == first.id
+    assert count_rows(StoryUpdate) == 1
+    theirs = factories.make_story(other_member)
+    with pytest.raises(NotAllowed):
+        services.add_update(
+            other_member, theirs, body="Things are calmer this week.", outcome="better", submission_key="u-1"
+        )

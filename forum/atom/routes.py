@@ -11,7 +11,7 @@ from werkzeug.exceptions import NotFound
 
 from forum.atom.build import Entry, document, etag_for
 from forum.extensions import db
-from forum.models import Reply, Status, Story, Tag, story_tags, utcnow
+from forum.models import CONTENT_NOTES, Reply, Status, Story, Tag, story_tags, utcnow
 from forum.stories.queries import author_label, visible_stories
 
 bp = Blueprint("atom", __name__)
@@ -33,8 +33,6 @@ def feed_links() -> dict[str, list[tuple[str, str]]]:
 
 
 def _story_entry(story: Story) -> Entry:
-    from forum.stories.services import CONTENT_NOTES
-
     url = url_for("stories.show", story_id=story.id, _external=True)
     if story.content_note:
         note = CONTENT_NOTES.get(story.content_note, "a content note")

@@ -15,6 +15,7 @@ from forum.models.moderation import (
     WatchedWord,
 )
 from forum.models.story import (
+    CONTENT_NOTES,
     AgeBand,
     Draft,
     Notification,
@@ -52,6 +53,7 @@ __all__ = [
     "ModeratorNote",
     "SiteSetting",
     "WatchedWord",
+    "CONTENT_NOTES",
     "AgeBand",
     "Base",
     "Draft",

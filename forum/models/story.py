@@ -40,6 +40,16 @@ class Setting(str, enum.Enum):
     OTHER = "other"
 
 
+# Content notes an author may put on a story, with the label readers see before opening it.
+CONTENT_NOTES = {
+    "baby-loss": "Baby loss",
+    "medical": "Medical",
+    "birth-trauma": "Birth trauma",
+    "self-harm": "Self-harm",
+    "mental-health": "Mental health",
+}
+
+
 class Outcome(str, enum.Enum):
     """How it turned out, as the author tells it. "Still hard" is an equal choice."""
 

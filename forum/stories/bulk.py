@@ -20,7 +20,7 @@ from forum import text as textlib
 from forum.extensions import db
 from forum.models import Reaction, ReactionKind, Reply, Status, Story, Tag, story_tags
 from forum.models.search import POSTGRES_DDL
-from forum.stories.services import validate_reply, validate_story
+from forum.stories.validation import validate_reply, validate_story
 
 _REACTION_KINDS = frozenset(k.value for k in ReactionKind)
 

@@ -8,8 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from forum.models import AgeBand, Outcome, Setting
-from forum.stories.services import CONTENT_NOTES
+from forum.models import CONTENT_NOTES, AgeBand, Outcome, Setting
 
 AGE_BAND_LABELS = {
     "under-1": "Under 1",

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from forum import text as textlib
 from forum.errors import ForumError, ValidationFailed, put_errors, rerender_on_csrf_error
 from forum.extensions import db, limiter
-from forum.models import Reply, Story
+from forum.models import CONTENT_NOTES, Reply, Story
 from forum.params import page_arg, row_id
 from forum.permissions import require
 from forum.stories import drafts, queries, rules, services  # noqa: F401  (rules registers permission predicates)
@@ -50,7 +50,7 @@ def story_helpers() -> dict[str, Any]:
         "AGE_BAND_LABELS": AGE_BAND_LABELS,
         "SETTING_LABELS": SETTING_LABELS,
         "OUTCOME_LABELS": OUTCOME_LABELS,
-        "CONTENT_NOTES": services.CONTENT_NOTES,
+        "CONTENT_NOTES": CONTENT_NOTES,
         "REACTION_LABELS": REACTION_LABELS,
         "REACTION_PEOPLE": REACTION_PEOPLE,
     }

@@ -1,10 +1,10 @@
-"""Posting, editing and deleting stories, replies and updates, and toggling reactions. One commit per action."""
+"""Posting, editing and deleting stories, replies and updates, and reactions. One commit per action."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,19 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from forum import text as textlib
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
+
+# Care's routes and mail rendering still import the labels from here; they live in forum.models now.
 from forum.models import (
-    AgeBand,
+    CONTENT_NOTES,  # noqa: E402, F401, I001
     Draft,
-    Outcome,
     Reaction,
     ReactionKind,
     Reply,
     Revision,
-    Setting,
     Status,
     Story,
     StoryUpdate,
-    Tag,
     UpdateReminder,
     User,
     utcnow,
@@ -33,120 +32,19 @@ from forum.models import (
 from forum.notifications import services as notes
 from forum.permissions import require
 from forum.stories import hooks, lifecycle
+from forum.stories.submissions import commit_once, existing
+from forum.stories.tags import tags_named
+from forum.stories.validation import validate_reply, validate_story, validate_update
 
-TITLE_MAX = 150
-BODY_MIN, BODY_MAX = 20, 20_000
-REPLY_MIN, REPLY_MAX = 2, 10_000
-UPDATE_MIN, UPDATE_MAX = 10, 10_000
 REMINDER_WEEKS = (1, 3)
-CONTENT_NOTES = {
-    "baby-loss": "Baby loss",
-    "medical": "Medical",
-    "birth-trauma": "Birth trauma",
-    "self-harm": "Self-harm",
-    "mental-health": "Mental health",
-}
-T = TypeVar("T")
 
 
-def _length_errors(field: str, value: str, low: int, high: int, what: str) -> list[tuple[str | None, str]]:
-    n = len(value)
-    if n == 0:
-        return [(field, f"Please write your {what}; it's empty at the moment.")]
-    if n < low:
-        return [
-            (field, f"Please write a little more: your {what} needs at least {low} characters (it has {n}).")
-        ]
-    if n > high:
-        return [
-            (field, f"Your {what} is {n:,} characters; the limit is {high:,}. Please shorten it a little.")
-        ]
-    return []
+def _author(item: Story | Reply) -> int:
+    return item.author_id
 
 
-def _choice(
-    field: str, value: str | None, allowed: Iterable[str], errors: list[tuple[str | None, str]]
-) -> str | None:
-    if not value:
-        return None
-    if value not in set(allowed):
-        errors.append((field, "Please pick one of the options."))
-    return value
-
-
-def validate_story(
-    title: str | None,
-    body: str,
-    tags: str | Iterable[str],
-    age_band: str | None,
-    setting: str | None,
-    content_note: str | None,
-) -> dict[str, Any]:
-    """A story's fields cleaned and checked; raises ValidationFailed with a message per field."""
-    errors: list[tuple[str | None, str]] = []
-    title = textlib.clean_line(title) or None
-    body = textlib.clean_text(body).strip()
-    if title and len(title) > TITLE_MAX:
-        errors.append(("title", f"Please keep the title to {TITLE_MAX} characters (it has {len(title)})."))
-    errors += _length_errors("body", body, BODY_MIN, BODY_MAX, "story")
-    age_band = _choice("age_band", age_band, (a.value for a in AgeBand), errors)
-    setting = _choice("setting", setting, (s.value for s in Setting), errors)
-    content_note = _choice("content_note", content_note, CONTENT_NOTES, errors)
-    names: list[str] = []
-    try:
-        names = textlib.parse_tags(tags, body)
-    except ValidationFailed as error:
-        errors += error.errors
-    if errors:
-        raise ValidationFailed(errors)
-    return {
-        "title": title,
-        "body": body,
-        "tag_names": names,
-        "age_band": age_band,
-        "setting": setting,
-        "content_note": content_note,
-    }
-
-
-def _existing(model: type[T], key: str | None, author: User) -> T | None:
-    """The item already created with this submission key (a repeated "Post"), if any."""
-    if not key:
-        return None
-    item = db.session.scalar(sa.select(model).where(model.submission_key == key))  # type: ignore[attr-defined]
-    if item is not None and item.author_id != author.id:  # type: ignore[attr-defined]
-        raise NotAllowed("That form was already used. Please reload the page and try again.")
-    return item
-
-
-def _commit_once(model: type[T], key: str | None, author: User, build: Callable[[], T]) -> T:
-    """Build and commit; if a concurrent request with the same key won the race, return its item instead."""
-    for attempt in range(2):
-        try:
-            item = build()
-            db.session.commit()
-            return item
-        except IntegrityError:
-            db.session.rollback()
-            existing = _existing(model, key, author)
-            if existing is not None:
-                return existing
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
-
-
-def tags_named(names: list[str]) -> list[Tag]:
-    if not names:
-        return []
-    found = {t.name: t for t in db.session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
-    tags = []
-    for name in names:
-        if name not in found:
-            found[name] = Tag(name=name)
-            db.session.add(found[name])
-        tags.append(found[name])
-    return tags
+def _story_author(update: StoryUpdate) -> int:
+    return update.story.author_id
 
 
 def _status_for(author: User, kind: str, text: str, target: Any) -> str:
@@ -172,9 +70,9 @@ def publish_story(
     remind_after_weeks: int | None = None,
 ) -> Story:
     """Post a story (or return the one already posted with this submission key)."""
-    existing = _existing(Story, submission_key, author)
-    if existing is not None:
-        return existing
+    found = existing(Story, submission_key, author.id, _author)
+    if found is not None:
+        return found
     fields = validate_story(title, body, tags, age_band, setting, content_note)
     if remind_after_weeks is not None and remind_after_weeks not in REMINDER_WEEKS:
         raise ValidationFailed([("remind", "Please pick one of the reminder options.")])
@@ -209,7 +107,7 @@ def publish_story(
         lifecycle.published(story)
         return story
 
-    story = _commit_once(Story, submission_key, author, build)
+    story = commit_once(Story, submission_key, author.id, _author, build)
     hooks.content_created.send(_app(), item=story)
     return story
 
@@ -270,22 +168,13 @@ def delete_story(actor: User, story: Story, *, remove_everything: bool = False) 
     lifecycle.commit()
 
 
-def validate_reply(body: str) -> str:
-    """A reply's text cleaned and checked."""
-    body = textlib.clean_text(body).strip()
-    errors = _length_errors("body", body, REPLY_MIN, REPLY_MAX, "reply")
-    if errors:
-        raise ValidationFailed(errors)
-    return body
-
-
 def add_reply(
     author: User, story: Story, *, body: str, submission_key: str | None = None, quoting: Reply | None = None
 ) -> Reply:
     """Reply to a story; the story's author (and a quoted reply's author) are notified."""
-    existing = _existing(Reply, submission_key, author)
-    if existing is not None:
-        return existing
+    found = existing(Reply, submission_key, author.id, _author)
+    if found is not None:
+        return found
     if story.locked:
         raise NotAllowed("This conversation is closed to new replies.")
     require("reply", story, author)
@@ -315,7 +204,7 @@ def add_reply(
                 notes.notify(quoting.author_id, notes.QUOTE, actor=author, story=story, reply=reply)  # type: ignore[union-attr]
         return reply
 
-    reply = _commit_once(Reply, submission_key, author, build)
+    reply = commit_once(Reply, submission_key, author.id, _author, build)
     hooks.content_created.send(_app(), item=reply)
     return reply
 
@@ -345,49 +234,35 @@ def add_update(
     author: User, story: Story, *, body: str, outcome: str, submission_key: str | None = None
 ) -> StoryUpdate:
     """Add a dated "how it turned out" update to the author's own story."""
-    existing = (
-        db.session.scalar(sa.select(StoryUpdate).where(StoryUpdate.submission_key == submission_key))
-        if submission_key
-        else None
-    )
-    if existing is not None and existing.story_id == story.id:
-        return existing
+    found = existing(StoryUpdate, submission_key, author.id, _story_author)
+    if found is not None:
+        return found
     require("add_update", story, author)
-    body = textlib.clean_text(body).strip()
-    errors = _length_errors("body", body, UPDATE_MIN, UPDATE_MAX, "update")
-    if outcome not in {o.value for o in Outcome}:
-        errors.append(("outcome", "Please choose how things are now."))
-    if errors:
-        raise ValidationFailed(errors)
+    body = validate_update(body, outcome)
     status = _status_for(author, "update", body, story)
-    now = utcnow()
-    update = StoryUpdate(
-        story_id=story.id,
-        body=body,
-        body_html=textlib.render_markdown(body),
-        outcome=outcome,
-        status=status,
-        created_at=now,
-        submission_key=submission_key or None,
-    )
-    db.session.add(update)
-    lifecycle.published(update)
-    # She has written an update: no reminder needed any more.
-    db.session.execute(
-        sa.update(UpdateReminder)
-        .where(UpdateReminder.story_id == story.id, UpdateReminder.sent_at.is_(None))
-        .values(sent_at=now)
-    )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = db.session.scalar(
-            sa.select(StoryUpdate).where(StoryUpdate.submission_key == submission_key)
+
+    def build() -> StoryUpdate:
+        now = utcnow()
+        update = StoryUpdate(
+            story_id=story.id,
+            body=body,
+            body_html=textlib.render_markdown(body),
+            outcome=outcome,
+            status=status,
+            created_at=now,
+            submission_key=submission_key or None,
         )
-        if existing is None:
-            raise
-        return existing
+        db.session.add(update)
+        lifecycle.published(update)
+        # She has written an update: no reminder needed any more.
+        db.session.execute(
+            sa.update(UpdateReminder)
+            .where(UpdateReminder.story_id == story.id, UpdateReminder.sent_at.is_(None))
+            .values(sent_at=now)
+        )
+        return update
+
+    update = commit_once(StoryUpdate, submission_key, author.id, _story_author, build)
     hooks.content_created.send(_app(), item=update)
     return update
 

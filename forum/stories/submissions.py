@@ -1,0 +1,44 @@
+"""Submission keys: each form carries a one-time key, so a "Post" pressed twice (or resent after a lost
+answer) creates one story, reply or update, and the second press is answered with the first one's item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from forum.errors import NotAllowed
+from forum.extensions import db
+
+T = TypeVar("T")
+
+
+def existing(model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int]) -> T | None:
+    """The item already created with this key, if any; another member's key is refused."""
+    if not key:
+        return None
+    item = db.session.scalar(sa.select(model).where(model.submission_key == key))  # type: ignore[attr-defined]
+    if item is not None and owner(item) != owner_id:
+        raise NotAllowed("That form was already used. Please reload the page and try again.")
+    return item
+
+
+def commit_once(
+    model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int], build: Callable[[], T]
+) -> T:
+    """Build and commit; if a concurrent request with the same key won the race, return its item instead."""
+    for attempt in range(2):
+        try:
+            item = build()
+            db.session.commit()
+            return item
+        except IntegrityError:
+            db.session.rollback()
+            found = existing(model, key, owner_id, owner)
+            if found is not None:
+                return found
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
