@@ -315,3 +315,17 @@ def test_item_page_shows_the_diff_assignment_and_decisions(app, story, member, m
     assert db.session.scalar(sa.select(AuditEntry.reason).where(AuditEntry.action == "assign")) == (
         "assigned to OtherMod"
     )
+
+
+def test_item_page_tools_on_a_welfare_item_confirm_before_hiding(app, story, moderator):
+    _report(story, n=1, reason="at-risk")
+    client = signed_in_client(app, moderator)
+    asked = client.post(f"/moderation/story/{story.id}/act", data={"action": "hide"})
+    assert "Please confirm: Hide" in asked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Story, story.id).status == Status.PUBLISHED.value
+    client.post(
+        f"/moderation/story/{story.id}/decide", data={"decision": "hide", "confirmed": "1", "days": "7"}
+    )
+    db.session.expire_all()
+    assert db.session.get(Story, story.id).status == Status.HIDDEN.value

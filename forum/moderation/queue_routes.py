@@ -237,7 +237,7 @@ def bulk() -> Any:
 
 @bp.post("/moderation/<kind>/<int:item_id>/act")
 @moderator_required
-def act(kind: str, item_id: int) -> Response:
+def act(kind: str, item_id: int) -> Response | str:
     """The item page's tools: claim or take over, lock or unlock, and the post decisions."""
     action = request.form.get("action", "")
     form = forms.ItemActionForm()
@@ -248,6 +248,14 @@ def act(kind: str, item_id: int) -> Response:
         form_errors_to_flash(form)
         return redirect(url_for("moderation.item", kind=kind, item_id=item_id))
     target = load_target(kind, item_id)
+    # "Send support" sits among these on a welfare item: anything else there is confirmed first.
+    if (
+        action in decisions.ITEM_DECISIONS
+        and decisions.needs_confirmation(action, welfare=_is_welfare(target))
+        and request.form.get("confirmed") != "1"
+    ):
+        back = url_for("moderation.item", kind=kind, item_id=item_id)
+        return _confirm_page([target], action, forms.DecisionForm(), back)
     try:
         if action in ("claim", "takeover"):
             claims.claim(current_user, target, take_over=action == "takeover")
