@@ -20,6 +20,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import shutil
 import sys
 import tempfile
@@ -308,6 +309,9 @@ def quantise(fp32: Path, target: Path) -> None:
     only int8 kept them exact but ran slower than float32 here), so MPNet stays float32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # (It logs a suggestion to run its shape-inference pre-processing, which needs sympy; the graph built
+    # here has nothing for it to do.)
+    logging.getLogger().setLevel(logging.ERROR)
     quantize_dynamic(
         str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
     )
