@@ -54,7 +54,7 @@ def _respond(body_key: str, entries: list[Entry], build: dict) -> Response:
         response.last_modified = last.replace(microsecond=0)
     response.cache_control.public = True
     response.cache_control.max_age = 300
-    response = response.make_conditional(request)
+    response.make_conditional(request)
     if response.status_code == 304:
         return response
     response.set_data(document(entries=entries, **build))

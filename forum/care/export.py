@@ -19,11 +19,8 @@ def _story_titles(user: User, story_ids: set[int], reactions: list[Reaction]) ->
     no longer shown (hidden, removed, deleted) is not named, and one without a title reads "a story"."""
     reply_ids = {r.reply_id for r in reactions if r.reply_id}
     story_ids = story_ids | {r.story_id for r in reactions if r.story_id}
-    via_reply = dict(
-        db.session.execute(
-            sa.select(Reply.id, Reply.story_id).where(Reply.id.in_(reply_ids or [-1]))
-        ).all()
-    )
+    found = db.session.execute(sa.select(Reply.id, Reply.story_id).where(Reply.id.in_(reply_ids or [-1])))
+    via_reply: dict[int, int] = {reply_id: story_id for reply_id, story_id in found}
     rows = db.session.execute(
         sa.select(Story.id, Story.title, Story.status, Story.author_id).where(
             Story.id.in_((story_ids | set(via_reply.values())) or [-1])
@@ -111,7 +108,9 @@ def member_export(user: User) -> dict[str, Any]:
                 "kind": r.kind,
                 "story_id": r.story_id,
                 "reply_id": r.reply_id,
-                "story_title": titles.get(("story", r.story_id) if r.story_id else ("reply", r.reply_id), ""),
+                "story_title": titles.get(
+                    ("story", r.story_id) if r.story_id else ("reply", r.reply_id or 0), ""
+                ),
                 "created_at": _time(r.created_at),
             }
             for r in reactions

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.wrappers import Response
 
+from forum import drafts
 from forum import text as textlib
-from forum.errors import ForumError, ValidationFailed, put_errors, rerender_on_csrf_error
+from forum.errors import ForumError, ValidationFailed
 from forum.extensions import db, limiter
 from forum.models import CONTENT_NOTES, Reply, Story
 from forum.params import page_arg, row_id
 from forum.permissions import require
-from forum.stories import drafts, queries, rules, services  # noqa: F401  (rules registers permission predicates)
+from forum.stories import queries, rules, services  # noqa: F401  (rules registers permission predicates)
 from forum.stories.forms import (
     AGE_BAND_LABELS,
     OUTCOME_LABELS,
@@ -26,6 +25,7 @@ from forum.stories.forms import (
     StoryForm,
     UpdateForm,
 )
+from forum.typed_text import TypedText, keeps_typed_text, restore, stash_owner
 
 bp = Blueprint("stories", __name__)
 REACTION_LABELS = {
@@ -67,95 +67,44 @@ def markdown_filter(text: str) -> Any:
     return textlib.markdown_filter(text)
 
 
-def _submitted(form: Any) -> bool:
-    return form.validate_on_submit() and not g.get("csrf_expired")
-
-
-def _stash_owner() -> str | None:
-    return drafts.stash_owner_from_cookie(request.cookies.get(drafts.STASH_COOKIE))
-
-
-def _from_this_site() -> bool:
-    """The post came from one of our pages: its Origin (or, without one, its Referer) is this host. Browsers
-    send Origin with every cross-site post, so another site cannot plant text to be "restored" here."""
-    source = request.headers.get("Origin") or request.headers.get("Referer")
-    return source is None or urlsplit(source).netloc == request.host
-
-
-def _stash_and_sign_in(kind: str, after: str) -> Response:
-    """The login session ended while writing: keep the text server-side (for this browser only, a few hours,
-    within a per-address limit) and come back to it after sign-in."""
-    owner = _stash_owner() or drafts.new_stash_owner()
-    token = None
-    if _from_this_site():  # the CSRF token has expired with the session: the origin is what is left to check
-        token = drafts.stash_form(
-            kind, request.form.to_dict(), owner=owner, address=request.remote_addr or ""
-        )
-    if token is None:  # over the limit or from elsewhere: the browser's own copy of the draft is all there is
-        return redirect(url_for("auth.login", next=after))
-    response = redirect(url_for("auth.login", next=f"{after}{'&' if '?' in after else '?'}restore={token}"))
-    response.set_cookie(
-        drafts.STASH_COOKIE,
-        drafts.stash_owner_cookie(owner),
-        max_age=int(drafts.STASH_MAX_AGE.total_seconds()),
-        httponly=True,
-        samesite="Lax",
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure,
-    )
-    return response
-
-
 def _millis(draft: Any) -> int | None:
     return int(draft.updated_at.timestamp() * 1000) if draft.updated_at else None
 
 
-def _fill(form: Any, saved: Any) -> None:
-    for name in ("title", "body", "tags"):
-        if name in form._fields and getattr(saved, name, None):
-            form[name].data = getattr(saved, name)
-    for name, value in (saved.extra or {}).items():
-        if name in form._fields and name != "csrf_token":
-            form[name].data = value in ("y", "True", "true", "on") if name == "anonymous" else value
-
-
 @bp.route("/stories/new", methods=["GET", "POST"])
-@rerender_on_csrf_error
-def compose() -> Any:
+@keeps_typed_text(
+    StoryForm,
+    template="stories/compose.html",
+    draft_key=lambda: "story",
+    come_back_to=lambda: url_for("stories.compose"),
+)
+def compose(typed: TypedText) -> Any:
     """Write and post a story; nothing typed is lost on errors, expired tokens or an ended sign-in."""
-    if not current_user.is_authenticated:
-        if request.method == "POST":
-            return _stash_and_sign_in("story", url_for("stories.compose"))
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-    form = StoryForm()
-    restored = status = draft_at = None
+    form = typed.form
+    restored = draft_at = None
     if request.method == "GET":
-        restored = drafts.take_stash(request.args.get("restore"), "story", _stash_owner())
+        restored = drafts.take_stash(request.args.get("restore"), "story", stash_owner())
         saved = restored or drafts.get_draft(current_user, "story")
         if saved is not None:
-            _fill(form, saved)
+            typed.fill(saved)
             draft_at = _millis(saved) if saved is not restored else None
-    if _submitted(form):
-        try:
-            story = services.publish_story(
-                current_user,
-                body=form.body.data,
-                title=form.title.data,
-                tags=form.tags.data,
-                anonymous=form.anonymous.data,
-                age_band=form.age_band.data,
-                setting=form.setting.data,
-                content_note=form.content_note.data,
-                submission_key=form.submission_key.data,
-                remind_after_weeks=int(form.remind.data) if form.remind.data in ("1", "3") else None,
-            )
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            return redirect(url_for("stories.show", story_id=story.id, posted=1))
-    form.ensure_key()
-    return render_template(
-        "stories/compose.html", form=form, restored=restored, draft_at=draft_at
-    ), status or 200
+    story = typed.attempt(
+        lambda: services.publish_story(
+            current_user,
+            body=form.body.data,
+            title=form.title.data,
+            tags=form.tags.data,
+            anonymous=form.anonymous.data,
+            age_band=form.age_band.data,
+            setting=form.setting.data,
+            content_note=form.content_note.data,
+            submission_key=form.submission_key.data,
+            remind_after_weeks=int(form.remind.data) if form.remind.data in ("1", "3") else None,
+        )
+    )
+    if story is not None:
+        return redirect(url_for("stories.show", story_id=story.id, posted=1))
+    return typed.render(restored=restored, draft_at=draft_at)
 
 
 def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
@@ -174,7 +123,7 @@ def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
     said = textlib.quote_attribution(queries.author_label(item))
     return (
         f"{said}\n{textlib.quote_markdown(textlib.first_paragraph(item.body))}",
-        "" if item is story else ref,
+        "" if item is story else ref or "",
     )
 
 
@@ -212,11 +161,8 @@ def show(story_id: int) -> Any:
     form = ReplyForm(formdata=None, meta={"csrf": current_user.is_authenticated})
     if current_user.is_authenticated:
         quote = _quote_for(story, request.args.get("quote"))
-        saved = drafts.take_stash(
-            request.args.get("restore"), f"reply-{story.id}", _stash_owner()
-        ) or drafts.get_draft(current_user, f"reply-{story.id}")
+        saved = restore(form, f"reply-{story.id}")
         if saved is not None:
-            _fill(form, saved)
             g.draft_at = _millis(saved)
         if quote:
             form.body.data = quote[0] + (form.body.data or "")
@@ -225,73 +171,67 @@ def show(story_id: int) -> Any:
 
 
 @bp.post("/stories/<int:story_id>/replies")
-@rerender_on_csrf_error
-def reply(story_id: int) -> Any:
+@keeps_typed_text(
+    ReplyForm,
+    template="stories/show.html",
+    draft_key=lambda story_id: f"reply-{story_id}",
+    come_back_to=lambda story_id: url_for("stories.show", story_id=story_id),
+)
+def reply(typed: TypedText, story_id: int) -> Any:
     """Post a reply; on any problem the page comes back with the reply text in place."""
-    if not current_user.is_authenticated:
-        return _stash_and_sign_in(f"reply-{story_id}", url_for("stories.show", story_id=story_id))
     story = queries.get_story(story_id, current_user)
-    form = ReplyForm()
-    status = 200
-    if _submitted(form):
-        quoted_id = row_id(form.quoting.data[6:]) if (form.quoting.data or "").startswith("reply-") else None
-        quoting = db.session.get(Reply, quoted_id) if quoted_id is not None else None
-        try:
-            item = services.add_reply(
-                current_user,
-                story,
-                body=form.body.data,
-                submission_key=form.submission_key.data,
-                quoting=quoting,
+    form = typed.form
+    quoting_ref = form.quoting.data or ""
+    quoted_id = row_id(quoting_ref[6:]) if quoting_ref.startswith("reply-") else None
+    quoting = db.session.get(Reply, quoted_id) if quoted_id is not None else None
+    item = typed.attempt(
+        lambda: services.add_reply(
+            current_user, story, body=form.body.data, submission_key=form.submission_key.data, quoting=quoting
+        )
+    )
+    if item is not None:
+        return redirect(
+            url_for(
+                "stories.show",
+                story_id=story.id,
+                page=queries.reply_page_number(item),
+                sent=item.id,
+                _anchor=f"reply-{item.id}",
             )
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            return redirect(
-                url_for(
-                    "stories.show",
-                    story_id=story.id,
-                    page=queries.reply_page_number(item),
-                    sent=item.id,
-                    _anchor=f"reply-{item.id}",
-                )
-            )
+        )
     last_page = max(1, -(-story.reply_count // queries.REPLIES_PER_PAGE))
-    return render_story(story, form, last_page, status)
+    return render_story(story, form, last_page, typed.status)
 
 
 @bp.route("/stories/<int:story_id>/edit", methods=["GET", "POST"])
 @login_required
-@rerender_on_csrf_error
-def edit(story_id: int) -> Any:
+@keeps_typed_text(StoryForm, template="stories/edit.html")
+def edit(typed: TypedText, story_id: int) -> Any:
     """The author changes their story."""
     story = queries.get_story(story_id, current_user)
     require("edit_story", story)
-    form = StoryForm()
-    status = 200
+    form = typed.form
     if request.method == "GET":
         form.title.data, form.body.data, form.anonymous.data = story.title, story.body, story.anonymous
         form.tags.data = ", ".join(t.name for t in story.tags)
         form.age_band.data, form.setting.data = story.age_band or "", story.setting or ""
         form.content_note.data = story.content_note or ""
-    elif _submitted(form):
-        try:
-            services.edit_story(
-                current_user,
-                story,
-                body=form.body.data,
-                title=form.title.data,
-                tags=form.tags.data,
-                anonymous=form.anonymous.data,
-                age_band=form.age_band.data,
-                setting=form.setting.data,
-                content_note=form.content_note.data,
-            )
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            return redirect(url_for("stories.show", story_id=story.id))
-    return render_template("stories/edit.html", form=form, story=story), status
+    edited = typed.attempt(
+        lambda: services.edit_story(
+            current_user,
+            story,
+            body=form.body.data,
+            title=form.title.data,
+            tags=form.tags.data,
+            anonymous=form.anonymous.data,
+            age_band=form.age_band.data,
+            setting=form.setting.data,
+            content_note=form.content_note.data,
+        )
+    )
+    if edited is not None:
+        return redirect(url_for("stories.show", story_id=story.id))
+    return typed.render(story=story)
 
 
 @bp.route("/stories/<int:story_id>/delete", methods=["GET", "POST"])
@@ -309,49 +249,39 @@ def delete(story_id: int) -> Any:
 
 @bp.route("/stories/<int:story_id>/updates/new", methods=["GET", "POST"])
 @login_required
-@rerender_on_csrf_error
-def add_update(story_id: int) -> Any:
+@keeps_typed_text(UpdateForm, template="stories/update.html")
+def add_update(typed: TypedText, story_id: int) -> Any:
     """The author adds a "how it turned out" update."""
     story = queries.get_story(story_id, current_user)
     require("add_update", story)
-    form = UpdateForm()
-    status = 200
-    if _submitted(form):
-        try:
-            item = services.add_update(
-                current_user,
-                story,
-                body=form.body.data,
-                outcome=form.outcome.data or "",
-                submission_key=form.submission_key.data,
-            )
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            return redirect(url_for("stories.show", story_id=story.id, _anchor=f"update-{item.id}"))
-    form.ensure_key()
-    return render_template("stories/update.html", form=form, story=story), status
+    form = typed.form
+    item = typed.attempt(
+        lambda: services.add_update(
+            current_user,
+            story,
+            body=form.body.data,
+            outcome=form.outcome.data or "",
+            submission_key=form.submission_key.data,
+        )
+    )
+    if item is not None:
+        return redirect(url_for("stories.show", story_id=story.id, _anchor=f"update-{item.id}"))
+    return typed.render(story=story)
 
 
 @bp.route("/replies/<int:reply_id>/edit", methods=["GET", "POST"])
 @login_required
-@rerender_on_csrf_error
-def edit_reply(reply_id: int) -> Any:
+@keeps_typed_text(ReplyForm, template="stories/edit_reply.html")
+def edit_reply(typed: TypedText, reply_id: int) -> Any:
     """The member changes their reply."""
     item = queries.get_reply(reply_id, current_user)
     require("edit_reply", item)
-    form = ReplyForm()
-    status = 200
+    form = typed.form
     if request.method == "GET":
         form.body.data = item.body
-    elif _submitted(form):
-        try:
-            services.edit_reply(current_user, item, body=form.body.data)
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            return redirect(_reply_url(item))
-    return render_template("stories/edit_reply.html", form=form, reply=item), status
+    if typed.attempt(lambda: services.edit_reply(current_user, item, body=form.body.data)) is not None:
+        return redirect(_reply_url(item))
+    return typed.render(reply=item)
 
 
 @bp.route("/replies/<int:reply_id>/delete", methods=["GET", "POST"])

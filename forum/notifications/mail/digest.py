@@ -49,7 +49,7 @@ def queue_due_digests(now: datetime) -> int:
             prefs.last_digest_at = now
             if _has_content(user, prefs, since, now):
                 queue(
-                    db.session,
+                    db.session(),
                     user.id,
                     K.DIGEST_KIND,
                     {"since": since.isoformat(), "until": now.isoformat()},

@@ -73,7 +73,9 @@ def queue(
 
 
 def _pending(session: orm.Session) -> dict[str, list[Any]]:
-    return session.info.setdefault(_PENDING, {"notes": [], "replies": [], "users": []})  # type: ignore[no-any-return]
+    fresh: dict[str, list[Any]] = {"notes": [], "replies": [], "users": []}
+    pending: dict[str, list[Any]] = session.info.setdefault(_PENDING, fresh)
+    return pending
 
 
 @sa.event.listens_for(orm.Session, "after_flush")
@@ -88,9 +90,9 @@ def _collect(session: orm.Session, context: Any) -> None:
             key = (
                 "notes" if isinstance(obj, Notification) else "replies" if isinstance(obj, Reply) else "users"
             )
-            if key == "replies" and obj.status != LIVE:
+            if isinstance(obj, Reply) and obj.status != LIVE:
                 continue
-            if key == "users" and not obj.email:
+            if isinstance(obj, User) and not obj.email:
                 continue
             found[key].append(obj)
     for obj in session.dirty:
@@ -161,7 +163,7 @@ def _fan_out(session: orm.Session, reply: Reply) -> None:
     # Blocks as forum.care.preferences defines them: whoever blocked this story's anonymous author hears
     # nothing more of the story; a block between named members (either way) silences the reply's author,
     # but never the story's "Anonymous parent" replying in her own story, or the block would say who she is.
-    hidden = sa.select(Block.blocker_id).where(Block.blocked_story_id == story.id)
+    hidden: Any = sa.select(Block.blocker_id).where(Block.blocked_story_id == story.id)
     if author_id is not None and not (story.anonymous and author_id == story.author_id):
         hidden = sa.union(
             hidden,

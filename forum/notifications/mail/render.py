@@ -136,7 +136,10 @@ def _reply_item(note: Notification, recipient: User) -> Item | None:
     reply, story = note.reply, note.story
     if reply is None or story is None or reply.status != LIVE or story.status != LIVE:
         return None  # hidden, removed, deleted or still held: nothing of it goes out
-    if _blocked(recipient.id, reply.author_id) and not story.anonymous:
+    # The same rule as the follower fan-out: a named block silences the reply's author, never the story's
+    # "Anonymous parent" replying in her own story (that silence would say who she is).
+    anonymous_author = story.anonymous and reply.author_id == story.author_id
+    if not anonymous_author and _blocked(recipient.id, reply.author_id):
         return None
     who = author_label(reply, recipient)
     where = story_name(story, recipient.id)

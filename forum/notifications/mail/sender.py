@@ -112,7 +112,8 @@ def _hourly_cap_until(row: MailOutbox, now: datetime) -> datetime | None:
     ).all()
     if len(sent) < cap:
         return None
-    return sent[len(sent) - cap] + timedelta(hours=1)
+    oldest = sent[len(sent) - cap]
+    return (oldest or now) + timedelta(hours=1)
 
 
 def _wanted(row: MailOutbox, user: User | None) -> bool:

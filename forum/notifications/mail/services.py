@@ -24,7 +24,7 @@ def request_confirmation(user: User) -> bool:
         )
     )
     if waiting is None:
-        queue(db.session, user.id, K.VERIFY, {"email": user.email}, due_at=utcnow())
+        queue(db.session(), user.id, K.VERIFY, {"email": user.email}, due_at=utcnow())
     db.session.commit()
     return True
 
