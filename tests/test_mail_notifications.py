@@ -460,3 +460,16 @@ def test_changing_the_address_needs_the_password_and_a_new_confirmation(app, par
     link = re.search(r"Confirm my email: (\S+)", text_of(message)).group(1)
     assert c.get("/" + link.split("/", 3)[3]).status_code == 200
     assert P.is_verified(a, P.get(a.id))
+
+
+def test_a_named_block_keeps_the_blocked_members_reply_out_of_mail_on_an_anonymous_story(smtp, parents):
+    from forum.models import Block
+
+    a, b = parents
+    story = factories.make_story(a, title="Anonymous one", anonymous=True)
+    db.session.add(Block(blocker_id=a.id, blocked_id=b.id))
+    db.session.commit()
+    factories.make_reply(b, story, body="A reply from someone she blocked.")
+    sender.deliver_due(local(1, 12))
+    assert not [m for m in smtp.wait_for(1, timeout=1) if m["To"] == a.email]
+    assert [r.state for r in rows(a, K.REPLIES)] in ([], ["cancelled"])
