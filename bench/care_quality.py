@@ -1,11 +1,15 @@
-"""Bench for gentle signposting: precision and recall of each detector layer on a held-out set.
+"""Bench for gentle signposting: precision and recall, by kind, of the rules alone, the classifier alone and
+the combination (the detector as shipped), on every evaluation set; false alarms on real posts; cost per text.
 
-    python -m bench.care_quality                    # bench/data/care_sentences.jsonl, all layers
-    python -m bench.care_quality --stories PATH     # also: which stories would show the card
-    python -m bench.care_quality --timing           # also: milliseconds per 300-word story
+    nice python -m bench.care_quality           # everything; writes bench/results/care-quality-<time>.*
+    nice python -m bench.care_quality --quick   # the author-split set only, no timing
 
-The evaluation sentences were written separately from forum/care/data/train.jsonl (no shared
-sentences); everything the detector tunes is tuned by cross-validation on the training set only.
+Evaluation sets (measuring only: nothing here is ever trained on or used to choose a setting):
+- bench/data/care_eval/writer-e.jsonl: an independent writer who never saw the detector or its training data;
+- bench/data/care_sentences.jsonl: the old set, written by the same hand as forum/care/data/train.jsonl;
+- bench/data/care_reddit/labels.jsonl: real r/Parenting posts (their text is in
+  ../shared/data/reddit-parenting-pddl.jsonl), labelled for whether they should show the card; read as far
+  as it has been written.
 """
 
 from __future__ import annotations
@@ -15,125 +19,234 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so `python bench/care_quality.py` works too
-from forum.care.detector import PHRASES_PATH, Detector, PhraseSet, normalise, read_phrase_file  # noqa: E402
+import numpy as np
 
-EVAL_PATH = Path(__file__).parent / "data" / "care_sentences.jsonl"
-STORIES_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories-dev.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # so `python bench/care_quality.py` works too
+from forum.care.classifier import engine_model_id  # noqa: E402
+from forum.care.detector import Detector, default_embedder  # noqa: E402
+from forum.care.training import VectorCache  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+AUTHOR_SPLIT = DATA / "care_eval" / "writer-e.jsonl"
+OLD_SET = DATA / "care_sentences.jsonl"
+REDDIT_LABELS = DATA / "care_reddit" / "labels.jsonl"
+REDDIT_POSTS = ROOT.parent / "shared" / "data" / "reddit-parenting-pddl.jsonl"
+STORIES = ROOT.parent / "shared" / "data" / "stories-dev.jsonl"
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {"recall": 0.90, "kind_recall": 0.80, "precision": 0.85, "false_alarms": 0.05}
 
 
-def load_eval(path: Path) -> list[dict]:
-    """The labelled evaluation rows."""
+class SharedCache:
+    """One embedder cache for every detector variant, so each sentence is embedded once per run (and, with
+    --vectors, once across runs: that file holds evaluation sentences only and training never reads it)."""
+
+    def __init__(self, embedder: Any, path: Path | None = None) -> None:
+        self.cache = VectorCache(embedder, path)
+        self.model_id = engine_model_id(embedder)  # the classifier is looked up by the engine's model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.cache.get(list(texts))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def scores(truth: Sequence[bool], predicted: Sequence[bool]) -> tuple[float, float, int, int, int]:
-    """Precision, recall, true positives, false positives and false negatives on crisis rows."""
-    tp = sum(t and p for t, p in zip(truth, predicted))
-    fp = sum(p and not t for t, p in zip(truth, predicted))
-    fn = sum(t and not p for t, p in zip(truth, predicted))
-    return tp / max(tp + fp, 1), tp / max(tp + fn, 1), tp, fp, fn
+def eval_sets() -> dict[str, list[dict[str, Any]]]:
+    """Rows {"text", "signpost", "kind"} of each set that exists."""
+    sets: dict[str, list[dict[str, Any]]] = {}
+    if AUTHOR_SPLIT.exists():
+        sets["author-split (writer-e)"] = read_jsonl(AUTHOR_SPLIT)
+    if OLD_SET.exists():
+        sets["old set"] = [
+            {"text": r["text"], "signpost": bool(r["crisis"]), "kind": r["kind"]} for r in read_jsonl(OLD_SET)
+        ]
+    if REDDIT_LABELS.exists() and REDDIT_POSTS.exists():
+        posts = {p["id"]: p for p in read_jsonl(REDDIT_POSTS)}
+        rows = []
+        for label in read_jsonl(REDDIT_LABELS):
+            post = posts.get(label.get("id"))
+            if post is not None and (post.get("body") or "").strip():
+                text = f"{post.get('title') or ''}\n{post['body']}".strip()
+                rows.append(
+                    {"text": text, "signpost": bool(label["signpost"]), "kind": label.get("kind", "?")}
+                )
+        if rows:
+            sets["real posts (care_reddit)"] = rows
+    return sets
 
 
-def layers(detector: Detector) -> dict[str, Callable[[list[str]], list[bool]]]:
-    """Each layer as a function from texts to signpost decisions."""
-    raw = PhraseSet(read_phrase_file(PHRASES_PATH))
-    rules_only = Detector(use_classifier=False)
-    out: dict[str, Callable[[list[str]], list[bool]]] = {
-        "phrase list, no context rules": lambda texts: [bool(raw.find(normalise(t))) for t in texts],
-        "phrase list + context rules": lambda texts: [r.signpost for r in rules_only.check_many(texts)],
+def measure(rows: Sequence[dict[str, Any]], decided: Sequence[bool]) -> dict[str, Any]:
+    """Precision, recall, counts, recall by positive kind and false-alarm rate by negative kind."""
+    truth = [bool(r["signpost"]) for r in rows]
+    tp = sum(t and p for t, p in zip(truth, decided, strict=True))
+    fp = sum(p and not t for t, p in zip(truth, decided, strict=True))
+    fn = sum(t and not p for t, p in zip(truth, decided, strict=True))
+    negatives = len(truth) - sum(truth)
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # carded, total, positive?
+    for row, p in zip(rows, decided, strict=True):
+        entry = by_kind[row["kind"]]
+        entry[0] += int(p)
+        entry[1] += 1
+        entry[2] = int(bool(row["signpost"]))
+    return {
+        "texts": len(rows),
+        "positives": sum(truth),
+        "precision": round(tp / max(tp + fp, 1), 3),
+        "recall": round(tp / max(tp + fn, 1), 3),
+        "false_alarm_rate": round(fp / max(negatives, 1), 3),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "recall_by_kind": {k: [v[0], v[1]] for k, v in sorted(by_kind.items()) if v[2]},
+        "false_alarms_by_kind": {k: [v[0], v[1]] for k, v in sorted(by_kind.items()) if not v[2]},
     }
-    if detector.uses_classifier and detector.classifier is not None:
-        threshold = detector.classifier.threshold
 
-        def classifier_alone(texts: list[str], cut: float) -> list[bool]:
-            checks = [detector.rule_checks(t) for t in texts]
-            probs = detector.sentence_probabilities([c for cs in checks for c in cs])
-            assert probs is not None
-            decisions, at = [], 0
-            for cs in checks:
-                decisions.append(bool(len(cs)) and float(probs[at : at + len(cs)].max()) >= cut)
-                at += len(cs)
-            return decisions
 
-        out["cue gate + classifier (p >= 0.5)"] = lambda texts: classifier_alone(texts, 0.5)
-        out[f"cue gate + classifier (p >= {threshold:g}, tuned)"] = lambda texts: classifier_alone(
-            texts, threshold
-        )
-    out["combination (Detector.check)"] = lambda texts: [r.signpost for r in detector.check_many(texts)]
+def approaches(embedder: Any) -> dict[str, Detector]:
+    variants = {"rules only": Detector(use_classifier=False)}
+    if embedder is not None:
+        variants["classifier only"] = Detector(embedder=embedder, alone=True)
+        variants["combined (shipped)"] = Detector(embedder=embedder)
+    return variants
+
+
+def cost_per_text(detector: Detector, runs: int) -> dict[str, float]:
+    """CPU milliseconds to check a 300-word text, with nothing cached (each text is new to the detector)."""
+    words = " ".join(r["body"] for r in read_jsonl(STORIES)).split()
+    texts = [" ".join(words[i * 300 : (i + 1) * 300]) for i in range(runs + 1)]
+    detector.check(texts[0])  # load the model outside the measurement
+    cpu, wall = [], []
+    for text in texts[1:]:
+        detector._cache.clear()
+        start_cpu, start_wall = time.process_time(), time.perf_counter()
+        detector.check(text)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start_wall) * 1000)
+    return {
+        "runs": runs,
+        "cpu_ms_median": round(statistics.median(cpu), 1),
+        "cpu_ms_max": round(max(cpu), 1),
+        "wall_ms_median": round(statistics.median(wall), 1),
+    }
+
+
+def report(results: dict[str, Any]) -> list[str]:
+    """The results as text: a summary table, then per-kind tables."""
+    out = [f"care quality bench, {results['when']}; detector {results['version']}", ""]
+    head = (
+        f"{'set':28s} {'approach':20s} {'texts':>5s} {'prec':>6s} {'recall':>6s} {'FA rate':>7s} "
+        f"{'TP':>4s} {'FP':>4s} {'FN':>4s}"
+    )
+    out += [head, "-" * len(head)]
+    for set_name, by_approach in results["sets"].items():
+        for name, m in by_approach.items():
+            out.append(
+                f"{set_name:28s} {name:20s} {m['texts']:5d} {m['precision']:6.3f} {m['recall']:6.3f} "
+                f"{m['false_alarm_rate']:7.3f} {m['tp']:4d} {m['fp']:4d} {m['fn']:4d}"
+            )
+    for set_name, by_approach in results["sets"].items():
+        names = list(by_approach)
+        out += [
+            "",
+            f"{set_name}: recall by kind (cards shown / texts)",
+            f"{'kind':26s} " + " ".join(f"{n:>20s}" for n in names),
+        ]
+        kinds = sorted({k for m in by_approach.values() for k in m["recall_by_kind"]})
+        for kind in kinds:
+            cells = [by_approach[n]["recall_by_kind"].get(kind, [0, 0]) for n in names]
+            out.append(f"{kind:26s} " + " ".join(f"{a / max(b, 1):8.2f} ({a:3d}/{b:3d})" for a, b in cells))
+        out += ["", f"{set_name}: false alarms by kind (cards shown / texts)"]
+        kinds = sorted({k for m in by_approach.values() for k in m["false_alarms_by_kind"]})
+        for kind in kinds:
+            cells = [by_approach[n]["false_alarms_by_kind"].get(kind, [0, 0]) for n in names]
+            out.append(f"{kind:26s} " + " ".join(f"{a / max(b, 1):8.2f} ({a:3d}/{b:3d})" for a, b in cells))
+    if "cost" in results:
+        c = results["cost"]
+        out += [
+            "",
+            f"cost per 300-word text (shipped detector, nothing cached, {c['runs']} texts): CPU median "
+            f"{c['cpu_ms_median']} ms, max {c['cpu_ms_max']} ms; wall median {c['wall_ms_median']} ms",
+        ]
+    out += ["", "targets (author-split set, shipped detector): " + "; ".join(results["targets"])]
     return out
 
 
-def report_eval(detector: Detector, rows: list[dict]) -> None:
-    """Print precision and recall for every layer, then the combination's mistakes."""
-    texts, truth = [r["text"] for r in rows], [bool(r["crisis"]) for r in rows]
-    print(f"{len(rows)} sentences, {sum(truth)} crisis, {len(rows) - sum(truth)} not\n")
-    print(f"{'layer':44s} {'precision':>9s} {'recall':>7s} {'TP':>4s} {'FP':>4s} {'FN':>4s}")
-    for name, decide in layers(detector).items():
-        precision, recall, tp, fp, fn = scores(truth, decide(texts))
-        print(f"{name:44s} {precision:9.3f} {recall:7.3f} {tp:4d} {fp:4d} {fn:4d}")
-    results = detector.check_many(texts)
-    for label, wanted in (
-        ("Missed crisis sentences (false negatives)", True),
-        ("Wrongly flagged sentences (false positives)", False),
-    ):
-        print(f"\n{label}:")
-        for row, result in zip(rows, results):
-            if bool(row["crisis"]) == wanted and result.signpost != wanted:
-                print(
-                    f"  [{row['kind']}] {row['text']}\n      score {result.score:.2f}; {'; '.join(result.reasons) or '-'}"
-                )
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
-def report_stories(detector: Detector, path: Path) -> None:
-    """Print how many stories would show the card, with the reasons, for eyeballing."""
-    stories = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    results = detector.check_many([f"{s.get('title', '')}.\n{s['body']}" for s in stories])
-    shown = [(s, r) for s, r in zip(stories, results) if r.signpost]
-    print(f"\n{len(shown)} of {len(stories)} stories in {path.name} would show the card:")
-    for story, result in shown:
-        print(
-            f"  {story['id']} [{story.get('theme', '')}] {story.get('title', '')!r}: score {result.score:.2f}"
+def check_targets(results: dict[str, Any]) -> list[str]:
+    """Each target, met or not, on the shipped detector."""
+    lines = []
+    split = results["sets"].get("author-split (writer-e)", {}).get("combined (shipped)")
+    if split:
+        worst = min(split["recall_by_kind"].items(), key=lambda kv: kv[1][0] / max(kv[1][1], 1))
+        worst_recall = worst[1][0] / max(worst[1][1], 1)
+        lines += [
+            f"recall {split['recall']} {_met(split['recall'] >= TARGETS['recall'])} (>= 0.90)",
+            f"lowest kind {worst[0]} {worst_recall:.2f} "
+            f"{'met' if worst_recall >= TARGETS['kind_recall'] else 'NOT met'} (>= 0.80 each)",
+            f"precision {split['precision']} {_met(split['precision'] >= TARGETS['precision'])} (>= 0.85)",
+        ]
+    real = results["sets"].get("real posts (care_reddit)", {}).get("combined (shipped)")
+    if real:
+        rate = real["false_alarm_rate"]
+        lines.append(
+            f"false alarms on ordinary real posts {rate} {_met(rate <= TARGETS['false_alarms'])} (<= 0.05)"
         )
-        for reason in result.reasons:
-            print(f"      {reason}")
-
-
-def report_timing(detector: Detector, path: Path, runs: int = 30) -> None:
-    """Print the median time to check a 300-word story (embedding included)."""
-    words = " ".join(
-        json.loads(line)["body"] for line in path.read_text(encoding="utf-8").splitlines()
-    ).split()
-    stories = [" ".join(words[i * 300 : (i + 1) * 300]) for i in range(runs)]
-    detector.check(stories[0])  # load the model outside the timing
-    times = []
-    for story in stories:
-        start = time.perf_counter()
-        detector.check(story)
-        times.append((time.perf_counter() - start) * 1000)
-    print(
-        f"\n300-word story: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms over {runs} stories"
-    )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the bench."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eval", type=Path, default=EVAL_PATH)
-    parser.add_argument("--stories", type=Path, nargs="?", const=STORIES_PATH, default=None)
-    parser.add_argument("--timing", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="author-split set only, no timing")
+    parser.add_argument("--runs", type=int, default=20, help="texts timed for the cost figure")
+    parser.add_argument("--vectors", type=Path, default=None, help="keep evaluation sentence vectors here")
+    parser.add_argument("--embed-only", action="store_true", help="only fill the --vectors file")
     args = parser.parse_args(argv)
-    detector = Detector()
-    if not detector.uses_classifier:
-        print("NOTE: the sentence embedder is unavailable here; only the rule layers are measured.\n")
-    report_eval(detector, load_eval(args.eval))
-    if args.stories:
-        report_stories(detector, args.stories)
-    if args.timing:
-        report_timing(detector, args.stories or STORIES_PATH)
+    embedder = default_embedder()
+    shared = SharedCache(embedder, args.vectors) if embedder is not None else None
+    if args.embed_only and shared is not None:
+        rules = Detector(use_classifier=False)
+        for rows in eval_sets().values():
+            shared.embed([s for r in rows for s in rules.analyse(r["text"]).embedded_texts()])
+        return 0
+    variants = approaches(shared)
+    shipped = variants.get("combined (shipped)", variants["rules only"])
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": shipped.version,
+        "sets": {},
+    }
+    for set_name, rows in eval_sets().items():
+        if args.quick and not set_name.startswith("author-split"):
+            continue
+        texts = [r["text"] for r in rows]
+        results["sets"][set_name] = {
+            name: measure(rows, [r.signpost for r in detector.check_many(texts)])
+            for name, detector in variants.items()
+        }
+        print(f"measured {set_name} ({len(rows)} texts)", file=sys.stderr)
+    if not args.quick and embedder is not None:
+        results["cost"] = cost_per_text(Detector(embedder=embedder), args.runs)
+    results["targets"] = check_targets(results)
+    lines = report(results)
+    print("\n".join(lines))
+    if not args.quick:
+        RESULTS.mkdir(exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        (RESULTS / f"care-quality-{stamp}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (RESULTS / f"care-quality-{stamp}.json").write_text(
+            json.dumps(results, indent=1) + "\n", encoding="utf-8"
+        )
     return 0
 
 

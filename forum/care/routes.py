@@ -32,6 +32,46 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Signed-in moderators and admins only."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_moderator:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.app_template_global("care_verdicts_for")
+def care_verdicts_for(entries: Any) -> dict[tuple[str, int], bool]:
+    """Moderators' verdicts already given on these queue entries, by (kind, id)."""
+    from forum.care.feedback import verdicts_for
+
+    return verdicts_for([(e.target.kind, e.target.id) for e in entries])
+
+
+@bp.post("/moderation/<kind>/<int:item_id>/care-verdict")
+@moderator_required
+def care_verdict(kind: str, item_id: int) -> Response:
+    """A moderator says whether a welfare item's post needed the support card (training data)."""
+    from forum.care.feedback import record_verdict
+    from forum.moderation.targets import load_target
+
+    verdict = request.form.get("verdict")
+    if verdict not in ("right", "not-needed") or not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        target = load_target(kind, item_id)
+    except ForumError:
+        abort(404)
+    record_verdict(current_user, target, verdict == "right")
+    flash("Thanks: the care detector will learn from this.", "success")
+    return redirect(url_for("moderation.queue") + f"#q-{kind}-{item_id}")
+
+
 @bp.app_template_global("care_card_for")
 def care_card_for(story: Any) -> Any:
     """The story's support card for its author (None for everyone else)."""
@@ -213,6 +253,7 @@ def admin() -> Any:
         confirm=forms.ConfirmForm(),
         phrases=list(db.session.scalars(sa.select(CarePhrase).order_by(CarePhrase.phrase))),
         counts=services.shown_counts(),
+        status=services.detector_status(),
     )
 
 

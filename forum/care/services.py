@@ -48,6 +48,24 @@ def detector() -> Detector:
         return _cached[1]
 
 
+def reset_detector() -> None:
+    """Forget the process's detector, so the next check loads the classifier file afresh."""
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def detector_status() -> dict[str, Any]:
+    """For the admin page: which detector decides, why the classifier is not in use (if so), its figures."""
+    from forum.care.classifier import latest_figures
+
+    current = detector()
+    version = current.version
+    model = current.classifier
+    figures = getattr(model, "figures", None) or latest_figures()
+    return {"version": version, "problem": current.problem, "figures": figures}
+
+
 def check(text: str) -> CareResult:
     """Whether this text should show its writer the support card (with reasons, for admins only)."""
     return detector().check(text[:20_000])

@@ -2,7 +2,8 @@
 // suggests the writer is struggling, and if so show a calm card with support. Never blocks posting.
 (function () {
   "use strict";
-  var card = document.querySelector(".care-card[data-care-url]");
+  var slot = document.querySelector(".care-slot[data-care-url]");
+  var card = slot && slot.querySelector(".care-card");
   var form = document.querySelector("form.story-form");
   if (!card || !form || !window.fetch || !form.querySelector("#body")) return;
   var body = form.querySelector("#body");
@@ -13,7 +14,7 @@
     var text = body.value.trim();
     if (closed || text.length < 15 || text === lastText) return;
     lastText = text;
-    fetch(card.getAttribute("data-care-url"), {
+    fetch(slot.getAttribute("data-care-url"), {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": token ? token.value : ""},
       body: JSON.stringify({text: text.slice(0, 20000)})

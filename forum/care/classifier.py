@@ -1,0 +1,279 @@
+"""The learned layer of the care detector: logistic regression on the similar-stories sentence embeddings.
+
+Two stages, both numpy-only logistic regressions:
+1. *units* (one sentence, two neighbouring sentences, or a short text): a crisis logit from the unit's
+   embedding;
+2. *texts*: a calibrated probability from a few aggregates of the unit logits (the strongest plain unit, the
+   strongest unit the context rules guard, the whole text) and whether a reviewed phrase survived the rules.
+   Stage 2 is fitted on out-of-fold stage-1 scores, so it is a Platt-style calibration learnt on held-out
+   folds.
+
+A model file belongs to one embedding model: it stores the engine's model id and the vectors of a few probe
+sentences, and `load_classifier` refuses it when the engine in use gives other vectors (retrain with
+`flask --app wsgi care retrain`). Training lives in forum.care.training.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).parent / "data"
+PROBES = (
+    "I keep thinking they would be better off without me.",
+    "We went to the park and fed the ducks.",
+    "He checks my phone every night.",
+)
+PROBE_MATCH = 0.98  # least cosine between a stored probe vector and the engine's vector today
+STAGE2 = ("best plain unit", "best guarded unit", "whole text", "phrase")
+# The classifier alone, for comparison (the rules' guards and phrases left out): best unit, whole text.
+PLAIN = ("best unit", "whole text")
+NO_UNIT = -8.0  # the logit standing in for "no such unit"
+NGRAM_BUCKETS = 4096
+
+
+class Embedder(Protocol):
+    """The similar-stories engine's interface: L2-normalised float32 rows, one per text."""
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class ModelMismatch(RuntimeError):
+    """A classifier file trained on another embedding model's vectors."""
+
+
+def engine_model_id(embedder: Embedder) -> str:
+    """The embedding model's id as the engine declares it (``model_id`` on the embedder or ``MODEL_ID`` in
+    forum.similar.engine), else the embedder's class and the width of its vectors."""
+    declared = getattr(embedder, "model_id", None)
+    if not declared and type(embedder).__module__ == "forum.similar.engine":
+        from forum.similar import engine
+
+        declared = getattr(engine, "MODEL_ID", None)
+    if declared:
+        return str(declared)
+    width = int(np.asarray(embedder.embed([PROBES[0]])).shape[1])
+    return f"{type(embedder).__module__}.{type(embedder).__qualname__}/{width}"
+
+
+def model_path(model_id: str, directory: Path = DATA) -> Path:
+    """Where the classifier for one embedding model is kept."""
+    slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")[:80] or "model"
+    return directory / f"classifier-{slug}.npz"
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 300, memory: int = 10
+) -> tuple[np.ndarray, float]:
+    """Class-balanced, L2-regularised logistic regression by L-BFGS (deterministic; numpy only). Each class
+    carries half the weight whatever its size; the bias is not penalised."""
+    x1 = np.hstack([np.asarray(x, dtype=np.float64), np.ones((len(x), 1))])
+    positive, negative = max(float(y.sum()), 1e-9), max(float((1 - y).sum()), 1e-9)
+    sample = np.where(y == 1, 0.5 / positive, 0.5 / negative) * len(y)
+    penalty = np.full(x1.shape[1], float(l2))
+    penalty[-1] = 0.0
+
+    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x1 @ theta
+        loss = float((sample * (np.logaddexp(0, z) - y * z)).sum() + 0.5 * (penalty * theta * theta).sum())
+        return loss, x1.T @ (sample * (sigmoid(z) - y)) + penalty * theta
+
+    theta = np.zeros(x1.shape[1])
+    loss, gradient = loss_and_gradient(theta)
+    steps: list[tuple[np.ndarray, np.ndarray]] = []
+    for _ in range(iterations):
+        direction = -_two_loop(gradient, steps)
+        rate, slope = 1.0, float(gradient @ direction)
+        while True:  # backtracking until the loss falls enough (Armijo)
+            candidate = theta + rate * direction
+            new_loss, new_gradient = loss_and_gradient(candidate)
+            if new_loss <= loss + 1e-4 * rate * slope or rate < 1e-8:
+                break
+            rate *= 0.5
+        steps = [*steps[-(memory - 1) :], (candidate - theta, new_gradient - gradient)]
+        done = abs(loss - new_loss) < 1e-7 * max(1.0, abs(loss))
+        theta, loss, gradient = candidate, new_loss, new_gradient
+        if done:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def _two_loop(gradient: np.ndarray, steps: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """L-BFGS: the gradient times the inverse-Hessian estimate from the last steps."""
+    q, alphas = gradient.copy(), []
+    for s, change in reversed(steps):
+        alpha = float(s @ q) / float(change @ s)
+        alphas.append(alpha)
+        q -= alpha * change
+    if steps:
+        s, change = steps[-1]
+        q *= float(s @ change) / float(change @ change)
+    for (s, change), alpha in zip(steps, reversed(alphas), strict=True):
+        q += s * (alpha - float(change @ q) / float(change @ s))
+    return q
+
+
+def ngram_features(texts: list[str], buckets: int = NGRAM_BUCKETS) -> np.ndarray:
+    """Hashed word uni- and bigrams of the normalised texts (L2-normalised rows): embeddings blur the small
+    words that carry negation, tense and destination ("to a beach for a week", "two years ago")."""
+    from forum.care.rules import normalise
+
+    out = np.zeros((len(texts), buckets))
+    for row, text in enumerate(texts):
+        words = normalise(text).split()
+        for gram in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]:
+            out[row, zlib.crc32(gram.encode()) % buckets] = 1.0
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1.0)
+
+
+def unit_features(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+    """Stage-1 input: each unit's embedding beside its hashed n-grams."""
+    return np.hstack([np.asarray(vectors, dtype=np.float64), ngram_features(texts)])
+
+
+def unit_vectors(vectors: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Units of a text from its sentence vectors: each sentence and each pair of neighbours (normalised
+    means), with the sentence span of each. Pairs catch a thought spread over two short sentences."""
+    spans = [(i, i + 1) for i in range(len(vectors))] + [(i, i + 2) for i in range(len(vectors) - 1)]
+    return np.stack([_mean(vectors[a:b]) for a, b in spans]), spans
+
+
+def _mean(rows: np.ndarray) -> np.ndarray:
+    mean = np.asarray(rows, dtype=np.float64).mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def plain_features(features: np.ndarray) -> np.ndarray:
+    """The classifier-alone input from the combined one (rows of STAGE2 -> rows of PLAIN)."""
+    features = np.atleast_2d(features)
+    return np.column_stack([features[:, :2].max(axis=1), features[:, 2]])
+
+
+def text_features(
+    unit_logits: np.ndarray, spans: list[tuple[int, int]], guarded: list[bool], whole: float, phrase: bool
+) -> np.ndarray:
+    """Stage-2 input for one text (see STAGE2); a unit is guarded when any of its sentences is."""
+    plain = [z for z, (a, b) in zip(unit_logits, spans, strict=True) if not any(guarded[a:b])]
+    held = [z for z, (a, b) in zip(unit_logits, spans, strict=True) if any(guarded[a:b])]
+    return np.array([max(plain, default=NO_UNIT), max(held, default=NO_UNIT), whole, float(phrase)])
+
+
+@dataclass
+class Classifier:
+    """Both stages, the decision threshold, and the figures they were chosen with."""
+
+    model_id: str
+    weights: np.ndarray  # stage 1: one per embedding dimension, then one per n-gram bucket
+    bias: float
+    stage2: np.ndarray  # one weight per STAGE2 feature
+    stage2_bias: float
+    threshold: float  # on the calibrated text probability
+    probes: np.ndarray
+    figures: dict[str, Any] = field(default_factory=dict)
+    # The classifier alone (no rules), calibrated and thresholded the same way, for the bench's comparison.
+    plain: np.ndarray = field(default_factory=lambda: np.zeros(len(PLAIN)))
+    plain_bias: float = 0.0
+    plain_threshold: float = 0.5
+    damp: float = 1.0  # kept for callers of the earlier detector; the rules now enter through stage 2
+
+    @property
+    def version(self) -> str:
+        """A short name for this model: the data it saw and when it was trained."""
+        return str(self.figures.get("version", "unknown"))
+
+    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """Stage-1 crisis probability of each unit, from its embedding and its text."""
+        return sigmoid(unit_features(vectors, texts) @ self.weights + self.bias)
+
+    def post_probability(self, features: np.ndarray) -> float:
+        """The calibrated probability that a text needs the card, from its stage-2 features."""
+        return float(sigmoid(np.asarray(features) @ self.stage2 + self.stage2_bias))
+
+    def plain_probability(self, features: np.ndarray) -> float:
+        """The same from the classifier alone, ignoring what the rules saw."""
+        return float(sigmoid(plain_features(features)[0] @ self.plain + self.plain_bias))
+
+    def matches(self, embedder: Embedder) -> bool:
+        """True when the embedder gives the vectors this classifier was trained on."""
+        now = np.asarray(embedder.embed(list(PROBES)), dtype=np.float64)
+        if now.shape != self.probes.shape:
+            return False
+        return bool((np.sum(now * self.probes, axis=1) >= PROBE_MATCH).all())
+
+    def save(self, path: Path) -> None:
+        """Write the weights, settings and figures as a small .npz."""
+        np.savez_compressed(
+            path,
+            model_id=self.model_id,
+            weights=self.weights.astype(np.float32),
+            bias=self.bias,
+            stage2=self.stage2,
+            stage2_bias=self.stage2_bias,
+            threshold=self.threshold,
+            probes=self.probes.astype(np.float32),
+            figures=json.dumps(self.figures, sort_keys=True),
+            plain=self.plain,
+            plain_bias=self.plain_bias,
+            plain_threshold=self.plain_threshold,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Classifier:
+        """Read a file written by save()."""
+        with np.load(path) as npz:
+            return cls(
+                str(npz["model_id"]),
+                npz["weights"].astype(np.float64),
+                float(npz["bias"]),
+                npz["stage2"].astype(np.float64),
+                float(npz["stage2_bias"]),
+                float(npz["threshold"]),
+                npz["probes"].astype(np.float64),
+                json.loads(str(npz["figures"])),
+                npz["plain"].astype(np.float64),
+                float(npz["plain_bias"]),
+                float(npz["plain_threshold"]),
+            )
+
+
+def load_classifier(embedder: Embedder, directory: Path = DATA) -> Classifier:
+    """The stored classifier for the embedder's model; ModelMismatch when there is none or it was trained on
+    other vectors (the detector then runs on its rules alone until someone retrains)."""
+    model_id = engine_model_id(embedder)
+    path = model_path(model_id, directory)
+    if not path.exists():
+        raise ModelMismatch(f"no care classifier for embedding model {model_id!r} (run: flask care retrain)")
+    model = Classifier.load(path)
+    if model.model_id != model_id or not model.matches(embedder):
+        raise ModelMismatch(
+            f"{path.name} was trained on another embedding model's vectors (run: flask care retrain)"
+        )
+    return model
+
+
+def latest_figures(directory: Path = DATA) -> dict[str, Any] | None:
+    """The figures of the newest classifier file, for the admin page (no model needs loading)."""
+    paths = sorted(directory.glob("classifier-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in paths:
+        try:
+            with np.load(path) as npz:
+                figures = json.loads(str(npz["figures"]))
+                figures.setdefault("model_id", str(npz["model_id"]))
+                return figures
+        except (OSError, KeyError, ValueError) as error:
+            log.warning("care: cannot read %s (%s)", path.name, error)
+    return None
