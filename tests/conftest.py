@@ -13,7 +13,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from forum import create_app
 from forum.config import TestConfig, normalise_database_url
-from forum.extensions import db
+from forum.extensions import db, limiter
 from forum.models import User
 from tests import factories
 
@@ -72,6 +72,14 @@ def _app_context(app: Flask) -> Iterator[None]:
         empty_tables()
         db.session.remove()
     request_started.disconnect(_forget_loaded_member, app)
+
+
+@pytest.fixture(autouse=True)
+def _shared_limiter_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put the shared Flask-Limiter back after each test: an app built with limits on re-initialises it,
+    and the session's app would otherwise start answering 429 in later tests."""
+    for name in ("enabled", "initialized", "_storage", "_limiter"):
+        monkeypatch.setattr(limiter, name, getattr(limiter, name, None), raising=False)
 
 
 @pytest.fixture
