@@ -120,8 +120,8 @@ def test_a_forged_stash_cookie_restores_nothing(app: Flask, member: User) -> Non
 def test_stashes_are_size_limited_and_short_lived(app: Flask, member: User) -> None:
     from datetime import timedelta
 
+    from forum import drafts
     from forum.models import utcnow
-    from forum.stories import drafts
 
     mine = app.test_client()
     link = _stash_story(mine, "x" * 30_000)
@@ -134,7 +134,7 @@ def test_stashes_are_size_limited_and_short_lived(app: Flask, member: User) -> N
 
 
 def test_the_store_of_stashes_has_a_ceiling(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    from forum.stories import drafts
+    from forum import drafts
 
     monkeypatch.setattr(drafts, "STASH_MAX_TOTAL", 3)
     links = [_stash_story(app.test_client(), f"{TEXT} {i}") for i in range(5)]

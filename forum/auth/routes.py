@@ -6,13 +6,14 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from forum.auth import badges, forms, limits, services, sessions
-from forum.errors import ForumError, put_errors, rerender_on_csrf_error
+from forum.errors import ForumError
+from forum.typed_text import TypedText, keeps_typed_text
 
 bp = Blueprint("auth", __name__)
 bp.add_app_template_global(badges.staff_badge, "staff_badge")
@@ -49,68 +50,58 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _submitted(form: Any) -> bool:
-    return bool(form.validate_on_submit()) and not g.get("csrf_expired")
-
-
 def _start_browser_session(sign_in: services.SignIn, remember: bool) -> None:
     _fresh_session()  # nothing carried over from before the sign-in (session fixation)
     login_user(sign_in.user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@rerender_on_csrf_error
-def register() -> Any:
+@keeps_typed_text(forms.RegisterForm, template="auth/register.html", members_only=False)
+def register(typed: TypedText) -> Any:
     """Create an account with a pseudonym."""
     if current_user.is_authenticated:
         return redirect(url_for("feeds.home"))
-    form = forms.RegisterForm()
-    status = 200
-    if _submitted(form):
+    form = typed.form
+
+    def create() -> services.SignIn:
         visitor = _visitor()
-        try:
-            limits.check_registration(visitor)
-            services.register_member(
-                pseudonym=form.pseudonym.data, email=form.email.data, password=form.password.data
-            )
-            limits.account_created(visitor)
-            sign_in = services.authenticate(
-                form.pseudonym.data, form.password.data, request.user_agent.string
-            )
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            _start_browser_session(sign_in, remember=False)
-            flash(f"Welcome to Village, {sign_in.user.pseudonym}.", "success")
-            return redirect(url_for("feeds.home"))
+        limits.check_registration(visitor)
+        services.register_member(
+            pseudonym=form.pseudonym.data, email=form.email.data, password=form.password.data
+        )
+        limits.account_created(visitor)
+        return services.authenticate(form.pseudonym.data, form.password.data, request.user_agent.string)
+
+    sign_in = typed.attempt(create)
+    if sign_in is not None:
+        _start_browser_session(sign_in, remember=False)
+        flash(f"Welcome to Village, {sign_in.user.pseudonym}.", "success")
+        return redirect(url_for("feeds.home"))
     _give_device_id()
-    return render_template("auth/register.html", form=form), status
+    return typed.render()
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@rerender_on_csrf_error
-def login() -> Any:
+@keeps_typed_text(forms.LoginForm, template="auth/login.html", members_only=False)
+def login(typed: TypedText) -> Any:
     """Sign in with pseudonym or email."""
-    form = forms.LoginForm()
+    form = typed.form
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(form.next.data) or url_for("feeds.home"))
-    status = 200
-    if _submitted(form):
-        try:
-            limits.check_sign_in(_visitor())
-            sign_in = services.authenticate(
-                form.identifier.data, form.password.data, request.user_agent.string
-            )
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            _start_browser_session(sign_in, remember=bool(form.remember.data))
-            return redirect(safe_next(form.next.data) or url_for("feeds.home"))
+
+    def sign_in_now() -> services.SignIn:
+        limits.check_sign_in(_visitor())
+        return services.authenticate(form.identifier.data, form.password.data, request.user_agent.string)
+
+    sign_in = typed.attempt(sign_in_now)
+    if sign_in is not None:
+        _start_browser_session(sign_in, remember=bool(form.remember.data))
+        return redirect(safe_next(form.next.data) or url_for("feeds.home"))
     form.password.data = ""
     _give_device_id()
-    return render_template("auth/login.html", form=form), status
+    return typed.render()
 
 
 @bp.post("/logout")
@@ -125,44 +116,40 @@ def logout() -> Response:
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@rerender_on_csrf_error
-def request_reset() -> Any:
+@keeps_typed_text(forms.ResetRequestForm, template="auth/reset_request.html", members_only=False)
+def request_reset(typed: TypedText) -> Any:
     """Ask for a password-reset link by email."""
-    form = forms.ResetRequestForm()
-    status = 200
-    if _submitted(form):
-        try:
-            limits.check_reset_request(_visitor())
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            services.request_password_reset(form.email.data)
-            return render_template("auth/reset_sent.html", email=form.email.data)
+
+    def send_link() -> bool:
+        limits.check_reset_request(_visitor())
+        services.request_password_reset(typed.form.email.data)
+        return True
+
+    if typed.attempt(send_link):
+        return render_template("auth/reset_sent.html", email=typed.form.email.data)
     _give_device_id()
-    return render_template("auth/reset_request.html", form=form), status
+    return typed.render()
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-@rerender_on_csrf_error
-def reset_password(token: str) -> Any:
+@keeps_typed_text(forms.NewPasswordForm, template="auth/reset_form.html", members_only=False)
+def reset_password(typed: TypedText, token: str) -> Any:
     """Choose a new password from an emailed link."""
     try:
         user = services.user_for_reset_token(token)
     except ForumError as error:
         return render_template("auth/reset_invalid.html", message=error.message), 400
-    form = forms.NewPasswordForm()
-    status = 200
-    if _submitted(form):
-        try:
-            limits.check_new_password(_visitor())
-            services.reset_password(token, form.password.data)
-        except ForumError as error:
-            status = put_errors(form, error)
-        else:
-            flash("Your password is changed. Please sign in with it.", "success")
-            return redirect(url_for("auth.login"))
+
+    def reset() -> bool:
+        limits.check_new_password(_visitor())
+        services.reset_password(token, typed.form.password.data)
+        return True
+
+    if typed.attempt(reset):
+        flash("Your password is changed. Please sign in with it.", "success")
+        return redirect(url_for("auth.login"))
     _give_device_id()
-    return render_template("auth/reset_form.html", form=form, user=user), status
+    return typed.render(user=user)
 
 
 @bp.get("/settings")
@@ -184,25 +171,18 @@ def _render_settings(password_form: forms.ChangePasswordForm | None = None, stat
 
 @bp.post("/settings/password")
 @login_required
-@rerender_on_csrf_error
-def change_password() -> Any:
+@keeps_typed_text(forms.ChangePasswordForm, template="auth/settings.html")
+def change_password(typed: TypedText) -> Any:
     """Change the password; every other browser is signed out."""
-    form = forms.ChangePasswordForm()
-    if _submitted(form):
-        try:
-            ended = services.change_password(
-                current_user,
-                current=form.current.data,
-                new=form.password.data,
-                keep_token=current_user.get_id(),
-            )
-        except ForumError as error:
-            put_errors(form, error)
-        else:
-            flash(
-                f"Password changed. {ended} other browser{'s' if ended != 1 else ''} signed out.", "success"
-            )
-            return redirect(url_for("auth.settings"))
+    form = typed.form
+    ended = typed.attempt(
+        lambda: services.change_password(
+            current_user, current=form.current.data, new=form.password.data, keep_token=current_user.get_id()
+        )
+    )
+    if ended is not None:
+        flash(f"Password changed. {ended} other browser{'s' if ended != 1 else ''} signed out.", "success")
+        return redirect(url_for("auth.settings"))
     return _render_settings(form, 200)
 
 
@@ -219,20 +199,20 @@ def sign_out_elsewhere() -> Response:
 
 @bp.route("/settings/delete", methods=["GET", "POST"])
 @login_required
-@rerender_on_csrf_error
-def delete_account() -> Any:
+@keeps_typed_text(forms.DeleteAccountForm, template="auth/delete.html")
+def delete_account(typed: TypedText) -> Any:
     """Delete the account, choosing what happens to the member's stories."""
-    form = forms.DeleteAccountForm()
-    if _submitted(form):
-        try:
-            services.delete_account(
-                current_user, password=form.password.data, keep_stories=form.keep_stories.data == "keep"
-            )
-        except ForumError as error:
-            put_errors(form, error)
-        else:
-            logout_user()
-            session.clear()
-            flash("Your account is deleted. Thank you for being part of Village.", "success")
-            return redirect(url_for("feeds.home"))
-    return render_template("auth/delete.html", form=form)
+    form = typed.form
+
+    def delete() -> bool:
+        services.delete_account(
+            current_user, password=form.password.data, keep_stories=form.keep_stories.data == "keep"
+        )
+        return True
+
+    if typed.attempt(delete):
+        logout_user()
+        session.clear()
+        flash("Your account is deleted. Thank you for being part of Village.", "success")
+        return redirect(url_for("feeds.home"))
+    return typed.render()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from forum.models import CONTENT_NOTES, AgeBand, Outcome, Setting
+from forum.typed_text import KeyedForm
 
 AGE_BAND_LABELS = {
     "under-1": "Under 1",
@@ -24,20 +23,6 @@ OUTCOME_LABELS = {"better": "Better now", "mixed": "Mixed", "still-hard": "Still
 
 def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-def new_submission_key() -> str:
-    """A random key for one rendering of a form, so a double tap creates one item."""
-    return secrets.token_urlsafe(24)
-
-
-class KeyedForm(FlaskForm):
-    submission_key = HiddenField()
-
-    def ensure_key(self) -> None:
-        """Keep the key across re-renders; make one on first render."""
-        if not self.submission_key.data:
-            self.submission_key.data = new_submission_key()
 
 
 class StoryForm(KeyedForm):
