@@ -114,3 +114,24 @@ def test_unknown_hidden_and_hostile_targets_are_not_found(app, member, other_mem
     )
     answer = c.post(f"/stories/{story.id}/follow", data={"on": "1", "next": "//evil.example/"})
     assert answer.status_code == 302 and answer.location.endswith(f"/stories/{story.id}")
+
+
+def test_a_visit_that_cannot_be_saved_never_fails_the_story_page(app, member, other_member, monkeypatch):
+    import sqlalchemy.exc
+
+    from forum.following import services as following
+
+    story = factories.make_story(other_member, title="Busy database", body="The page must open even so.")
+    c = factories.signed_in_client(app, member)
+    real = db.session.commit
+    calls = []
+
+    def busy() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlalchemy.exc.OperationalError("COMMIT", {}, Exception("database is locked"))
+        real()
+
+    monkeypatch.setattr(following.db.session, "commit", busy)
+    page = c.get(f"/stories/{story.id}")
+    assert page.status_code == 200 and "Busy database" in page.text

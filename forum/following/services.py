@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, selectinload
 
 from forum.extensions import db
@@ -197,6 +197,8 @@ def open_story(user: User, story_id: int, per_page: int = 30) -> Unread | None:
     )
     try:
         db.session.commit()
-    except IntegrityError:  # two tabs opened it at once: the other one recorded the visit
+    except (IntegrityError, OperationalError):
+        # Two tabs opened it at once (the other recorded the visit), or the database is busy: reading the
+        # story matters more than remembering the visit.
         db.session.rollback()
     return unread
