@@ -11,19 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-import click
 import sqlalchemy as sa
-from flask.cli import with_appcontext
 
-from forum.errors import ForumError
+from forum import backup_tools as tools
+from forum.backup_tools import BackupError
 from forum.extensions import db
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -35,24 +32,6 @@ COUNTED_TABLES = ("users", "stories", "replies")
 SINGULAR = {"users": "user", "stories": "story", "replies": "reply"}
 # Fail instead of waiting forever when another connection holds a lock the dump or restore needs.
 PG_LOCK_TIMEOUT = "60s"
-# libpq settings that may ride in the SQLAlchemy URL's query string (e.g. ?sslmode=require or ?host=/socket).
-LIBPQ_QUERY_KEYS = (
-    "host",
-    "hostaddr",
-    "port",
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "connect_timeout",
-    "application_name",
-    "target_session_attrs",
-    "options",
-)
-
-
-class BackupError(ForumError):
-    """A backup or restore could not be done; the message says why in plain words."""
 
 
 @dataclass
@@ -94,13 +73,13 @@ def backup_database(path: str | os.PathLike[str]) -> BackupResult:
     try:
         dumper(temp)
         _check_header(temp, dialect)
-        _fsync(temp)
+        tools.fsync(temp)
         os.replace(temp, dest)
-        _fsync_dir(dest.parent)
+        tools.fsync_dir(dest.parent)
     except OSError as error:
         raise BackupError(f"Couldn't write the backup to {dest}: {error.strerror or error}.") from error
     finally:
-        _remove_leftovers(temp)
+        tools.remove_leftovers(temp)
     return BackupResult(path=dest, size=dest.stat().st_size, dialect=DIALECT_NAMES[dialect])
 
 
@@ -126,8 +105,8 @@ def _dump_sqlite(target: Path) -> None:
 
 def _dump_postgresql(target: Path) -> None:
     """`pg_dump -Fc` into target: a consistent snapshot taken while the site keeps running."""
-    args, env = _pg_connection("pg_dump")
-    _run(
+    args, env = tools.pg_connection("pg_dump")
+    tools.run(
         [*args, "--format=custom", f"--lock-wait-timeout={PG_LOCK_TIMEOUT}", f"--file={target}"],
         env,
         "pg_dump",
@@ -216,9 +195,9 @@ def _check_sqlite_backup(source: Path) -> None:
 
 def _check_pg_backup(source: Path) -> None:
     """pg_restore can list the archive and it holds the site's tables."""
-    pg_restore = _tool("pg_restore")
+    pg_restore = tools.find_tool("pg_restore")
     try:
-        listing = _run([pg_restore, "--list", str(source)], None, "pg_restore")
+        listing = tools.run([pg_restore, "--list", str(source)], None, "pg_restore")
     except BackupError as error:
         raise BackupError(
             f"{source} can't be read as a pg_dump archive; it may be damaged or cut short. ({error.message})"
@@ -236,7 +215,7 @@ def _require_tables(source: Path, names: set[str]) -> None:
 
 
 def _restore_sqlite(source: Path) -> None:
-    """Copy the backup page by page into the live file, in one write transaction other connections wait for."""
+    """Copy the backup page by page into the live file, in one write transaction others wait for."""
     live = _sqlite_path()
     backup = target = None
     try:
@@ -255,9 +234,9 @@ def _restore_sqlite(source: Path) -> None:
 
 def _restore_postgresql(source: Path) -> None:
     """pg_restore in one transaction: on any error nothing changes."""
-    args, env = _pg_connection("pg_restore")
+    args, env = tools.pg_connection("pg_restore")
     env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lock_timeout={PG_LOCK_TIMEOUT}".strip()
-    _run(
+    tools.run(
         [*args, "--clean", "--if-exists", "--no-owner", "--single-transaction", str(source)],
         env,
         "pg_restore",
@@ -280,14 +259,14 @@ def _tables_with_rows() -> dict[str, int | None]:
 
 
 def _describe(present: dict[str, int | None]) -> str:
-    parts = [_amount(count, name) for name, count in present.items() if count is not None]
+    parts = [amount(count, name) for name, count in present.items() if count is not None]
     others = [name for name, count in present.items() if count is None]
     if others:
         parts.append(f"rows in {len(others)} other table{'s' if len(others) != 1 else ''}")
     return ", ".join(parts)
 
 
-def _amount(count: int, table: str) -> str:
+def amount(count: int, table: str) -> str:
     return f"{count} {SINGULAR.get(table, table) if count == 1 else table}"
 
 
@@ -334,119 +313,3 @@ def _check_header(path: Path, dialect: str) -> None:
             raise BackupError(
                 f"The backup came out wrong (it doesn't start like a {DIALECT_NAMES[dialect]} backup)."
             )
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        raise BackupError(
-            f"{name} was not found on PATH. Install the PostgreSQL client tools "
-            "(the same major version as the server, or newer)."
-        )
-    return found
-
-
-def _pg_connection(tool: str) -> tuple[list[str], dict[str, str]]:
-    """Command line and environment for a PostgreSQL tool, from the SQLAlchemy URL; the password via PGPASSWORD."""
-    url = db.engine.url
-    args = [_tool(tool), "--no-password"]  # never prompt: cron has no one to answer
-    if url.host:
-        args.append(f"--host={url.host}")
-    if url.port:
-        args.append(f"--port={url.port}")
-    if url.username:
-        args.append(f"--username={url.username}")
-    conninfo = [f"dbname={_conninfo_value(url.database or '')}"]
-    for key in LIBPQ_QUERY_KEYS:
-        value = url.query.get(key)
-        if isinstance(value, tuple):
-            value = value[-1]
-        if value:
-            conninfo.append(f"{key}={_conninfo_value(str(value))}")
-    args.append(f"--dbname={' '.join(conninfo)}")
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    return args, env
-
-
-def _conninfo_value(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _run(command: list[str], env: dict[str, str] | None, tool: str, failure: str = "") -> str:
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    except OSError as error:
-        raise BackupError(f"Couldn't run {tool}: {error.strerror or error}.") from error
-    if done.returncode != 0:
-        detail = (
-            "\n".join(line for line in done.stderr.strip().splitlines()[-8:])
-            or f"exit status {done.returncode}"
-        )
-        raise BackupError(f"{tool} failed: {detail}" + (f"\n{failure}" if failure else ""))
-    return done.stdout
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as file:
-        os.fsync(file.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _remove_leftovers(temp: Path) -> None:
-    for leftover in (temp, *(temp.with_name(temp.name + suffix) for suffix in ("-journal", "-wal", "-shm"))):
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
-
-
-def _human_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    value = size / 1024
-    for unit in ("KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            break
-        value /= 1024
-    return f"{value:.1f} {unit}"
-
-
-# --- commands ---------------------------------------------------------------------------------------------
-
-
-@click.command("backup")
-@click.argument("path", type=click.Path(path_type=Path))
-@with_appcontext
-def backup_command(path: Path) -> None:
-    """Write a consistent online backup of the whole database to PATH (SQLite file or pg_dump -Fc archive)."""
-    try:
-        result = backup_database(path)
-    except ForumError as error:
-        raise click.ClickException(error.message) from error
-    click.echo(
-        f"Backed up the {result.dialect} database to {result.path} "
-        f"({_human_size(result.size)}, {result.size} bytes)."
-    )
-
-
-@click.command("restore")
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Replace the database even though it already holds data.")
-@with_appcontext
-def restore_command(path: Path, force: bool) -> None:
-    """Replace the whole database with the backup at PATH; refuses a database with data unless --force."""
-    try:
-        result = restore_database(path, force=force)
-    except ForumError as error:
-        raise click.ClickException(error.message) from error
-    counts = ", ".join(_amount(count, name) for name, count in result.counts.items())
-    replaced = " (the data that was there before was replaced)" if result.replaced_data else ""
-    click.echo(f"Restored the {result.dialect} database from {result.path}: {counts}{replaced}.")

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from forum import backup as backup_module
+from forum import backup_tools
 from forum.extensions import db
 from forum.models import Draft, Reply, SiteSetting, Story, User
 from forum.moderation import services as mod
@@ -122,7 +123,7 @@ def test_backup_then_forced_restore_brings_back_every_row(runner, client, tmp_pa
     size = target.stat().st_size
     dialect = "SQLite" if db.engine.dialect.name == "sqlite" else "PostgreSQL"
     assert made.output.strip().splitlines() == [
-        f"Backed up the {dialect} database to {target} ({backup_module._human_size(size)}, {size} bytes)."
+        f"Backed up the {dialect} database to {target} ({backup_tools.human_size(size)}, {size} bytes)."
     ]
     assert target.stat().st_mode & 0o077 == 0  # private: it holds e-mail addresses and password hashes
     assert sorted(p.name for p in target.parent.iterdir()) == ["village.backup"]
