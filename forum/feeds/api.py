@@ -14,6 +14,7 @@ from forum.feeds import queries
 from forum.models import Reaction, Reply, Status, Story, StoryUpdate
 from forum.stories.queries import ANONYMOUS_LABEL, FORMER_MEMBER_LABEL
 from forum.text import normalise_tag
+from forum.visibility import story_hidden
 
 
 def _author(item: Story | Reply) -> str | None:
@@ -66,8 +67,6 @@ def list_stories() -> Response:
 
 def show_story(story_id: int) -> Response | tuple[Response, int]:
     """GET /api/stories/<id> — one published story with its updates, replies and reaction counts."""
-    from forum.care.preferences import story_hidden
-
     story = db.session.scalar(queries.visible_stories().where(Story.id == story_id))
     if story is None or story_hidden(story, current_user):
         return jsonify(error="Not found", message="No published story has this id."), 404

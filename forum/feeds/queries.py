@@ -15,6 +15,7 @@ from forum.extensions import db
 from forum.models import AgeBand, Reply, Setting, Status, Story, Tag, story_tags, utcnow
 from forum.params import row_id
 from forum.stories.queries import visible_stories
+from forum.visibility import story_filters
 
 PAGE_SIZE = 20
 NEEDS_SUPPORT_WINDOW = timedelta(days=7)
@@ -119,8 +120,6 @@ def feed_page(
 ) -> FeedPage:
     """One page of the feed in the chosen order, with the cursor for the next page (without what the viewer
     blocked, muted or chose to hide)."""
-    from forum.care.preferences import story_filters
-
     query = _filtered(filters).where(*story_filters(viewer))
     if filters.sort == "active":
         key, ascending = Story.last_activity_at, False

@@ -18,6 +18,7 @@ from forum.extensions import db
 from forum.models import Reply, Story, StoryUpdate
 from forum.models.search import KIND_REPLY, KIND_STORY, KIND_UPDATE
 from forum.text import clean_text
+from forum.visibility import blocks_for, hides_author, muted_tags, note_modes, story_hidden
 
 PAGE_SIZE = 20
 MAX_PAGES = 50
@@ -136,8 +137,6 @@ def search(query: str, page: int = 1, viewer: Any = None) -> SearchPage:
 
 def _wanted(hit: SearchHit, viewer: Any) -> bool:
     """Leave out what the viewer blocked, muted or chose to hide."""
-    from forum.care.preferences import blocks_for, hides_author, muted_tags, note_modes, story_hidden
-
     blocks = blocks_for(viewer)
     if story_hidden(hit.story, viewer, blocks) or hides_author(hit.story, hit.author_id, viewer, blocks):
         return False

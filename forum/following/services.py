@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased, selectinload
 from forum.extensions import db
 from forum.models import Follow, Notification, Reply, Status, Story, StoryVisit, Tag, User, story_tags, utcnow
 from forum.permissions import require
+from forum.visibility import story_filters
 
 LIVE = Status.PUBLISHED.value
 
@@ -75,8 +76,6 @@ def followed_tags(user: User) -> list[Tag]:
 def following_feed(user: User) -> sa.Select[tuple[Story]]:
     """Stories she follows and stories in tags she follows, most recently active first (without what she
     blocked, muted or hides)."""
-    from forum.care.preferences import story_filters
-
     stories = sa.select(Follow.story_id).where(Follow.user_id == user.id, Follow.story_id.is_not(None))
     tags = sa.select(Follow.tag_id).where(Follow.user_id == user.id, Follow.tag_id.is_not(None))
     tagged = sa.select(story_tags.c.story_id).where(story_tags.c.tag_id.in_(tags))

@@ -14,6 +14,7 @@ from forum.params import bounded_int
 from forum.similar import store
 from forum.stories.queries import visible_stories
 from forum.text import bounded_text
+from forum.visibility import story_hidden
 
 bp = Blueprint("similar", __name__)
 MAX_TEXT = 20_000
@@ -50,8 +51,6 @@ def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
 @bp.get("/api/stories/<int:story_id>/similar")
 def story_similar(story_id: int) -> Response | tuple[Response, int]:
     """GET /api/stories/<id>/similar?k=5 — published stories closest to a published story."""
-    from forum.care.preferences import story_hidden
-
     story = db.session.scalar(visible_stories().where(Story.id == story_id))
     if story is None or story_hidden(story, current_user):
         return jsonify(error="Not found", message="No published story has this id."), 404

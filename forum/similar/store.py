@@ -20,6 +20,7 @@ from forum.similar.index import BruteForceIndex
 from forum.stories import hooks
 from forum.stories.queries import visible_stories
 from forum.text import bounded_text
+from forum.visibility import story_filters
 
 # What a story hands the engine: its whole body (a story's maximum), runs of one character cut to three.
 STORY_CHARS = 20_000
@@ -221,8 +222,6 @@ def _matches(
     candidates = index.index.search(vector, wanted, frozenset(exclude_ids))
     if not candidates:
         return []
-    from forum.care.preferences import story_filters
-
     query = (
         visible_stories()
         .where(Story.id.in_([c[0] for c in candidates]), *story_filters(viewer))

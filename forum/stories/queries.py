@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Reaction, Reply, Status, Story, StoryUpdate, User
+from forum.visibility import blocks_for, hides_author, reply_filter, story_hidden
 
 ANONYMOUS_LABEL = "Anonymous parent"
 FORMER_MEMBER_LABEL = "a former member"
@@ -69,8 +70,6 @@ def get_story(story_id: int, viewer: Any = None) -> Story:
     )
     if story is None or not can_see(story, viewer):
         raise NotFound("We couldn't find that story. It may have been removed.")
-    from forum.care.preferences import story_hidden
-
     hidden = story_hidden(story, viewer)
     if hidden:
         raise NotFound(hidden)
@@ -97,8 +96,6 @@ def replies_for(story: Story, viewer: Any = None) -> sa.Select[tuple[Reply]]:
         visible = Reply.status != Status.DELETED.value
     elif getattr(viewer, "is_authenticated", False):
         visible = sa.or_(visible, sa.and_(Reply.author_id == viewer.id, Reply.status != Status.DELETED.value))
-    from forum.care.preferences import reply_filter
-
     unblocked = reply_filter(story, viewer)
     if unblocked is not None:
         visible = sa.and_(visible, unblocked)
@@ -168,8 +165,6 @@ def reaction_summaries(
         .where(sa.or_(*conditions))
         .order_by(Reaction.created_at, Reaction.id)
     )
-    from forum.care.preferences import blocks_for, hides_author
-
     blocks = blocks_for(viewer)
     thread = story if story is not None else replies[0].story
     # In an anonymous story, its author's reactions (on the story or on replies in it) are the "Anonymous

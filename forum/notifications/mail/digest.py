@@ -14,10 +14,21 @@ import sqlalchemy as sa
 from flask import url_for
 
 from forum.extensions import db
-from forum.models import Follow, MailOutbox, MailPreference, Notification, Reply, Status, Story, User
+from forum.models import (
+    Follow,
+    MailOutbox,
+    MailPreference,
+    Notification,
+    Reply,
+    Status,
+    Story,
+    User,
+    story_tags,
+)
 from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
 from forum.notifications.mail.render import Item, excerpt, story_name
+from forum.visibility import story_filters
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 LIVE = Status.PUBLISHED.value
@@ -76,9 +87,6 @@ def _notifications(user: User, prefs: MailPreference, since: datetime, until: da
 
 
 def _tag_stories(user: User, since: datetime, until: datetime) -> sa.Select:
-    from forum.care.preferences import story_filters
-    from forum.models import story_tags
-
     followed = sa.select(Follow.tag_id).where(Follow.user_id == user.id, Follow.tag_id.is_not(None))
     tagged = sa.select(story_tags.c.story_id).where(story_tags.c.tag_id.in_(followed))
     return (
