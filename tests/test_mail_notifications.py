@@ -473,3 +473,28 @@ def test_a_named_block_keeps_the_blocked_members_reply_out_of_mail_on_an_anonymo
     sender.deliver_due(local(1, 12))
     assert not [m for m in smtp.wait_for(1, timeout=1) if m["To"] == a.email]
     assert [r.state for r in rows(a, K.REPLIES)] in ([], ["cancelled"])
+
+
+def test_deleting_the_account_removes_her_address_follows_visits_and_mail(app, parents):
+    from forum.auth.services import delete_account
+    from forum.models import Follow, StoryVisit
+
+    a, b = parents
+    story = factories.make_story(b, title="Someone else's")
+    factories.make_reply(a, story, body="Following this one now.")
+    factories.signed_in_client(app, a).get(f"/stories/{story.id}")
+    own = factories.make_story(a, title="Mine", body="My own story, soon gone with my account.")
+    factories.make_reply(b, own, body="A reply that queues a message.")
+    address = a.email
+    assert rows(a) and db.session.get(MailPreference, a.id).verified_email == address
+    delete_account(a, password=factories.DEFAULT_PASSWORD, keep_stories=True)
+    for model in (MailPreference, MailOutbox, Follow, StoryVisit):
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(model).where(model.user_id == a.id)) == 0
+        )
+    assert (
+        db.session.scalar(
+            sa.select(MailOutbox.id).where(MailOutbox.payload.cast(sa.String).contains(address))
+        )
+        is None
+    )

@@ -29,6 +29,7 @@ from forum.models import (
     Reply,
     Status,
     Story,
+    StoryVisit,
     User,
     utcnow,
 )
@@ -73,7 +74,7 @@ def queue(
 
 
 def _pending(session: orm.Session) -> dict[str, list[Any]]:
-    fresh: dict[str, list[Any]] = {"notes": [], "replies": [], "users": []}
+    fresh: dict[str, list[Any]] = {"notes": [], "replies": [], "users": [], "erased": []}
     pending: dict[str, list[Any]] = session.info.setdefault(_PENDING, fresh)
     return pending
 
@@ -104,6 +105,9 @@ def _collect(session: orm.Session, context: Any) -> None:
             history = sa.inspect(obj).attrs.email.history
             if history.has_changes() and obj.email:
                 (found := found or _pending(session))["users"].append(obj)
+            elif history.has_changes() or obj.deleted_at is not None:
+                # The account is being deleted: her address, follows and visits go with it.
+                (found := found or _pending(session))["erased"].append(obj.id)
 
 
 @sa.event.listens_for(orm.Session, "after_flush_postexec")
@@ -111,8 +115,11 @@ def _write(session: orm.Session, context: Any) -> None:
     pending = session.info.get(_PENDING)
     if not pending:
         return
-    users, notes = pending["users"], pending["notes"]
-    pending["users"], pending["notes"] = [], []
+    users, notes, erased = pending["users"], pending["notes"], pending["erased"]
+    pending["users"], pending["notes"], pending["erased"] = [], [], []
+    if erased:
+        for model in (MailPreference, MailOutbox, Follow, StoryVisit):
+            session.execute(sa.delete(model).where(model.user_id.in_(erased)))
     with session.no_autoflush:
         now = utcnow()
         for user in users:

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context
+from sqlalchemy.orm.exc import StaleDataError
 
 from forum.extensions import db
 from forum.models import MailOutbox, User, utcnow
@@ -172,7 +173,10 @@ def _send_one(row: MailOutbox, now: datetime, result: Result, transport: Callabl
         return
     _after_send_hook(row)
     row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, ""
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:  # her account was deleted while the message was on its way: nothing to mark
+        db.session.rollback()
     result.sent += 1
 
 
