@@ -7,14 +7,13 @@ from typing import Any
 from markupsafe import Markup
 
 from forum.models import Reply, Story
+from forum.stories.queries import author_label
 
 
 def staff_badge(item: Story | Reply, viewer: Any = None) -> Markup:
     """A "Moderator" or "Admin" badge after the author's name when the post shows her name; nothing on
     anything shown as "Anonymous parent" (a badge there would tell everyone a moderator wrote it) or as
     "a former member"."""
-    from forum.stories.queries import author_label
-
     author = item.author if item.author_id is not None else None
     if author is None or not author.is_moderator or author_label(item, viewer) != author.pseudonym:
         return Markup("")

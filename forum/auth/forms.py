@@ -9,6 +9,9 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from forum.auth.services import normalise_email
+from forum.errors import ForumError
+
 PSEUDONYM_PATTERN = r"^[\w .\-]+$"
 MIN_PASSWORD = 10
 
@@ -20,9 +23,6 @@ def composed(text: str | None) -> str | None:
 
 def valid_email(form: FlaskForm, field: EmailField) -> None:
     """The same address check the account services use."""
-    from forum.auth.services import normalise_email
-    from forum.errors import ForumError
-
     try:
         normalise_email(field.data or "")
     except ForumError as error:

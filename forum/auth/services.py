@@ -24,6 +24,7 @@ from forum.models import (
     User,
     utcnow,
 )
+from forum.stories import erasure, lifecycle
 
 RESET_SALT = "village-password-reset"
 MIN_PASSWORD = 10
@@ -305,8 +306,6 @@ def delete_account(user: User, *, password: str, keep_stories: bool) -> None:
 def erase_account(user: User, *, keep_stories: bool) -> None:
     """Turn the account into a tombstone and keep or erase her writing (forum.stories.erasure says exactly
     what each choice does); one transaction, announced through the lifecycle."""
-    from forum.stories import erasure, lifecycle
-
     kept_threads: list[int] = []
     if keep_stories:
         kept_threads = erasure.keep_writing(user)

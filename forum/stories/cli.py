@@ -8,6 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from forum.similar.store import embed_many
+from forum.stories.importer import import_stories
 from forum.stories.reminders import send_due_reminders
 
 stories_cli = AppGroup("stories", help="Stories: reminders and upkeep.")
@@ -26,8 +28,6 @@ def send_reminders() -> None:
 )
 def import_command(file: click.utils.LazyFile, author: str) -> None:
     """Import stories from a JSON Lines file; prints {"source_id", "id"} per story, errors on stderr."""
-    from forum.stories.importer import import_stories
-
     imported: list[int] = []
     embed_later = current_app.config.get("SIMILAR_EMBED_ON_WRITE", True)
     current_app.config["SIMILAR_EMBED_ON_WRITE"] = False  # vectors are computed in batches afterwards
@@ -38,6 +38,4 @@ def import_command(file: click.utils.LazyFile, author: str) -> None:
             imported.append(outcome.story_id)  # type: ignore[arg-type]
             click.echo(json.dumps({"source_id": outcome.source_id, "id": outcome.story_id}))
     if embed_later and imported:
-        from forum.similar.store import embed_many
-
         embed_many(imported)
