@@ -1,4 +1,6 @@
-"""Jinja filters and globals shared by every template."""
+"""Jinja filters, globals and context processors shared by every template, registered in one place (features
+keep the functions; this module says which names every template can use). Care, moderation and
+notifications still register their own with their blueprints."""
 
 from __future__ import annotations
 
@@ -11,6 +13,12 @@ from flask import Flask, current_app, url_for
 from markupsafe import Markup, escape
 
 from forum import permissions
+from forum.atom import routes as atom_routes
+from forum.auth import badges
+from forum.feeds import routes as feed_routes
+from forum.following import routes as following_routes
+from forum.similar import routes as similar_routes
+from forum.stories import routes as story_routes
 
 
 def relative_time(when: datetime, now: datetime | None = None) -> str:
@@ -76,12 +84,20 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["reltime"] = relative_time
     app.jinja_env.filters["time_tag"] = time_tag
     app.jinja_env.filters["nl2br"] = nl2br
+    app.jinja_env.filters["markdown"] = story_routes.markdown_filter
+    app.jinja_env.filters["excerpt"] = following_routes.excerpt_filter  # plain text, quoted lines left out
     app.jinja_env.globals.update(
         asset_url=asset_url,
         has_endpoint=has_endpoint,
         plural=plural,
         can=permissions.can,
         site_name="Village",
+        draft_owner=story_routes.draft_owner,
+        feed_link=feed_routes.feed_link,
+        staff_badge=badges.staff_badge,
+        similar_panel=similar_routes.similar_panel,
     )
+    for processor in (story_routes.story_helpers, following_routes.follow_helpers, atom_routes.feed_links):
+        app.context_processor(processor)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

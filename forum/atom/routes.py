@@ -19,7 +19,6 @@ PER_FEED = 30
 LIVE = Status.PUBLISHED.value
 
 
-@bp.app_context_processor
 def feed_links() -> dict[str, list[tuple[str, str]]]:
     """<link rel="alternate" type="application/atom+xml"> for the page being shown (base.html)."""
     endpoint, args = request.endpoint or "", request.view_args or {}

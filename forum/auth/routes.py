@@ -11,12 +11,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from forum.auth import badges, forms, limits, services, sessions
+from forum.auth import forms, limits, services, sessions
 from forum.errors import ForumError
 from forum.typed_text import TypedText, keeps_typed_text
 
 bp = Blueprint("auth", __name__)
-bp.add_app_template_global(badges.staff_badge, "staff_badge")
 
 # The browser's device id, kept in its session (across sign-in and sign-out) for the per-browser limits.
 DEVICE_KEY = "device"

@@ -11,19 +11,12 @@ from forum.feeds import queries
 from forum.feeds import search as search_service
 from forum.feeds.api import register_api
 from forum.params import page_arg
-from forum.text import excerpt, normalise_tag
+from forum.text import normalise_tag
 
 bp = Blueprint("feeds", __name__)
 register_api(bp)
 
 
-@bp.app_template_filter("excerpt")
-def excerpt_filter(text: str, limit: int = 200) -> str:
-    """A plain-text opening of a Markdown text, cut at a word."""
-    return excerpt(text, limit)
-
-
-@bp.app_template_global("feed_link")
 def feed_link(filters: queries.FeedFilters, **changes: str) -> str:
     """This feed page's URL with its filters kept and some changed (sort, cursor)."""
     args = {**(request.view_args or {}), **filters.query_args(), **changes}

@@ -11,7 +11,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from forum.extensions import db
+from forum.feeds import queries as feed_queries
 from forum.following import services
+from forum.notifications.mail.render import excerpt
 from forum.params import page_arg
 from forum.stories import queries
 
@@ -19,16 +21,12 @@ bp = Blueprint("following", __name__)
 PER_PAGE = 20
 
 
-@bp.app_context_processor
 def follow_helpers() -> dict[str, Any]:
     return {"follows_story": services.follows_story, "follows_tag": services.follows_tag}
 
 
-@bp.app_template_filter("excerpt")
 def excerpt_filter(markdown: str, limit: int = 160) -> str:
     """The start of a post as plain text, quoted lines left out (notification cards)."""
-    from forum.notifications.mail.render import excerpt
-
     return excerpt(markdown or "", limit)
 
 
@@ -60,8 +58,6 @@ def follow_story(story_id: int) -> Response:
 @login_required
 def follow_tag(tag: str) -> Response:
     FlaskForm().validate_on_submit()
-    from forum.feeds import queries as feed_queries
-
     found = feed_queries.tag_named(tag.lower())
     if found is None:
         raise NotFound("No stories are tagged with that yet.")

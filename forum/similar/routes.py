@@ -38,7 +38,6 @@ def _payload(story_id: int | None, matches: list[store.Match]) -> dict[str, Any]
     }
 
 
-@bp.app_template_global("similar_panel")
 def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
     """The closest stories and how many parents shared something similar, for the story page."""
     try:

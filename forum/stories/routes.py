@@ -43,7 +43,6 @@ REACTION_PEOPLE = {
 }
 
 
-@bp.app_context_processor
 def story_helpers() -> dict[str, Any]:
     return {
         "author_label": queries.author_label,
@@ -56,13 +55,11 @@ def story_helpers() -> dict[str, Any]:
     }
 
 
-@bp.app_template_global("draft_owner")
 def draft_owner() -> str:
     """The signed-in member's opaque key for draft copies kept in this browser ("" when signed out)."""
     return drafts.browser_draft_owner(current_user.id) if current_user.is_authenticated else ""
 
 
-@bp.app_template_filter("markdown")
 def markdown_filter(text: str) -> Any:
     return textlib.markdown_filter(text)
 
