@@ -498,3 +498,21 @@ def test_deleting_the_account_removes_her_address_follows_visits_and_mail(app, p
         )
         is None
     )
+
+
+def test_a_welfare_alert_reaches_an_on_duty_moderator_through_her_quiet_hours(app, smtp, parents):
+    """Being on duty is the choice: a welfare report is not held until morning like other mail."""
+    from forum.moderation import alerts
+
+    a, b = parents
+    moderator = confirmed(factories.make_user(pseudonym="NightMod", role="moderator"))
+    story = factories.make_story(a, title="Late night")
+    factories.make_flag(b, story, reason="at-risk")  # a welfare report alerts on-duty moderators at once
+    assert alerts.queue_moderator_digest() == 1  # an ordinary message for the same moderator
+    db.session.commit()
+    night = local(1, 23, 30)  # inside the default quiet hours, 21:00-08:00
+    result = sender.deliver_due(night)
+    # The welfare alert goes now; the ordinary count waits for the morning.
+    assert result.sent == 1 and result.deferred == 1
+    (message,) = [m for m in smtp.wait_for(1) if m["To"] == moderator.email]
+    assert "welfare report" in text_of(message) and "AlexMum" not in text_of(message)

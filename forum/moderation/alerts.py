@@ -61,8 +61,9 @@ def on_duty_moderators() -> list[User]:
     )
 
 
-def _tell_moderators(message: str, *, exclude: int | None = None) -> int:
-    """An in-site notice and an outbox message for every on-duty moderator (the caller commits)."""
+def _tell_moderators(message: str, *, exclude: int | None = None, urgent: bool = False) -> int:
+    """An in-site notice and an outbox message for every on-duty moderator (the caller commits).
+    Urgent messages (welfare) go out through quiet hours and the hourly cap: being on duty is the choice."""
     now, told = utcnow(), 0
     for moderator in on_duty_moderators():
         if moderator.id == exclude:
@@ -71,7 +72,10 @@ def _tell_moderators(message: str, *, exclude: int | None = None) -> int:
         db.session.add(note)
         db.session.flush()
         if moderator.email:
-            outbox.queue(db.session(), moderator.id, K.MODERATION, {"notifications": [note.id]}, due_at=now)
+            payload: dict[str, object] = {"notifications": [note.id]}
+            if urgent:
+                payload["urgent"] = True
+            outbox.queue(db.session(), moderator.id, K.MODERATION, payload, due_at=now)
         told += 1
     return told
 
@@ -80,7 +84,8 @@ def welfare_alert(target: Target) -> int:
     """A welfare report is waiting: every on-duty moderator hears at once (nothing identifies the member)."""
     return _tell_moderators(
         f"Someone may be at risk: a welfare report on a {target.label} is waiting in the moderation queue. "
-        "Please look as soon as you can."
+        "Please look as soon as you can.",
+        urgent=True,
     )
 
 

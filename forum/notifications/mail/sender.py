@@ -139,7 +139,8 @@ def _send_one(row: MailOutbox, now: datetime, result: Result, transport: Callabl
         result.cancelled += 1
         return
     assert user is not None
-    if row.kind != K.VERIFY:
+    # Confirmation mails and urgent alerts (a welfare report for an on-duty moderator) wait for nothing.
+    if row.kind != K.VERIFY and not row.payload.get("urgent"):
         wake = P.next_send_time(P.get(user.id), now)
         later = _hourly_cap_until(row, now)
         if wake > now or later is not None:
