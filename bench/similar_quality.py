@@ -3,7 +3,11 @@
 Imports the stories into an empty temporary site through the real import command, then asks the real
 `GET /api/stories/<id>/similar?k=5` for each one, once per sentence model.  Usage (from the repo root):
 
-    .venv/bin/python bench/similar_quality.py [../shared/data/stories-dev.jsonl] [--model minilm|mpnet|all]
+    .venv/bin/python bench/similar_quality.py [--data PATH ...] [--model minilm|mpnet|all]
+
+`--data` may be given more than once (default: the dev set, ../shared/data/stories-dev.jsonl); each set is
+reported on its own, with P@5 per theme. bench/data/similar_eval/writer-s.jsonl is the independent set: run
+it to report a method, never to choose between candidates (see bench/data/similar_eval/README.md).
 """
 
 from __future__ import annotations
@@ -97,31 +101,44 @@ def village_rankings(data: Path, model: str) -> tuple[dict[str, list[str]], floa
     return ranked, imported
 
 
-def main() -> None:
+def report(data: Path, models: list[str]) -> None:
+    """Print P@5 and MRR of the TF-IDF baseline and of Village with each model on one labelled set."""
     from forum.similar.engine import MODELS
 
-    parser = argparse.ArgumentParser(description="Quality of you're-not-alone on a labelled set")
-    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--model", default="all", choices=[*MODELS, "all"])
-    args = parser.parse_args()
-    stories = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
+    stories = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
     theme = {s["id"]: s["theme"] for s in stories}
     baseline = tfidf_rankings(stories)
     rows = [("TF-IDF baseline (title + body)", *evaluate(baseline, theme), per_theme(baseline, theme), 0.0)]
-    for model in MODELS if args.model == "all" else [args.model]:
-        ranked, seconds = village_rankings(args.data, model)
+    for model in models:
+        ranked, seconds = village_rankings(data, model)
         name = f"Village: {MODELS[model].title} ({MODELS[model].precision}), centred, expanded"
         rows.append((name, *evaluate(ranked, theme), per_theme(ranked, theme), seconds))
-    print(f"{len(stories)} stories from {args.data.name}")
+    print(f"{len(stories)} stories from {data.name}")
     print(f"{'method':<62} {'P@5':>6} {'MRR':>6} {'import s':>9}")
     for name, p5, mrr, _, seconds in rows:
         print(f"{name:<62} {p5:>6.3f} {mrr:>6.3f} {seconds:>9.1f}")
-    print("\nP@5 per theme:")
+    print(f"\nP@5 per theme ({data.name}):")
     themes = list(rows[0][3])
     labels = ["TF-IDF"] + [r[0].split(": ")[1].split(" (")[0] for r in rows[1:]]
     print(f"{'theme':<28}" + "".join(f"{label[:15]:>16}" for label in labels))
     for t in themes:
         print(f"{t:<28}" + "".join(f"{r[3][t]:>16.2f}" for r in rows))
+    print(flush=True)
+
+
+def main() -> None:
+    from forum.similar.engine import MODELS
+
+    parser = argparse.ArgumentParser(description="Quality of you're-not-alone on labelled sets")
+    parser.add_argument(
+        "legacy_data", nargs="?", type=Path, help=argparse.SUPPRESS
+    )  # the old positional form
+    parser.add_argument("--data", type=Path, action="append", help="a labelled JSONL set (repeatable)")
+    parser.add_argument("--model", default="all", choices=[*MODELS, "all"])
+    args = parser.parse_args()
+    sets = [*([args.legacy_data] if args.legacy_data else []), *(args.data or [])] or [DEFAULT_DATA]
+    for data in sets:
+        report(data, list(MODELS) if args.model == "all" else [args.model])
 
 
 if __name__ == "__main__":
