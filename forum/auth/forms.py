@@ -110,8 +110,12 @@ class DeleteAccountForm(FlaskForm):
     keep_stories = RadioField(
         "What should happen to your stories and replies?",
         choices=[
-            SelectChoice("remove", "Remove them"),
-            SelectChoice("keep", "Keep them, shown as \u201ca former member\u201d with no link to me"),
+            SelectChoice("remove", "Remove everything I wrote, everywhere (including quotes of it)"),
+            SelectChoice(
+                "keep",
+                "Keep them: named posts are shown as \u201ca former member\u201d, anonymous ones stay "
+                "exactly as they are",
+            ),
         ],
         default="remove",
         validators=[DataRequired("Please choose what happens to your stories.")],
