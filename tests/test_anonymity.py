@@ -467,3 +467,28 @@ def test_restricting_an_anonymous_author_answers_the_same_whoever_she_is(app, mo
     assert "Done: suspend." in done.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, plain_author.id).suspended_until is not None
+
+
+def test_anonymity_is_fixed_when_a_story_is_posted(app):
+    """Switching on edit would give false cover to a named story and unmask an anonymous one's replies."""
+    from forum.errors import ValidationFailed
+    from forum.stories import services as story_services
+    from tests.factories import make_story, make_user, signed_in_client
+
+    author = make_user(pseudonym="Zephyrine")
+    named = make_story(author, title="Named morning")
+    hidden = make_story(author, title="Quiet morning", anonymous=True)
+    client = signed_in_client(app, author)
+    page = client.get(f"/stories/{hidden.id}/edit").get_data(as_text=True)
+    assert 'name="anonymous"' not in page and "fixed when it is posted" in page
+    client.post(
+        f"/stories/{named.id}/edit",
+        data={"title": "Named morning", "body": named.body, "tags": "", "anonymous": "y"},
+    )
+    client.post(
+        f"/stories/{hidden.id}/edit", data={"title": "Quiet morning", "body": hidden.body, "tags": ""}
+    )
+    db.session.expire_all()
+    assert named.anonymous is False and hidden.anonymous is True
+    with pytest.raises(ValidationFailed):
+        story_services.edit_story(author, hidden, body=hidden.body, title="Quiet morning", anonymous=False)

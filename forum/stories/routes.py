@@ -209,7 +209,7 @@ def edit(typed: TypedText, story_id: int) -> Any:
     require("edit_story", story)
     form = typed.form
     if request.method == "GET":
-        form.title.data, form.body.data, form.anonymous.data = story.title, story.body, story.anonymous
+        form.title.data, form.body.data = story.title, story.body
         form.tags.data = ", ".join(t.name for t in story.tags)
         form.age_band.data, form.setting.data = story.age_band or "", story.setting or ""
         form.content_note.data = story.content_note or ""
@@ -220,7 +220,6 @@ def edit(typed: TypedText, story_id: int) -> Any:
             body=form.body.data,
             title=form.title.data,
             tags=form.tags.data,
-            anonymous=form.anonymous.data,
             age_band=form.age_band.data,
             setting=form.setting.data,
             content_note=form.content_note.data,

@@ -126,6 +126,10 @@ def edit_story(
 ) -> Story:
     """Change the author's own story, keeping the previous version for moderators."""
     require("edit_story", story, editor)
+    if anonymous is not None and bool(anonymous) != story.anonymous:
+        # Readers may already have linked a named story to her, and naming an anonymous one would unmask every
+        # "Anonymous parent" reply she wrote in it: anonymity is chosen once, when posting.
+        raise ValidationFailed([("anonymous", "Whether a story is anonymous is fixed when it is posted.")])
     fields = validate_story(title, body, tags, age_band, setting, content_note)
     status = _status_for(editor, "story", f"{fields['title'] or ''}\n{fields['body']}", story)
     old_tag_ids = [t.id for t in story.tags]
@@ -138,8 +142,6 @@ def edit_story(
         fields["setting"],
         fields["content_note"],
     )
-    if anonymous is not None:
-        story.anonymous = anonymous
     story.tags = tags_named(fields["tag_names"])
     story.edited_at = utcnow()
     db.session.flush()
