@@ -181,13 +181,11 @@ def test_reset_for_unknown_email_looks_the_same(client, outbox):
     assert outbox == []
 
 
-def test_expired_and_forged_reset_links_are_refused(app, client, member):
+def test_expired_and_forged_reset_links_are_refused(app, client, member, monkeypatch):
     token = services.make_reset_token(member)
-    app.config["PASSWORD_RESET_MAX_AGE"] = -1
-    try:
+    with monkeypatch.context() as patch:
+        patch.setitem(app.config, "PASSWORD_RESET_MAX_AGE", -1)
         assert "expired" in client.get(f"/reset/{token}").get_data(as_text=True)
-    finally:
-        app.config["PASSWORD_RESET_MAX_AGE"] = 3600
     assert "isn&#39;t valid" in client.get(f"/reset/{token}x").get_data(as_text=True)
 
 

@@ -7,16 +7,10 @@ import pytest
 from forum.extensions import db
 from forum.models import Block
 from forum.stories import services
-from tests.factories import login
+from tests.factories import signed_in_client
 from tests.test_migrations import empty_database_url as _scratch_database  # noqa: F401 (the fixture)
 
 BODY = "A hard morning at the nursery gate, lots of tears and a long walk back to the car."
-
-
-def as_user(app, user):
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 @pytest.fixture
@@ -24,13 +18,13 @@ def pair(app, member, other_member):
     mine = services.publish_story(member, title="Mine", body=BODY + " mine", tags="nursery")
     theirs = services.publish_story(other_member, title="Theirs", body=BODY + " theirs", tags="nursery")
     reply = services.add_reply(other_member, mine, body="A reply from the other member here.")
-    as_user(app, member).post(f"/care/block/reply/{reply.id}")
+    signed_in_client(app, member).post(f"/care/block/reply/{reply.id}")
     return mine, theirs, reply
 
 
 def test_blocking_hides_both_ways(app, member, other_member, pair):
     mine, theirs, _reply = pair
-    me, them = as_user(app, member), as_user(app, other_member)
+    me, them = signed_in_client(app, member), signed_in_client(app, other_member)
     for url in ("/", "/tags/nursery", "/search?q=nursery", "/api/stories"):
         assert "Theirs" not in me.get(url).get_data(as_text=True), url
         assert "Mine" not in them.get(url).get_data(as_text=True), url
@@ -42,7 +36,7 @@ def test_blocking_hides_both_ways(app, member, other_member, pair):
 
 def test_blocked_members_cannot_reply_or_react_to_each_other(app, member, other_member, pair):
     mine, theirs, _reply = pair
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     assert me.post(
         f"/stories/{theirs.id}/replies", data={"body": "Trying to reply across a block."}
     ).status_code in (403, 404)
@@ -52,7 +46,7 @@ def test_blocked_members_cannot_reply_or_react_to_each_other(app, member, other_
 
 def test_block_from_anonymous_story_never_reveals_author(app, member, other_member):
     secret = services.publish_story(other_member, title="Anon", body=BODY, anonymous=True)
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     me.post(f"/care/block/story/{secret.id}")
     settings = me.get("/settings").get_data(as_text=True)
     assert other_member.pseudonym not in settings and "who shared the anonymous story “Anon”" in settings
@@ -64,14 +58,14 @@ def test_block_from_anonymous_story_never_reveals_author(app, member, other_memb
 
 def test_cannot_block_yourself(app, member):
     story = services.publish_story(member, title="Mine", body=BODY)
-    as_user(app, member).post(f"/care/block/story/{story.id}")
+    signed_in_client(app, member).post(f"/care/block/story/{story.id}")
     assert db.session.query(Block).count() == 0
 
 
 def test_muted_tags_leave_feeds_and_similar(app, member, other_member):
     services.publish_story(other_member, title="Sleep story", body=BODY + " sleep", tags="sleep")
     services.publish_story(other_member, title="Food story", body=BODY + " food", tags="food")
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     me.post("/settings/seeing", data={"muted_tags": "#Sleep, nothing"})
     html = me.get("/").get_data(as_text=True)
     assert "Sleep story" not in html and "Food story" in html
@@ -85,7 +79,7 @@ def test_content_note_modes(app, member, other_member):
         body="A very painful story to read about our loss.",
         content_note="baby-loss",
     )
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     assert "Content note" in me.get("/").get_data(as_text=True)
     me.post("/settings/seeing", data={"note-baby-loss": "show"})
     shown = me.get("/").get_data(as_text=True)
@@ -97,7 +91,7 @@ def test_content_note_modes(app, member, other_member):
 def test_blocked_members_reactions_are_not_listed(app, member, other_member):
     story = services.publish_story(member, title="Mine", body=BODY)
     services.toggle_reaction(other_member, kind="hugs", story=story)
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     assert other_member.pseudonym in me.get(f"/stories/{story.id}").get_data(as_text=True)
     reply_holder = services.add_reply(
         other_member, story, body="A reply so there is something to block from."
@@ -136,7 +130,7 @@ def _anonymous_surfaces(client, story):
 
 def test_block_on_a_named_member_never_changes_her_anonymous_posts(app, member, other_member, her):
     named, anonymous, _own = her
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     before = _anonymous_surfaces(me, anonymous)
     assert before["page"] == (200, True, True) and before["home"] and before["search"] and before["api"]
     reply = services.add_reply(other_member, named, body="A named reply to block her from.")
@@ -151,7 +145,10 @@ def test_block_on_a_named_member_never_changes_her_anonymous_posts(app, member, 
     assert me.post(f"/stories/{anonymous.id}/reactions", data={"kind": "hugs", "on": "1"}).status_code == 302
     # The blocker's reply there is a named post, so the author doesn't see it (the named block, both ways);
     # the blocker sees the story, her "Anonymous parent" reply and no name.
-    assert "Sending you strength." not in as_user(app, other_member).get(f"/stories/{anonymous.id}").text
+    assert (
+        "Sending you strength."
+        not in signed_in_client(app, other_member).get(f"/stories/{anonymous.id}").text
+    )
     page = me.get(f"/stories/{anonymous.id}").text
     assert "Sending you strength." in page and "it helps to read this" in page
     assert "Anonymous parent" in page and other_member.pseudonym not in page
@@ -162,7 +159,7 @@ def test_block_from_an_anonymous_post_never_touches_her_named_posts(app, member,
     other_anonymous = services.publish_story(
         other_member, title="Another quiet one", body=ANON_BODY + " again", anonymous=True
     )
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     services.add_reply(other_member, named, body="Her named reply stays in view.")
     me.post(f"/care/block/reply/{own_reply.id}")  # from her "Anonymous parent" reply: blocks the identity
     block = db.session.query(Block).one()
@@ -183,7 +180,7 @@ def test_block_from_an_anonymous_post_never_touches_her_named_posts(app, member,
     assert other_member.pseudonym not in me.get(f"/stories/{anonymous.id}").text
     # And she, signed in, still sees the blocker's named posts everywhere.
     mine = services.publish_story(member, title="Blocker story", body=BODY + " blocker", tags="nursery")
-    them = as_user(app, other_member)
+    them = signed_in_client(app, other_member)
     assert "Blocker story" in them.get("/").text and them.get(f"/stories/{mine.id}").status_code == 200
     assert them.post(f"/stories/{mine.id}/replies", data={"body": "Her named reply here."}).status_code == 302
 
@@ -192,8 +189,8 @@ def test_anonymous_identity_block_hides_the_blocker_inside_that_story_only(app, 
     _named, anonymous, own_reply = her
     services.add_reply(member, anonymous, body="The blocker's earlier reply here.")
     services.toggle_reaction(member, kind="hugs", story=anonymous)
-    as_user(app, member).post(f"/care/block/story/{anonymous.id}")
-    page = as_user(app, other_member).get(f"/stories/{anonymous.id}").text
+    signed_in_client(app, member).post(f"/care/block/story/{anonymous.id}")
+    page = signed_in_client(app, other_member).get(f"/stories/{anonymous.id}").text
     assert "The blocker's earlier reply here." not in page and member.pseudonym not in page
     with pytest.raises(Exception, match="blocked"):
         services.add_reply(member, anonymous, body="Replying after blocking the story.")
@@ -203,7 +200,7 @@ def test_blocking_an_anonymous_identity_works_without_a_current_author(app, memb
     _named, anonymous, _own = her
     anonymous.author_id = None  # as after an account deletion that kept the story
     db.session.commit()
-    me = as_user(app, member)
+    me = signed_in_client(app, member)
     assert "Block this person" in me.get(f"/stories/{anonymous.id}").text
     me.post(f"/care/block/story/{anonymous.id}")
     assert db.session.query(Block).one().blocked_story_id == anonymous.id

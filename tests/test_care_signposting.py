@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from forum.extensions import db
 from forum.models import CareCard, CarePhrase, Flag, SignpostShown, SupportResource
 from forum.stories import services
-from tests.factories import login
+from tests.factories import signed_in_client
 
 CRISIS = "Since the baby came I feel nothing. I keep thinking they'd be better off without me."
 ORDINARY = (
@@ -20,23 +20,15 @@ CARD_TEXT = "have to face this alone"
 
 
 @pytest.fixture(autouse=True)
-def care_on(app):
-    app.config["CARE_CHECK_ON_WRITE"] = True
-    yield
-    app.config["CARE_CHECK_ON_WRITE"] = False
-
-
-def as_user(app, user):
-    client = app.test_client()
-    login(client, user)
-    return client
+def care_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "CARE_CHECK_ON_WRITE", True)
 
 
 def test_card_shows_to_the_writer_only_and_counts_without_text(app, client, member, other_member, moderator):
     story = services.publish_story(member, title="Hard", body=CRISIS)
-    writer_page = as_user(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
+    writer_page = signed_in_client(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
     assert CARD_TEXT in writer_page and "Samaritans" in writer_page
-    for viewer in (as_user(app, other_member), as_user(app, moderator), client):
+    for viewer in (signed_in_client(app, other_member), signed_in_client(app, moderator), client):
         assert CARD_TEXT not in viewer.get(f"/stories/{story.id}").get_data(as_text=True)
     assert "Samaritans" not in client.get(f"/api/stories/{story.id}").get_data(as_text=True)
     shown = db.session.scalars(sa.select(SignpostShown)).all()
@@ -46,7 +38,7 @@ def test_card_shows_to_the_writer_only_and_counts_without_text(app, client, memb
 
 def test_writer_can_close_the_card(app, member):
     story = services.publish_story(member, title="Hard", body=CRISIS)
-    writer = as_user(app, member)
+    writer = signed_in_client(app, member)
     card = db.session.scalar(sa.select(CareCard))
     writer.post(f"/care/cards/{card.id}/dismiss", data={"next": f"/stories/{story.id}"})
     assert CARD_TEXT not in writer.get(f"/stories/{story.id}").get_data(as_text=True)
@@ -54,7 +46,7 @@ def test_writer_can_close_the_card(app, member):
 
 def test_ordinary_hard_morning_gets_no_card(app, member):
     story = services.publish_story(member, title="Drop-off", body=ORDINARY)
-    assert CARD_TEXT not in as_user(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
+    assert CARD_TEXT not in signed_in_client(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SignpostShown)) == 0
 
 
@@ -62,13 +54,15 @@ def test_match_adds_welfare_report_unless_switched_off(app, member, admin):
     services.publish_story(member, title="Hard", body=CRISIS)
     flag = db.session.scalar(sa.select(Flag))
     assert flag.reason == "at-risk" and flag.reporter_id is None
-    as_user(app, admin).post("/admin/care", data={"form": "settings"})  # checkbox left empty: switch off
+    signed_in_client(app, admin).post(
+        "/admin/care", data={"form": "settings"}
+    )  # checkbox left empty: switch off
     services.publish_story(member, title="Hard again", body=CRISIS + " Still.")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 1
 
 
 def test_compose_check_answers_without_storing_text(app, member):
-    writer = as_user(app, member)
+    writer = signed_in_client(app, member)
     yes = writer.post("/care/check", json={"text": CRISIS}).get_json()
     no = writer.post("/care/check", json={"text": ORDINARY}).get_json()
     assert yes["signpost"] is True and CARD_TEXT in yes["html"] and no == {"signpost": False}
@@ -91,12 +85,12 @@ def test_support_page_lists_defaults_marked_for_checking(app, client, admin):
         "Postpartum Support International",
     ):
         assert name in html
-    admin_page = as_user(app, admin).get("/admin/care").get_data(as_text=True)
+    admin_page = signed_in_client(app, admin).get("/admin/care").get_data(as_text=True)
     assert "needs a check before launch" in admin_page
 
 
 def test_admin_edits_resources_and_phrases(app, admin, member):
-    client = as_user(app, admin)
+    client = signed_in_client(app, admin)
     client.get("/admin/care")
     resource = db.session.scalar(sa.select(SupportResource).where(SupportResource.name == "Samaritans"))
     client.post(
@@ -112,7 +106,7 @@ def test_admin_edits_resources_and_phrases(app, admin, member):
     assert "Local helpline" in app.test_client().get("/support").get_data(as_text=True)
     client.post("/admin/care/phrases", data={"phrase": "walk into the sea"})
     assert db.session.scalar(sa.select(CarePhrase.phrase)) == "walk into the sea"
-    result = as_user(app, member).post(
+    result = signed_in_client(app, member).post(
         "/care/check", json={"text": "Some nights I just want to walk into the sea."}
     )
     assert result.get_json()["signpost"] is True
@@ -130,7 +124,7 @@ def test_admin_edits_resources_and_phrases(app, admin, member):
 def test_care_admin_is_admin_only(app, client, member, moderator, method, url):
     assert getattr(client, method)(url).status_code == 302
     for user in (member, moderator):
-        assert getattr(as_user(app, user), method)(url, data={"phrase": "x y z"}).status_code == 403
+        assert getattr(signed_in_client(app, user), method)(url, data={"phrase": "x y z"}).status_code == 403
 
 
 def test_care_check_command(runner):
@@ -151,5 +145,7 @@ def test_reply_writer_sees_the_card_on_that_story_and_nobody_else_does(app, memb
         other_member, title="Ordinary", body="An ordinary hard morning at nursery today."
     )
     services.add_reply(member, story, body=CRISIS)
-    assert CARD_TEXT in as_user(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
-    assert CARD_TEXT not in as_user(app, other_member).get(f"/stories/{story.id}").get_data(as_text=True)
+    assert CARD_TEXT in signed_in_client(app, member).get(f"/stories/{story.id}").get_data(as_text=True)
+    assert CARD_TEXT not in signed_in_client(app, other_member).get(f"/stories/{story.id}").get_data(
+        as_text=True
+    )

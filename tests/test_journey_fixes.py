@@ -49,12 +49,12 @@ def test_needs_support_keeps_a_story_whose_only_replies_are_its_authors(member, 
     assert feed_queries.feed_page(filters).stories == []
 
 
-def test_similar_count_counts_parents_not_stories(app, member, other_member):
+def test_similar_count_counts_parents_not_stories(app, member, other_member, monkeypatch):
     """Several similar stories by one parent are one parent; the story's own author is never counted."""
     from forum.similar import store
     from forum.stories import services
 
-    app.config["SIMILAR_EMBED_ON_WRITE"] = True
+    monkeypatch.setitem(app.config, "SIMILAR_EMBED_ON_WRITE", True)
     app.extensions.pop("similar_index", None)
     try:
         drop_offs = [
@@ -77,5 +77,4 @@ def test_similar_count_counts_parents_not_stories(app, member, other_member):
         assert len([m for m in matches if m.story.author_id == other_member.id]) >= 2
         assert count == 1  # three stories, one parent; her own other story is not "another parent"
     finally:
-        app.config["SIMILAR_EMBED_ON_WRITE"] = False
         app.extensions.pop("similar_index", None)

@@ -472,7 +472,9 @@ def test_care_admin_services_refuse_members(member: User) -> None:
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CarePhrase)) == 0
 
 
-def test_a_care_card_and_its_welfare_flag_are_one_transaction(app: Flask, member: User) -> None:
+def test_a_care_card_and_its_welfare_flag_are_one_transaction(
+    app: Flask, member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The after-write handler records the card, the count and the welfare report in one commit."""
     from forum.models import CareCard, Flag
 
@@ -481,12 +483,10 @@ def test_a_care_card_and_its_welfare_flag_are_one_transaction(app: Flask, member
     story = services.publish_story(
         member, title="Tonight", body="I can't go on like this, I want to disappear."
     )
-    app.config["CARE_CHECK_ON_WRITE"] = True
-    try:
+    with monkeypatch.context() as patch:
+        patch.setitem(app.config, "CARE_CHECK_ON_WRITE", True)
         commits.clear()
         care._after_write(app, story)
-    finally:
-        app.config["CARE_CHECK_ON_WRITE"] = False
     assert commits == [1]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CareCard)) == 1
     assert db.session.scalar(sa.select(Flag.reason)) == "at-risk"

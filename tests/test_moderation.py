@@ -12,7 +12,7 @@ from forum.models import Appeal, AuditEntry, Flag, Notification, Reaction, Statu
 from forum.moderation import services as mod
 from forum.moderation.targets import target_of
 from forum.stories import services
-from tests.factories import login, make_user
+from tests.factories import make_user, signed_in_client
 
 BODY = "Dropped her at nursery and she screamed the whole time, I sat in the car shaking."
 
@@ -22,18 +22,14 @@ def story(member):
     return services.publish_story(member, title="Hard morning", body=BODY, tags="dropoff")
 
 
-def as_user(app, user):
-    client = app.test_client()
-    login(client, user)
-    return client
-
-
 def report(app, reporter, kind, item_id, reason="unkind", note=""):
-    return as_user(app, reporter).post(f"/report/{kind}/{item_id}", data={"reason": reason, "note": note})
+    return signed_in_client(app, reporter).post(
+        f"/report/{kind}/{item_id}", data={"reason": reason, "note": note}
+    )
 
 
 def test_member_reports_once_and_sees_thanks(app, story, other_member):
-    client = as_user(app, other_member)
+    client = signed_in_client(app, other_member)
     assert client.get(f"/report/story/{story.id}").status_code == 200
     first = client.post(f"/report/story/{story.id}", data={"reason": "spam"}, follow_redirects=True)
     assert "A moderator will look at this soon" in first.get_data(as_text=True)
@@ -78,7 +74,7 @@ def test_queue_puts_welfare_first_then_priority(app, moderator, member):
     report(app, make_user(), "story", worrying.id, reason="at-risk")
     for _ in range(2):
         report(app, make_user(), "story", busy.id, reason="unkind")
-    html = as_user(app, moderator).get("/moderation").get_data(as_text=True)
+    html = signed_in_client(app, moderator).get("/moderation").get_data(as_text=True)
     assert html.index("Worrying one") < html.index("Much reported") < html.index("Off topic one")
     assert "Send support" in html
 
@@ -98,7 +94,7 @@ def test_flagger_track_record_raises_priority():
 
 @pytest.mark.parametrize(("action", "status"), [("hide", "hidden"), ("remove", "removed")])
 def test_hidden_and_removed_never_appear_anywhere(app, client, moderator, story, action, status):
-    as_user(app, moderator).post(
+    signed_in_client(app, moderator).post(
         f"/moderation/story/{story.id}/act", data={"action": action, "reason": "unkind"}
     )
     db.session.expire_all()
@@ -110,7 +106,7 @@ def test_hidden_and_removed_never_appear_anywhere(app, client, moderator, story,
 
 
 def test_remove_tells_author_why_without_moderator_name(app, moderator, member, story):
-    as_user(app, moderator).post(
+    signed_in_client(app, moderator).post(
         f"/moderation/story/{story.id}/act",
         data={"action": "remove", "reason": "child-details", "message": "Please leave out the name."},
     )
@@ -120,7 +116,7 @@ def test_remove_tells_author_why_without_moderator_name(app, moderator, member, 
 
 
 def test_remove_needs_a_reason(app, moderator, story):
-    response = as_user(app, moderator).post(
+    response = signed_in_client(app, moderator).post(
         f"/moderation/story/{story.id}/act", data={"action": "remove"}, follow_redirects=True
     )
     assert "choose a reason" in response.get_data(as_text=True)
@@ -130,7 +126,7 @@ def test_remove_needs_a_reason(app, moderator, story):
 def test_dismiss_resolves_flags_and_restores_auto_hidden(app, moderator, story):
     for _ in range(3):
         report(app, make_user(), "story", story.id)
-    as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "dismiss"})
+    signed_in_client(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "dismiss"})
     db.session.expire_all()
     assert db.session.get(Story, story.id).status == Status.PUBLISHED.value
     assert (
@@ -140,21 +136,21 @@ def test_dismiss_resolves_flags_and_restores_auto_hidden(app, moderator, story):
 
 
 def test_lock_stops_replies(app, moderator, story, other_member):
-    as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "lock"})
-    response = as_user(app, other_member).post(
+    signed_in_client(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "lock"})
+    response = signed_in_client(app, other_member).post(
         f"/stories/{story.id}/replies", data={"body": "Can I still reply here?"}
     )
     assert response.status_code == 403
-    assert "closed to new replies" in as_user(app, other_member).get(f"/stories/{story.id}").get_data(
-        as_text=True
-    )
+    assert "closed to new replies" in signed_in_client(app, other_member).get(
+        f"/stories/{story.id}"
+    ).get_data(as_text=True)
 
 
 def test_bulk_dismiss(app, moderator, member):
     stories = [services.publish_story(member, title=f"Bulk {i}", body=f"{BODY} number {i}") for i in range(3)]
     for s in stories:
         report(app, make_user(), "story", s.id)
-    as_user(app, moderator).post(
+    signed_in_client(app, moderator).post(
         "/moderation/bulk", data={"action": "dismiss", "items": [f"story-{s.id}" for s in stories]}
     )
     assert (
@@ -163,12 +159,12 @@ def test_bulk_dismiss(app, moderator, member):
 
 
 def test_suspended_member_cannot_post_reply_react_or_report(app, moderator, member, other_member, story):
-    as_user(app, moderator).post(
+    signed_in_client(app, moderator).post(
         f"/moderation/members/{other_member.id}/act",
         data={"action": "suspend", "reason": "Unkind replies", "days": 3},
     )
     db.session.expire_all()
-    client = as_user(app, other_member)
+    client = signed_in_client(app, other_member)
     assert "suspended until" in client.post("/stories/new", data={"body": BODY}).get_data(as_text=True)
     assert (
         client.post(
@@ -189,7 +185,7 @@ def test_suspended_member_cannot_post_reply_react_or_report(app, moderator, memb
 
 
 def test_warn_and_ban(app, moderator, other_member):
-    client = as_user(app, moderator)
+    client = signed_in_client(app, moderator)
     client.post(
         f"/moderation/members/{other_member.id}/act", data={"action": "warn", "reason": "Please be kinder."}
     )
@@ -202,16 +198,18 @@ def test_warn_and_ban(app, moderator, other_member):
 
 
 def test_moderator_cannot_act_on_admin(app, moderator, admin):
-    as_user(app, moderator).post(f"/moderation/members/{admin.id}/act", data={"action": "ban", "reason": "x"})
+    signed_in_client(app, moderator).post(
+        f"/moderation/members/{admin.id}/act", data={"action": "ban", "reason": "x"}
+    )
     db.session.expire_all()
     assert db.session.get(User, admin.id).banned_at is None
 
 
 def test_appeal_once_goes_to_another_moderator(app, moderator, member, story):
-    as_user(app, moderator).post(
+    signed_in_client(app, moderator).post(
         f"/moderation/story/{story.id}/act", data={"action": "remove", "reason": "spam"}
     )
-    author = as_user(app, member)
+    author = signed_in_client(app, member)
     assert (
         author.post(
             f"/appeal/story/{story.id}", data={"message": "It wasn't spam, it was my story."}
@@ -222,18 +220,18 @@ def test_appeal_once_goes_to_another_moderator(app, moderator, member, story):
     assert "already appealed" in again.get_data(as_text=True)
     appeal = db.session.scalar(sa.select(Appeal))
     other_mod = make_user(pseudonym="SecondMod", role="moderator")
-    refused = as_user(app, moderator).post(
+    refused = signed_in_client(app, moderator).post(
         f"/moderation/appeals/{appeal.id}", data={"decision": "restore"}, follow_redirects=True
     )
     assert "Another moderator should decide" in refused.get_data(as_text=True)
-    as_user(app, other_mod).post(f"/moderation/appeals/{appeal.id}", data={"decision": "restore"})
+    signed_in_client(app, other_mod).post(f"/moderation/appeals/{appeal.id}", data={"decision": "restore"})
     db.session.expire_all()
     assert db.session.get(Story, story.id).status == Status.PUBLISHED.value
 
 
 def test_reveal_anonymous_author_is_audited(app, moderator, member):
     secret = services.publish_story(member, title="Anon", body=BODY, anonymous=True)
-    client = as_user(app, moderator)
+    client = signed_in_client(app, moderator)
     page = client.get(f"/stories/{secret.id}").get_data(as_text=True)
     assert member.pseudonym not in page and "Who wrote this?" in page
     revealed = client.post(f"/moderation/stories/{secret.id}/reveal", follow_redirects=True).get_data(
@@ -246,7 +244,7 @@ def test_reveal_anonymous_author_is_audited(app, moderator, member):
 
 
 def test_every_action_is_audited(app, moderator, story):
-    client = as_user(app, moderator)
+    client = signed_in_client(app, moderator)
     for action in ("hide", "restore", "lock", "unlock"):
         client.post(f"/moderation/story/{story.id}/act", data={"action": action})
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
@@ -271,13 +269,13 @@ MOD_POSTS = ["/moderation/bulk", "/moderation/words", "/moderation/settings", "/
 @pytest.mark.parametrize("url", MOD_GETS)
 def test_members_and_visitors_cannot_open_moderation_pages(app, client, member, url):
     assert client.get(url).status_code == 302  # visitors are sent to sign in
-    assert as_user(app, member).get(url).status_code == 403
+    assert signed_in_client(app, member).get(url).status_code == 403
 
 
 @pytest.mark.parametrize("url", MOD_POSTS)
 def test_forged_posts_by_members_are_refused(app, member, url):
     assert (
-        as_user(app, member)
+        signed_in_client(app, member)
         .post(
             url, data={"action": "dismiss", "phrase": "x", "role": "moderator", "pseudonym": member.pseudonym}
         )
@@ -298,7 +296,7 @@ def test_forged_posts_by_members_are_refused(app, member, url):
 )
 def test_item_actions_refused_for_members(app, member, other_member, story, path):
     url = path.format(id=story.id, uid=other_member.id)
-    client = as_user(app, other_member)
+    client = signed_in_client(app, other_member)
     response = (
         client.get(url)
         if url.endswith(str(story.id))
@@ -310,15 +308,17 @@ def test_item_actions_refused_for_members(app, member, other_member, story, path
 
 
 def test_only_admins_manage_the_team(app, admin, moderator, member):
-    assert as_user(app, moderator).get("/moderation/team").status_code == 403
-    as_user(app, admin).post("/moderation/team", data={"pseudonym": member.pseudonym, "role": "moderator"})
+    assert signed_in_client(app, moderator).get("/moderation/team").status_code == 403
+    signed_in_client(app, admin).post(
+        "/moderation/team", data={"pseudonym": member.pseudonym, "role": "moderator"}
+    )
     db.session.expire_all()
     assert db.session.get(User, member.id).is_moderator
     assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.action == "promote"))
 
 
 def test_moderator_notes_show_in_queue(app, moderator, member, story):
-    client = as_user(app, moderator)
+    client = signed_in_client(app, moderator)
     client.post(f"/moderation/members/{member.id}/notes", data={"body": "Second warning this month."})
     report(app, make_user(), "story", story.id)
     assert "Second warning this month." in client.get("/moderation").get_data(as_text=True)
@@ -337,14 +337,14 @@ def test_claims_expire(app, moderator, story):
 
 def test_send_support_resources(app, moderator, member, story):
     report(app, make_user(), "story", story.id, reason="at-risk")
-    as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "support"})
+    signed_in_client(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "support"})
     message = db.session.scalar(sa.select(Notification.message).where(Notification.user_id == member.id))
     assert "Samaritans" in message and "988" in message
 
 
 def test_reporter_learns_the_decision(app, moderator, other_member, story):
     report(app, other_member, "story", story.id)
-    as_user(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "dismiss"})
+    signed_in_client(app, moderator).post(f"/moderation/story/{story.id}/act", data={"action": "dismiss"})
     message = db.session.scalar(
         sa.select(Notification.message).where(Notification.user_id == other_member.id)
     )
@@ -354,21 +354,21 @@ def test_reporter_learns_the_decision(app, moderator, other_member, story):
 def test_queue_and_item_page_never_name_an_anonymous_author(app, moderator, member):
     secret = services.publish_story(member, title="Anon worry", body=BODY, anonymous=True)
     report(app, make_user(), "story", secret.id, reason="at-risk")
-    client = as_user(app, moderator)
+    client = signed_in_client(app, moderator)
     for url in ("/moderation", f"/moderation/story/{secret.id}"):
         html = client.get(url).get_data(as_text=True)
         assert member.pseudonym not in html and "Anonymous parent" in html, url
 
 
 def test_member_is_told_when_suspension_ends(app, moderator, other_member):
-    as_user(app, moderator).post(
+    signed_in_client(app, moderator).post(
         f"/moderation/members/{other_member.id}/act",
         data={"action": "suspend", "reason": "Cooling off", "days": 1},
     )
     member = db.session.get(User, other_member.id)
     member.suspended_until = utcnow() - timedelta(minutes=1)
     db.session.commit()
-    client = as_user(app, other_member)
+    client = signed_in_client(app, other_member)
     client.get("/")
     client.get("/")
     db.session.expire_all()

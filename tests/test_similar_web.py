@@ -26,11 +26,10 @@ OTHER = [
 
 
 @pytest.fixture(autouse=True)
-def embed_on_write(app):
-    app.config["SIMILAR_EMBED_ON_WRITE"] = True
+def embed_on_write(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SIMILAR_EMBED_ON_WRITE", True)
     app.extensions.pop("similar_index", None)
     yield
-    app.config["SIMILAR_EMBED_ON_WRITE"] = False
     app.extensions.pop("similar_index", None)
 
 

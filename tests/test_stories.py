@@ -36,19 +36,6 @@ def fresh_login_per_request(app: Flask) -> Iterator[None]:
     request_started.disconnect(_reset_login, app)
 
 
-def make_story(author: User, **fields: object) -> Story:
-    """A published story through the real service."""
-    fields.setdefault("body", "A long enough story about a hard drop-off at nursery.")
-    return services.publish_story(author, **fields)  # type: ignore[arg-type]
-
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    """A separate signed-in browser for another member."""
-    c = app.test_client()
-    factories.login(c, user)
-    return c
-
-
 def textarea(html: str, name: str = "body") -> str:
     match = re.search(rf'<textarea[^>]*name="{name}"[^>]*>(?:\r?\n)?(.*?)</textarea>', html, re.S)
     assert match, f"no {name} textarea"
@@ -142,7 +129,7 @@ def test_double_submit_creates_one_story(client: FlaskClient, auth, member: User
 
 
 def test_concurrent_double_submit_creates_one_story(app: Flask, member: User) -> None:
-    clients = [client_for(app, member), client_for(app, member)]
+    clients = [factories.signed_in_client(app, member), factories.signed_in_client(app, member)]
     barrier = threading.Barrier(2)
     results: list[str] = []
 
@@ -216,10 +203,10 @@ def test_post_after_the_login_session_ended_is_restored_after_sign_in(
 def test_anonymous_author_never_leaks(
     app: Flask, client: FlaskClient, member: User, other_member: User
 ) -> None:
-    story = make_story(member, anonymous=True, title="Quiet one")
-    author_view = client_for(app, member).get(f"/stories/{story.id}").text
+    story = factories.make_story(member, anonymous=True, title="Quiet one")
+    author_view = factories.signed_in_client(app, member).get(f"/stories/{story.id}").text
     assert "You (posted anonymously)" in author_view and "Edit" in author_view
-    for viewer in (client, client_for(app, other_member)):
+    for viewer in (client, factories.signed_in_client(app, other_member)):
         page = viewer.get(f"/stories/{story.id}").text
         assert "Anonymous parent" in page
         assert member.pseudonym not in page and f"/users/{member.id}" not in page
@@ -230,10 +217,10 @@ def test_anonymous_author_never_leaks(
 
 
 def test_author_edits_and_revisions_are_kept(client: FlaskClient, auth, member: User) -> None:
-    story = make_story(member, tags="nursery")
+    story = factories.make_story(member, tags="nursery")
     auth.login(member)
     form = client.get(f"/stories/{story.id}/edit").text
-    assert "A long enough story" in form and 'value="nursery"' in form
+    assert "Left him sobbing at nursery" in form and 'value="nursery"' in form
     response = client.post(
         f"/stories/{story.id}/edit", data={"body": "A changed story, still long enough.", "tags": "school"}
     )
@@ -241,9 +228,7 @@ def test_author_edits_and_revisions_are_kept(client: FlaskClient, auth, member: 
     db.session.expire_all()
     assert story.body == "A changed story, still long enough." and story.edited_at is not None
     assert [t.name for t in story.tags] == ["school"]
-    assert (
-        db.session.scalar(sa.select(Revision.body)) == "A long enough story about a hard drop-off at nursery."
-    )
+    assert db.session.scalar(sa.select(Revision.body)) == factories.STORY_BODY
     assert "edited" in client.get(f"/stories/{story.id}").text
     assert db.session.scalar(sa.select(Tag.story_count).where(Tag.name == "nursery")) == 0
 
@@ -252,9 +237,9 @@ def test_author_edits_and_revisions_are_kept(client: FlaskClient, auth, member: 
 def test_delete_leaves_a_tombstone_and_optionally_the_replies(
     app: Flask, client: FlaskClient, member: User, other_member: User, remove_everything: bool
 ) -> None:
-    story = make_story(member, title="To be deleted")
+    story = factories.make_story(member, title="To be deleted")
     services.add_reply(other_member, story, body="A reply that should stay readable.")
-    author = client_for(app, member)
+    author = factories.signed_in_client(app, member)
     data = {"remove_everything": "y"} if remove_everything else {}
     assert author.post(f"/stories/{story.id}/delete", data=data).status_code == 302
     page = client.get(f"/stories/{story.id}").text
@@ -263,10 +248,10 @@ def test_delete_leaves_a_tombstone_and_optionally_the_replies(
 
 
 def test_locked_story_refuses_replies(app: Flask, member: User, other_member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     story.locked = True
     db.session.commit()
-    c = client_for(app, other_member)
+    c = factories.signed_in_client(app, other_member)
     page = c.get(f"/stories/{story.id}").text
     assert "This conversation is closed to new replies." in page and 'id="reply-form"' not in page
     response = c.post(f"/stories/{story.id}/replies", data={"body": "Trying anyway, with enough text."})
@@ -276,20 +261,22 @@ def test_locked_story_refuses_replies(app: Flask, member: User, other_member: Us
 def test_others_never_see_pending_or_removed_stories(
     app: Flask, client: FlaskClient, member: User, other_member: User
 ) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     story.status = Status.PENDING.value
     db.session.commit()
     assert client.get(f"/stories/{story.id}").status_code == 404
-    assert client_for(app, other_member).get(f"/stories/{story.id}").status_code == 404
-    assert "waiting for a moderator" in client_for(app, member).get(f"/stories/{story.id}").text
+    assert factories.signed_in_client(app, other_member).get(f"/stories/{story.id}").status_code == 404
+    assert (
+        "waiting for a moderator" in factories.signed_in_client(app, member).get(f"/stories/{story.id}").text
+    )
     assert client.get("/stories/999999").status_code == 404
 
 
 def test_story_page_query_count_does_not_grow_with_replies(
     app: Flask, member: User, other_member: User
 ) -> None:
-    story = make_story(member)
-    viewer = client_for(app, other_member)
+    story = factories.make_story(member)
+    viewer = factories.signed_in_client(app, other_member)
 
     def queries_for_page() -> int:
         count = 0
@@ -316,7 +303,7 @@ def test_story_page_query_count_does_not_grow_with_replies(
 
 
 def test_replies_are_paginated(app: Flask, client: FlaskClient, member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     for n in range(32):
         services.add_reply(member, story, body=f"Reply {n:02d} text")
     first = client.get(f"/stories/{story.id}").text
@@ -325,7 +312,7 @@ def test_replies_are_paginated(app: Flask, client: FlaskClient, member: User) ->
 
 
 def test_reply_posted_after_sign_in_ended_is_restored(app: Flask, client: FlaskClient, member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     response = client.post(
         f"/stories/{story.id}/replies", data={"body": "My reply, typed before sign-in ended."}
     )
