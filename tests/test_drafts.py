@@ -9,25 +9,25 @@ from flask import Flask
 from forum.extensions import db
 from forum.models import Draft, User
 from tests import factories
-from tests.test_stories import client_for, fresh_login_per_request, make_story, textarea  # noqa: F401
+from tests.test_stories import fresh_login_per_request, textarea  # noqa: F401
 
 TEXT = "I'm typing this in the car after drop-off, slowly."
 
 
 def test_draft_saved_on_one_device_is_restored_on_another(app: Flask, member: User) -> None:
-    phone = client_for(app, member)
+    phone = factories.signed_in_client(app, member)
     response = phone.post(
         "/drafts/story",
         json={"title": "Car park", "body": TEXT, "tags": "nursery", "anonymous": "y", "setting": "nursery"},
     )
     assert response.status_code == 200 and response.get_json()["saved"] is True
-    laptop = client_for(app, member)
+    laptop = factories.signed_in_client(app, member)
     page = laptop.get("/stories/new").text
     assert textarea(page) == TEXT and 'value="Car park"' in page and 'data-server-draft-at="1' in page
 
 
 def test_posting_clears_the_draft(app: Flask, member: User) -> None:
-    c = client_for(app, member)
+    c = factories.signed_in_client(app, member)
     c.put("/drafts/story", json={"body": TEXT})
     c.post("/stories/new", data={"body": TEXT, "submission_key": "d1"})
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Draft)) == 0
@@ -37,8 +37,8 @@ def test_posting_clears_the_draft(app: Flask, member: User) -> None:
 def test_reply_drafts_are_per_story_and_cleared_after_reply(
     app: Flask, member: User, other_member: User
 ) -> None:
-    story = make_story(member)
-    c = client_for(app, other_member)
+    story = factories.make_story(member)
+    c = factories.signed_in_client(app, other_member)
     c.post(f"/drafts/reply-{story.id}", json={"body": "Half a reply"})
     assert textarea(c.get(f"/stories/{story.id}").text) == "Half a reply"
     response = c.post(f"/stories/{story.id}/replies", data={"body": "Half a reply, now finished."})
@@ -48,14 +48,20 @@ def test_reply_drafts_are_per_story_and_cleared_after_reply(
 
 
 def test_drafts_are_private_and_keys_checked(app: Flask, member: User, other_member: User) -> None:
-    client_for(app, member).post("/drafts/story", json={"body": TEXT})
-    assert TEXT not in client_for(app, other_member).get("/stories/new").text
-    assert client_for(app, member).post("/drafts/../etc", json={"body": "x"}).status_code in (400, 404)
-    assert client_for(app, member).post("/drafts/anything", json={"body": "x"}).status_code == 400
+    factories.signed_in_client(app, member).post("/drafts/story", json={"body": TEXT})
+    assert TEXT not in factories.signed_in_client(app, other_member).get("/stories/new").text
+    assert factories.signed_in_client(app, member).post("/drafts/../etc", json={"body": "x"}).status_code in (
+        400,
+        404,
+    )
+    assert (
+        factories.signed_in_client(app, member).post("/drafts/anything", json={"body": "x"}).status_code
+        == 400
+    )
 
 
 def test_delete_discards_the_draft(app: Flask, member: User) -> None:
-    c = client_for(app, member)
+    c = factories.signed_in_client(app, member)
     c.post("/drafts/story", json={"body": TEXT})
     assert c.delete("/drafts/story").get_json() == {"saved": False}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Draft)) == 0

@@ -13,7 +13,7 @@ from forum.models import Notification, UpdateReminder, User
 from forum.notifications import services as notes
 from forum.stories import reminders, services
 from tests import factories
-from tests.test_stories import client_for, fresh_login_per_request, make_story  # noqa: F401
+from tests.test_stories import fresh_login_per_request  # noqa: F401
 
 
 def kinds_for(user: User) -> list[str]:
@@ -25,7 +25,7 @@ def kinds_for(user: User) -> list[str]:
 
 
 def test_reply_notifies_the_story_author_but_never_yourself(member: User, other_member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     services.add_reply(member, story, body="Replying to my own story.")
     assert kinds_for(member) == []
     services.add_reply(other_member, story, body="Been there, it gets easier.")
@@ -33,10 +33,10 @@ def test_reply_notifies_the_story_author_but_never_yourself(member: User, other_
 
 
 def test_quoting_a_reply_notifies_its_author(app: Flask, member: User, other_member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     third = factories.make_user(pseudonym="ThirdParent")
     earlier = services.add_reply(other_member, story, body="What helped us was a goodbye song.")
-    c = client_for(app, third)
+    c = factories.signed_in_client(app, third)
     page = c.get(f"/stories/{story.id}?quote=reply-{earlier.id}").text
     assert "&gt; What helped us was a goodbye song." in page and f'value="reply-{earlier.id}"' in page
     c.post(
@@ -51,7 +51,7 @@ def test_quoting_a_reply_notifies_its_author(app: Flask, member: User, other_mem
 
 
 def test_reactions_are_grouped_per_item_and_kind(app: Flask, member: User) -> None:
-    story = make_story(member, title="Hard morning")
+    story = factories.make_story(member, title="Hard morning")
     parents = [factories.make_user() for _ in range(5)]
     for parent in parents:
         services.toggle_reaction(parent, kind="hugs", story=story)
@@ -59,7 +59,7 @@ def test_reactions_are_grouped_per_item_and_kind(app: Flask, member: User) -> No
     services.toggle_reaction(member, kind="hugs", story=story)  # your own: no notification
     rows = db.session.scalars(sa.select(Notification).where(Notification.user_id == member.id)).all()
     assert sorted((n.message, n.actor_count) for n in rows) == [("hugs", 5), ("me-too", 1)]
-    page = client_for(app, member).get("/notifications").text
+    page = factories.signed_in_client(app, member).get("/notifications").text
     assert "5 parents sent hugs" in page and "Hard morning" in page
     # Taking a reaction back before it was seen un-counts it.
     services.toggle_reaction(parents[1], kind="hugs", story=story)
@@ -67,10 +67,10 @@ def test_reactions_are_grouped_per_item_and_kind(app: Flask, member: User) -> No
 
 
 def test_unread_count_in_header_and_mark_read(app: Flask, member: User, other_member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     services.add_reply(other_member, story, body="First reply here.")
     services.add_reply(other_member, story, body="Second reply here.")
-    c = client_for(app, member)
+    c = factories.signed_in_client(app, member)
     assert '2<span class="visually-hidden"> unread</span>' in c.get("/stories/new").text
     first = db.session.scalar(sa.select(Notification.id).order_by(Notification.id))
     response = c.post(f"/notifications/{first}/read", data={"next": f"/stories/{story.id}"})
@@ -81,10 +81,12 @@ def test_unread_count_in_header_and_mark_read(app: Flask, member: User, other_me
 
 
 def test_mark_read_only_touches_your_own(app: Flask, member: User, other_member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     services.add_reply(other_member, story, body="A reply for the author.")
     note = db.session.scalar(sa.select(Notification))
-    client_for(app, other_member).post(f"/notifications/{note.id}/read", data={"next": "//evil.example"})
+    factories.signed_in_client(app, other_member).post(
+        f"/notifications/{note.id}/read", data={"next": "//evil.example"}
+    )
     db.session.expire_all()
     assert db.session.get(Notification, note.id).read_at is None
 
@@ -92,7 +94,7 @@ def test_mark_read_only_touches_your_own(app: Flask, member: User, other_member:
 def test_message_notices_are_shown(app: Flask, member: User) -> None:
     notes.notify_message(member, "A moderator removed one of your replies: it named a nursery.")
     db.session.commit()
-    assert "it named a nursery" in client_for(app, member).get("/notifications").text
+    assert "it named a nursery" in factories.signed_in_client(app, member).get("/notifications").text
 
 
 UTC = UTC
@@ -109,7 +111,7 @@ UTC = UTC
     ],
 )
 def test_update_reminders_respect_quiet_hours(member: User, when: datetime, sent: int) -> None:
-    story = make_story(member, remind_after_weeks=1)
+    story = factories.make_story(member, remind_after_weeks=1)
     reminder = db.session.scalar(sa.select(UpdateReminder))
     assert reminder.due_at - story.created_at == timedelta(weeks=1)
     reminder.due_at = when - timedelta(hours=1)
@@ -120,7 +122,7 @@ def test_update_reminders_respect_quiet_hours(member: User, when: datetime, sent
 
 
 def test_reminder_not_sent_when_not_yet_due_or_update_added(member: User) -> None:
-    story = make_story(member, remind_after_weeks=3)
+    story = factories.make_story(member, remind_after_weeks=3)
     noon = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     db.session.scalar(sa.select(UpdateReminder)).due_at = noon + timedelta(days=1)
     db.session.commit()
@@ -132,11 +134,11 @@ def test_reminder_not_sent_when_not_yet_due_or_update_added(member: User) -> Non
 def test_reminders_are_delivered_on_page_load_and_by_the_cli(
     app: Flask, runner, member: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_story(member, remind_after_weeks=1)
+    factories.make_story(member, remind_after_weeks=1)
     db.session.scalar(sa.select(UpdateReminder)).due_at = datetime.now(UTC) - timedelta(minutes=1)
     db.session.commit()
     monkeypatch.setattr(reminders, "in_quiet_hours", lambda now: False)
-    page = client_for(app, member).get("/notifications").text
+    page = factories.signed_in_client(app, member).get("/notifications").text
     assert "how did" in page and "turn out" in page
     result = runner.invoke(args=["stories", "send-reminders"])
     assert result.exit_code == 0 and "Sent 0 update reminder(s)." in result.output

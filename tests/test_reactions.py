@@ -9,14 +9,14 @@ from forum.extensions import db
 from forum.models import Notification, Reaction, Story, User
 from forum.stories import services
 from tests import factories
-from tests.test_stories import client_for, fresh_login_per_request, make_story  # noqa: F401
+from tests.test_stories import fresh_login_per_request  # noqa: F401
 
 
 def test_form_post_sets_the_state_and_redirects_to_the_item(
     app: Flask, member: User, other_member: User
 ) -> None:
-    story = make_story(member)
-    c = client_for(app, other_member)
+    story = factories.make_story(member)
+    c = factories.signed_in_client(app, other_member)
     response = c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"})
     assert response.status_code == 302 and response.location.endswith(f"/stories/{story.id}#reactions-story")
     page = c.get(f"/stories/{story.id}").text
@@ -29,9 +29,9 @@ def test_form_post_sets_the_state_and_redirects_to_the_item(
 
 
 def test_json_path_returns_counts_and_people(app: Flask, member: User, other_member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     reply = services.add_reply(member, story, body="A reply to react to.")
-    c = client_for(app, other_member)
+    c = factories.signed_in_client(app, other_member)
     data = c.post(
         f"/replies/{reply.id}/reactions", data={"kind": "been-there"}, headers={"Accept": "application/json"}
     ).get_json()
@@ -50,7 +50,7 @@ def test_json_path_returns_counts_and_people(app: Flask, member: User, other_mem
 
 
 def test_counts_are_people_not_taps(member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     parents = [factories.make_user() for _ in range(3)]
     for parent in parents:
         services.toggle_reaction(parent, kind="hugs", story=story)
@@ -62,7 +62,7 @@ def test_counts_are_people_not_taps(member: User) -> None:
 
 
 def test_page_shows_people_and_who(app: Flask, client, member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     for _ in range(12):
         services.toggle_reaction(factories.make_user(), kind="been-there", story=story)
     page = client.get(f"/stories/{story.id}").text
@@ -72,8 +72,10 @@ def test_page_shows_people_and_who(app: Flask, client, member: User) -> None:
 
 
 def test_unknown_kind_is_refused(app: Flask, member: User, other_member: User) -> None:
-    story = make_story(member)
-    response = client_for(app, other_member).post(f"/stories/{story.id}/reactions", data={"kind": "downvote"})
+    story = factories.make_story(member)
+    response = factories.signed_in_client(app, other_member).post(
+        f"/stories/{story.id}/reactions", data={"kind": "downvote"}
+    )
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reaction)) == 0
 
@@ -90,8 +92,8 @@ def test_a_repeated_request_leaves_the_same_state_and_counts(
     app: Flask, member: User, other_member: User
 ) -> None:
     """Issue 13 (8): the wanted state travels with the request, so a tap whose answer was lost is resent."""
-    story = make_story(member)
-    c = client_for(app, other_member)
+    story = factories.make_story(member)
+    c = factories.signed_in_client(app, other_member)
     json = {"Accept": "application/json"}
     for _ in range(3):
         data = c.post(
@@ -114,7 +116,7 @@ def test_a_repeated_request_leaves_the_same_state_and_counts(
 
 
 def test_set_reaction_service_is_idempotent(member: User, other_member: User) -> None:
-    story = make_story(member)
+    story = factories.make_story(member)
     assert services.set_reaction(other_member, kind="me-too", on=True, story=story) is True
     assert services.set_reaction(other_member, kind="me-too", on=True, story=story) is True
     assert _state(story) == (1, 1)
@@ -127,18 +129,18 @@ def test_the_authors_own_reaction_on_her_anonymous_story_shows_as_anonymous(
     app: Flask, member: User, other_member: User
 ) -> None:
     """Issue 12 (2): her "me too" on her own anonymous story (or a reply in it) never shows her pseudonym."""
-    story = make_story(member, title="Anonymous one", anonymous=True)
+    story = factories.make_story(member, title="Anonymous one", anonymous=True)
     reply = services.add_reply(other_member, story, body="A reply she reacts to in her own thread.")
     services.set_reaction(member, kind="me-too", on=True, story=story)
     services.set_reaction(member, kind="hugs", on=True, reply=reply)
     services.set_reaction(other_member, kind="me-too", on=True, story=story)
-    for viewer in (app.test_client(), client_for(app, other_member)):
+    for viewer in (app.test_client(), factories.signed_in_client(app, other_member)):
         page = viewer.get(f"/stories/{story.id}").text
         assert member.pseudonym not in page
         assert "2 parents said “me too”" in page and "Anonymous parent, RainyDad" in page
         assert "1 parent sent hugs" in page
     data = (
-        client_for(app, other_member)
+        factories.signed_in_client(app, other_member)
         .post(
             f"/replies/{reply.id}/reactions",
             data={"kind": "hugs", "on": "1"},
@@ -148,6 +150,6 @@ def test_the_authors_own_reaction_on_her_anonymous_story_shows_as_anonymous(
     )
     assert data["people"]["hugs"] == ["Anonymous parent", "RainyDad"]
     # Her reactions elsewhere are her named self's, as before.
-    named = make_story(other_member, title="Named one")
+    named = factories.make_story(other_member, title="Named one")
     services.set_reaction(member, kind="hugs", on=True, story=named)
     assert member.pseudonym in app.test_client().get(f"/stories/{named.id}").text

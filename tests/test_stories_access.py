@@ -8,7 +8,8 @@ from flask.testing import FlaskClient
 
 from forum.models import Reply, Story, User
 from forum.stories import services
-from tests.test_stories import client_for, fresh_login_per_request, make_story  # noqa: F401
+from tests import factories
+from tests.test_stories import fresh_login_per_request  # noqa: F401
 
 OWNER_ONLY = [
     ("GET", "/stories/{story}/edit"),
@@ -44,7 +45,7 @@ FORGED = {
 
 @pytest.fixture
 def targets(member: User, other_member: User) -> dict[str, int]:
-    story = make_story(member, title="Mine")
+    story = factories.make_story(member, title="Mine")
     reply = services.add_reply(member, story, body="My own reply here.")
     return {"story": story.id, "reply": reply.id}
 
@@ -53,7 +54,7 @@ def targets(member: User, other_member: User) -> dict[str, int]:
 def test_another_member_gets_403_and_nothing_changes(
     app: Flask, targets: dict[str, int], other_member: User, method: str, path: str
 ) -> None:
-    c = client_for(app, other_member)
+    c = factories.signed_in_client(app, other_member)
     response = c.open(path.format(**targets), method=method, data=FORGED)
     assert response.status_code == 403
     story = __import__("forum.extensions", fromlist=["db"]).db.session.get(Story, targets["story"])
@@ -75,8 +76,8 @@ def test_visitors_are_sent_to_sign_in(
 def test_edit_links_are_shown_only_to_the_author(
     app: Flask, targets: dict[str, int], member: User, other_member: User
 ) -> None:
-    mine = client_for(app, member).get(f"/stories/{targets['story']}").text
-    theirs = client_for(app, other_member).get(f"/stories/{targets['story']}").text
+    mine = factories.signed_in_client(app, member).get(f"/stories/{targets['story']}").text
+    theirs = factories.signed_in_client(app, other_member).get(f"/stories/{targets['story']}").text
     assert f"/stories/{targets['story']}/edit" in mine and f"/replies/{targets['reply']}/delete" in mine
     assert (
         f"/stories/{targets['story']}/edit" not in theirs
@@ -88,6 +89,6 @@ def test_a_post_without_a_csrf_token_is_rejected(
     app: Flask, member: User, targets: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    c = client_for(app, member)
+    c = factories.signed_in_client(app, member)
     assert c.post(f"/stories/{targets['story']}/reactions", data={"kind": "hugs"}).status_code == 400
     assert c.post("/drafts/story", json={"body": "x"}).status_code == 400
