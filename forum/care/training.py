@@ -42,10 +42,14 @@ log = logging.getLogger(__name__)
 
 TRAIN_DIR = DATA / "train"
 LEGACY_PATH = DATA / "train.jsonl"
+# Real posts as background negatives: ids here, text in the shared data (not copied into the repository).
+BACKGROUND_IDS = TRAIN_DIR / "background-reddit.ids"
+BACKGROUND_POSTS = DATA.parents[2].parent / "shared" / "data" / "reddit-parenting-pddl.jsonl"
+BACKGROUND_WRITER = "reddit-background"
 LEGACY_WRITER = "legacy"
 RECALL_TARGET = 0.93  # chosen before measuring: the cross-validated recall aimed for, above the 0.90 goal,
 # because recall on a writer the model has never read is expected to be lower than within its writers
-L2_GRID = (0.3, 1.0)
+L2_GRID = (0.3,)  # 0.3 beat 1.0 and 3.0 on cross-validated log-loss (2026-12-02); widen when data grows
 STAGE2_L2 = 0.1
 FOLDS = 5
 
@@ -77,6 +81,7 @@ def load_training(extra: Sequence[Path] = ()) -> list[Labelled]:
                         raw.get("form") or "post",
                     )
                 )
+    rows += _background()
     if LEGACY_PATH.exists():
         for line in LEGACY_PATH.read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -87,10 +92,28 @@ def load_training(extra: Sequence[Path] = ()) -> list[Labelled]:
     return rows
 
 
+def _background() -> list[Labelled]:
+    """Ordinary real posts (unlabelled, taken as needing no card); none when the shared data is absent."""
+    if not BACKGROUND_IDS.exists() or not BACKGROUND_POSTS.exists():
+        if BACKGROUND_IDS.exists():
+            log.warning("care training: %s is missing; training without background posts", BACKGROUND_POSTS)
+        return []
+    wanted = {
+        line.strip() for line in BACKGROUND_IDS.read_text().splitlines() if line.strip()[:1] not in ("", "#")
+    }
+    rows = []
+    for line in BACKGROUND_POSTS.read_text(encoding="utf-8").splitlines():
+        post = json.loads(line)
+        if post.get("id") in wanted:
+            text = f"{post.get('title') or ''}\n{post.get('body') or ''}".strip()
+            rows.append(Labelled(text, False, "background_real_post", BACKGROUND_WRITER, "post"))
+    return rows
+
+
 def data_sha(extra: Sequence[Path] = ()) -> str:
     """SHA-256 over the training files, to tell which data a model saw."""
     digest = hashlib.sha256()
-    for path in [*sorted(TRAIN_DIR.glob("*.jsonl")), LEGACY_PATH, *extra]:
+    for path in [*sorted(TRAIN_DIR.glob("*.jsonl")), BACKGROUND_IDS, LEGACY_PATH, *extra]:
         if path.exists():
             digest.update(path.read_bytes())
     return digest.hexdigest()

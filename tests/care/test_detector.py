@@ -23,13 +23,13 @@ NEGATIVE = [(kind, text) for kind, texts in examples().items() if kind.startswit
 # Known misses of the shipped model on the TAXONOMY's own examples (kept visible, not hidden): each is a
 # strict xfail, so the day the model catches it the test says so.
 KNOWN_MISSES = {
-    "me, googling 'can you return a life' 😂",
-    "Sure I'll just walk into the sea, that'll sort the laundry problem haha",
-    "Eight years clean and I relapsed last night. I feel like such a failure.",
+    "I shook her. Only for a second. I've never done anything like that.",
     "My partner locks him in his room for hours when I'm at work.",
+    "He checks my banking app every night and I have to explain every coffee.",
     "He had his hands round my neck but it was only the once.",
     "I know the midwife swapped him. He looks like my baby but he isn't.",
     "Everyone says it gets better. It's been eleven months.",
+    "I'm a terrible mother and she deserves better, that's just a fact.",
     "If he wakes her up I swear I'll kill him 😂",
     "Some nights I just want to disappear into a hot bath and not come out till Tuesday.",
     "I self-harmed as a teenager; 15 years clean, and I'm telling my daughter about it now she's older.",
