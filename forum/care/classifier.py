@@ -25,6 +25,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from forum.care.rules import normalise
+from forum.similar import engine
+
 log = logging.getLogger(__name__)
 
 DATA = Path(__file__).parent / "data"
@@ -56,8 +59,6 @@ def engine_model_id(embedder: Embedder) -> str:
     forum.similar.engine), else the embedder's class and the width of its vectors."""
     declared = getattr(embedder, "model_id", None)
     if not declared and type(embedder).__module__ == "forum.similar.engine":
-        from forum.similar import engine
-
         declared = getattr(engine, "MODEL_ID", None)
     if declared:
         return str(declared)
@@ -130,8 +131,6 @@ def _two_loop(gradient: np.ndarray, steps: list[tuple[np.ndarray, np.ndarray]]) 
 def ngram_features(texts: list[str], buckets: int = NGRAM_BUCKETS) -> np.ndarray:
     """Hashed word uni- and bigrams of the normalised texts (L2-normalised rows): embeddings blur the small
     words that carry negation, tense and destination ("to a beach for a week", "two years ago")."""
-    from forum.care.rules import normalise
-
     out = np.zeros((len(texts), buckets))
     for row, text in enumerate(texts):
         words = normalise(text).split()

@@ -10,7 +10,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from forum.care import services
+from forum.care import classifier, services, training
+from forum.care.detector import default_embedder
+from forum.care.feedback import write_labels
 
 care_cli = AppGroup("care", help="Care and safety.")
 
@@ -44,8 +46,6 @@ def check() -> None:
 )
 def export_labels(out: Path | None) -> None:
     """Write moderators' card verdicts as training rows (text only, under the privacy page's rules)."""
-    from forum.care.feedback import write_labels
-
     out = out or _labels_path()
     written, held_back = write_labels(out)
     click.echo(
@@ -60,9 +60,6 @@ def export_labels(out: Path | None) -> None:
 def retrain(labels: Path | None, model_dir: Path | None, dry_run: bool) -> None:
     """Rebuild the classifier from the committed training data plus exported labels, print its cross-validated
     figures, then (unless --dry-run) write it for the similar-stories engine's current model."""
-    from forum.care import classifier, training
-    from forum.care.detector import default_embedder
-
     labels = labels or (_labels_path() if _labels_path().exists() else None)
     if labels is not None and not labels.exists():
         raise click.ClickException(f"{labels} does not exist (run: flask care export-labels)")

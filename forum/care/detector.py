@@ -51,6 +51,7 @@ from forum.care.rules import (  # noqa: F401 - re-exported for callers of the ea
     split_sentences,
     within_budget,
 )
+from forum.similar.engine import get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,6 @@ def choose_embedded(checks: Sequence[SentenceCheck]) -> list[int]:
 def default_embedder() -> Embedder | None:
     """The similar-stories engine's embedder, or None when it cannot be loaded here."""
     try:
-        from forum.similar.engine import get_embedder
-
         return get_embedder()
     except Exception as error:  # noqa: BLE001 - no model means rules only, never a crash
         log.warning("care detector: sentence embedder unavailable (%s); phrase rules only", error)

@@ -18,10 +18,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from forum.care.rules import MAX_CHARS
-from forum.errors import NotAllowed
+from forum.care.services import detector
+from forum.errors import NotAllowed, NotFound
 from forum.extensions import db
 from forum.models import Status, User
 from forum.models.care import CareVerdict
+from forum.moderation.services import audit
+from forum.moderation.targets import load_target
 
 VERDICT_WRITER = "moderators"
 
@@ -48,9 +51,6 @@ def verdicts_for(keys: list[tuple[str, int]]) -> dict[tuple[str, int], bool]:
 def record_verdict(moderator: User, target: Any, needed: bool) -> CareVerdict:
     """A moderator says whether a welfare item's post needed the support card (a new verdict replaces the
     last); audited, one commit."""
-    from forum.care.services import detector
-    from forum.moderation.services import audit
-
     if not moderator.is_moderator:
         raise NotAllowed("Only moderators can judge the support card.")
     verdict = db.session.scalar(
@@ -90,9 +90,6 @@ def _exportable_text(target: Any) -> str | None:
 
 def exported_labels() -> Iterator[dict[str, Any]]:
     """Each allowed verdict as a training row (label scheme of /work/notes/KINDS.md, no ids)."""
-    from forum.errors import NotFound
-    from forum.moderation.targets import load_target
-
     for verdict in db.session.scalars(sa.select(CareVerdict).order_by(CareVerdict.id)):
         try:
             target = load_target(verdict.target_type, verdict.target_id)

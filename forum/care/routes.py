@@ -12,9 +12,23 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from forum.care import forms, resources, services
+from forum.care.export import member_export
+from forum.care.feedback import record_verdict, verdicts_for
+from forum.care.preferences import (
+    NOTE_MODES,
+    block_author_of,
+    muted_tags,
+    my_blocks,
+    note_modes,
+    save_preferences,
+)
+from forum.care.preferences import unblock as remove_block
+from forum.care.privacy import WARNING, identifying_details
 from forum.errors import ForumError, ValidationFailed, put_errors
 from forum.extensions import db, limiter
-from forum.models import CarePhrase, SupportResource
+from forum.models import CONTENT_NOTES, CarePhrase, Reply, Story, SupportResource
+from forum.moderation.services import get_setting, set_setting
+from forum.moderation.targets import load_target
 
 bp = Blueprint("care", __name__)
 
@@ -48,8 +62,6 @@ def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.app_template_global("care_verdicts_for")
 def care_verdicts_for(entries: Any) -> dict[tuple[str, int], bool]:
     """Moderators' verdicts already given on these queue entries, by (kind, id)."""
-    from forum.care.feedback import verdicts_for
-
     return verdicts_for([(e.target.kind, e.target.id) for e in entries])
 
 
@@ -57,9 +69,6 @@ def care_verdicts_for(entries: Any) -> dict[tuple[str, int], bool]:
 @moderator_required
 def care_verdict(kind: str, item_id: int) -> Response:
     """A moderator says whether a welfare item's post needed the support card (training data)."""
-    from forum.care.feedback import record_verdict
-    from forum.moderation.targets import load_target
-
     verdict = request.form.get("verdict")
     if verdict not in ("right", "not-needed") or not forms.ConfirmForm().validate_on_submit():
         abort(400)
@@ -81,8 +90,6 @@ def care_card_for(story: Any) -> Any:
 @bp.app_template_global("privacy_warning")
 def privacy_warning(text: str | None) -> str:
     """The gentle identifying-details warning for this text, or "" when there is nothing to say."""
-    from forum.care.privacy import WARNING, identifying_details
-
     return WARNING if text and identifying_details(text) else ""
 
 
@@ -95,8 +102,6 @@ def support_resources_by_region() -> list[Any]:
 @login_required
 def export(kind: str) -> Response:
     """Download everything you wrote and your account data."""
-    from forum.care.export import member_export
-
     data = member_export(current_user)
     if kind == "json":
         response = jsonify(data)
@@ -112,9 +117,6 @@ def export(kind: str) -> Response:
 @login_required
 def block(kind: str, item_id: int) -> Response:
     """Stop seeing the author of this story or reply (and they stop seeing you)."""
-    from forum.care.preferences import block_author_of
-    from forum.models import Reply, Story
-
     item = db.session.get(Story if kind == "story" else Reply, item_id)
     if item is None or not forms.ConfirmForm().validate_on_submit():
         abort(404 if item is None else 400)
@@ -137,8 +139,6 @@ def block(kind: str, item_id: int) -> Response:
 @bp.post("/settings/blocks/<int:block_id>/delete")
 @login_required
 def unblock(block_id: int) -> Response:
-    from forum.care.preferences import unblock as remove_block
-
     if forms.ConfirmForm().validate_on_submit():
         remove_block(current_user, block_id)
         flash("Unblocked.", "success")
@@ -149,9 +149,6 @@ def unblock(block_id: int) -> Response:
 @login_required
 def save_seeing() -> Response:
     """Muted tags and how stories with each content note are shown."""
-    from forum.care.preferences import NOTE_MODES, save_preferences
-    from forum.stories.services import CONTENT_NOTES
-
     form = forms.ConfirmForm()
     if form.validate_on_submit():
         notes = {note: request.form.get(f"note-{note}", "collapse") for note in CONTENT_NOTES}
@@ -170,8 +167,6 @@ def save_seeing() -> Response:
 @bp.app_template_global("note_mode")
 def note_mode(story: Any) -> str:
     """How the viewer wants this story's content note handled: collapse, show or hide."""
-    from forum.care.preferences import note_modes
-
     if not story.content_note or not current_user.is_authenticated:
         return "collapse"
     # Looked up once per request, however many stories the page shows.
@@ -185,8 +180,6 @@ def note_mode(story: Any) -> str:
 @bp.app_template_global("care_settings")
 def care_settings() -> dict[str, Any]:
     """What the settings page shows about blocks, muted tags and content notes."""
-    from forum.care.preferences import muted_tags, my_blocks, note_modes
-
     return {
         "blocks": my_blocks(current_user),
         "muted": " ".join(muted_tags(current_user)),
@@ -234,8 +227,6 @@ def dismiss(card_id: int) -> Response:
 @admin_required
 def admin() -> Any:
     """Support resources, extra crisis phrases and the welfare-report switch."""
-    from forum.moderation.services import get_setting, set_setting
-
     settings_form = forms.CareSettingsForm(prefix="settings")
     if settings_form.validate_on_submit() and request.form.get("form") == "settings":
         set_setting(

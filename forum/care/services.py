@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
+from forum.care.classifier import latest_figures
 from forum.care.detector import CareResult, Detector
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
@@ -25,6 +26,8 @@ from forum.models import (
     User,
     utcnow,
 )
+from forum.moderation.services import audit, get_setting, system_flag
+from forum.moderation.targets import target_of
 from forum.stories import hooks
 
 WELFARE_SETTING = "care_welfare_reports"
@@ -57,8 +60,6 @@ def reset_detector() -> None:
 
 def detector_status() -> dict[str, Any]:
     """For the admin page: which detector decides, why the classifier is not in use (if so), its figures."""
-    from forum.care.classifier import latest_figures
-
     current = detector()
     version = current.version
     model = current.classifier
@@ -114,8 +115,6 @@ def _require_admin(admin: User) -> None:
 
 
 def _audit(admin: User, action: str, reason: str) -> None:
-    from forum.moderation.services import audit
-
     audit(admin, action, reason=reason)
 
 
@@ -178,8 +177,6 @@ def delete_phrase(admin: User, phrase: CarePhrase) -> None:
 
 
 def welfare_reports_enabled() -> bool:
-    from forum.moderation.services import get_setting
-
     return get_setting(WELFARE_SETTING, "1") == "1"
 
 
@@ -206,9 +203,6 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
         db.session.add(CareCard(user_id=item.author_id, story_id=story.id))
     db.session.add(SignpostShown(place="story" if isinstance(item, Story) else "reply"))
     if welfare_reports_enabled():
-        from forum.moderation.services import system_flag
-        from forum.moderation.targets import target_of
-
         system_flag(
             target_of(item),
             FlagReason.AT_RISK.value,

@@ -17,8 +17,10 @@ from limits.strategies import MovingWindowRateLimiter
 from forum import text as textlib
 from forum.errors import NotAllowed, RateLimited, ValidationFailed
 from forum.extensions import db
-from forum.models import FlagReason, Reply, Story, User, WatchedWord, utcnow
+from forum.models import FlagReason, Reply, Status, Story, User, WatchedWord, utcnow
 from forum.moderation import members, trust
+from forum.moderation.services import get_setting, system_flag
+from forum.moderation.targets import target_of
 from forum.stories import hooks
 
 # Writes per member; accounts younger than a day get the stricter column.
@@ -163,9 +165,6 @@ def _other_authors_of_near_duplicates(wanted: frozenset[str], author_id: int | N
 def flag_near_duplicates(sender: Flask, item: Any, **extra: Any) -> None:
     """After a story or reply is created, flag it for the moderators when other members posted nearly the
     same text in the last hours (it was held instead when several did)."""
-    from forum.moderation.services import system_flag
-    from forum.moderation.targets import target_of
-
     if not isinstance(item, (Story, Reply)) or item.status != "published":
         return
     others = _other_authors_of_near_duplicates(shingles(item.body or ""), item.author_id)
@@ -203,9 +202,6 @@ def check_watched_words(author: User, kind: str, text: str, target: Any) -> str 
 
 def check_first_posts(author: User, kind: str, text: str, target: Any) -> str | None:
     """With the site setting on, a new member's posts wait for approval until one has been approved."""
-    from forum.models import Status
-    from forum.moderation.services import get_setting
-
     if (
         kind not in ("story", "reply")
         or _is_edit(kind, target)
@@ -234,9 +230,6 @@ def check_first_posts(author: User, kind: str, text: str, target: Any) -> str | 
 
 def flag_watched_words(sender: Flask, item: Any, **extra: Any) -> None:
     """After a post is created, raise a system flag for any watched word set to "flag"."""
-    from forum.moderation.services import system_flag
-    from forum.moderation.targets import target_of
-
     target = target_of(item)
     flagged = [w.phrase for w in matching_words(target.text) if w.action == "flag"]
     if flagged:

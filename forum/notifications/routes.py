@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from forum.extensions import db
 from forum.notifications import services
 from forum.params import page_arg
+from forum.stories.reminders import send_due_reminders
 
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 30
@@ -37,8 +38,6 @@ def deliver_due_reminders() -> None:
     if now - int(session.get("reminders_checked_at", 0)) < REMINDER_CHECK_SECONDS:
         return
     session["reminders_checked_at"] = now
-    from forum.stories.reminders import send_due_reminders
-
     send_due_reminders(user_id=current_user.id)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from forum.notifications.mail import sender
+
 mail_cli = AppGroup("mail", help="Outgoing notification mail.")
 
 
@@ -13,8 +15,6 @@ mail_cli = AppGroup("mail", help="Outgoing notification mail.")
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between runs with --forever.")
 def deliver_command(forever: bool, interval: float) -> None:
     """Send every message that is due, then exit (or keep going with --forever)."""
-    from forum.notifications.mail import sender
-
     if forever:
         click.echo(f"Delivering mail every {interval:g} s; stop with Ctrl-C or SIGTERM.")
         sender.run_forever(interval)

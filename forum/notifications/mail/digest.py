@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from forum.extensions import db
+from forum.feeds.queries import awaiting_support
 from forum.models import (
     Follow,
     MailOutbox,
@@ -27,6 +28,7 @@ from forum.models import (
 )
 from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
+from forum.notifications.mail.outbox import queue
 from forum.notifications.mail.render import Item, excerpt, story_name
 from forum.visibility import story_filters
 
@@ -38,8 +40,6 @@ BATCH = 200
 
 def queue_due_digests(now: datetime) -> int:
     """Queue a digest for every confirmed member whose period has passed; returns how many were queued."""
-    from forum.notifications.mail.outbox import queue
-
     queued = 0
     for period_name, period in PERIODS.items():
         rows = db.session.execute(
@@ -147,8 +147,6 @@ def digest_items(row: MailOutbox, recipient: User) -> list[Item]:
                     action="See your story",
                 )
             )
-    from forum.feeds.queries import awaiting_support
-
     tag_stories = list(db.session.scalars(_tag_stories(recipient, since, until).limit(MAX_ITEMS)))
     still_waiting = set(
         db.session.scalars(

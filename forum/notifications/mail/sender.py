@@ -26,10 +26,12 @@ from flask import current_app, has_request_context
 from sqlalchemy.orm.exc import StaleDataError
 
 from forum.extensions import db
+from forum.mail import deliver
 from forum.models import MailOutbox, User, utcnow
 from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
 from forum.notifications.mail import render as R
+from forum.notifications.mail.digest import queue_due_digests
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -189,9 +191,6 @@ def deliver_due(
     now: datetime | None = None, *, limit: int = 200, transport: Callable[[Any], None] | None = None
 ) -> Result:
     """Send everything due at `now` (default: the current time), at most `limit` messages; returns counts."""
-    from forum.mail import deliver
-    from forum.notifications.mail.digest import queue_due_digests
-
     now = now or utcnow()
     transport = transport or deliver
     result = Result()

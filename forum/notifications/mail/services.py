@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from forum.auth.passwords import verify_password
+from forum.auth.services import EMAIL_TAKEN, normalise_email
+from forum.errors import ValidationFailed
 from forum.extensions import db
 from forum.models import MailOutbox, User, utcnow
 from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
 from forum.notifications.mail import render as R
+from forum.notifications.mail.outbox import queue
 
 
 def request_confirmation(user: User) -> bool:
     """Queue a new confirmation mail unless the address is confirmed already (or one is waiting)."""
-    from forum.notifications.mail.outbox import queue
-
     prefs = P.get(user.id)
     if not user.email or P.is_verified(user, prefs):
         return False
@@ -66,10 +68,6 @@ def unsubscribe(user_id: int, kind: str) -> None:
 def change_email(user: User, *, email: str, password: str) -> bool:
     """Move the account to a new address (her password confirms it is her); the new address gets a
     confirmation link and no notification mail goes out until she clicks it. False when nothing changed."""
-    from forum.auth.passwords import verify_password
-    from forum.auth.services import EMAIL_TAKEN, normalise_email
-    from forum.errors import ValidationFailed
-
     address = normalise_email(email)
     if not verify_password(user.password_hash, password):
         raise ValidationFailed([("password", "That password isn't right. Your address has not changed.")])
