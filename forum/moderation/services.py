@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
+from forum import text
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
 from forum.models import (
@@ -26,6 +27,7 @@ from forum.moderation.claims import claim  # noqa: F401  (re-exported: services.
 from forum.moderation.targets import Target, target_of
 from forum.notifications.services import notify_message
 from forum.stories import hooks, lifecycle
+from forum.stories.tags import tags_named
 
 REASON_LABELS = {
     FlagReason.AT_RISK.value: "Someone may be at risk (self-harm, a child in danger)",
@@ -217,9 +219,6 @@ def act_on_item(moderator: User, target: Target, action: str, *, reason: str = "
 
 def edit_title_and_tags(moderator: User, story: Story, *, title: str, tags: str, reason: str = "") -> None:
     """Correct a story's title or tags (an edit by a moderator, audited); the author is told what changed."""
-    from forum import text
-    from forum.stories.services import tags_named
-
     before = {t.id for t in story.tags}
     old_title, old_tags = story.title, sorted(t.name for t in story.tags)
     story.title = text.clean_line(title)[:150] or None

@@ -17,8 +17,10 @@ from flask import current_app, render_template, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from forum.extensions import db
-from forum.models import Block, MailOutbox, Notification, Reply, Status, Story, User, utcnow
+from forum.mail import set_text
+from forum.models import CONTENT_NOTES, Block, MailOutbox, Notification, Reply, Status, Story, User, utcnow
 from forum.notifications.mail import kinds as K
+from forum.stories.queries import author_label, reply_page_number
 
 LIVE = Status.PUBLISHED.value
 EXCERPT_CHARS = 280
@@ -56,8 +58,6 @@ def excerpt(markdown: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def story_name(story: Story, recipient_id: int) -> str:
-    from forum.stories.services import CONTENT_NOTES
-
     own = story.author_id == recipient_id
     if story.content_note:
         note = CONTENT_NOTES.get(story.content_note, "a content note")
@@ -118,8 +118,6 @@ def _blocked(recipient_id: int, author_id: int | None) -> bool:
 
 
 def _reply_url(reply: Reply) -> str:
-    from forum.stories.queries import reply_page_number
-
     page = reply_page_number(reply)
     return url_for(
         "stories.show",
@@ -131,8 +129,6 @@ def _reply_url(reply: Reply) -> str:
 
 
 def _reply_item(note: Notification, recipient: User) -> Item | None:
-    from forum.stories.queries import author_label
-
     reply, story = note.reply, note.story
     if reply is None or story is None or reply.status != LIVE or story.status != LIVE:
         return None  # hidden, removed, deleted or still held: nothing of it goes out
@@ -253,8 +249,6 @@ def build_email(row: MailOutbox, recipient: User, content: Rendered) -> EmailMes
     if content.unsubscribe_url:
         message["List-Unsubscribe"] = f"<{content.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    from forum.mail import set_text
-
     set_text(message, render_template("notifications/mail/message.txt", **context))
     message.add_alternative(render_template("notifications/mail/message.html", **context), subtype="html")
     return message
