@@ -12,9 +12,7 @@ from forum.extensions import db
 from forum.models import Block, MemberPreference, Reply, Story, User
 from forum.stories import hooks
 from forum.text import normalise_tag
-
-# Care's pages still import these from here (forum/care/routes.py); they live in forum.visibility.
-from forum.visibility import NOTE_MODES, blocks_for, is_anonymous_identity, muted_tags, note_modes  # noqa: F401, I001
+from forum.visibility import NOTE_MODES, blocks_for, is_anonymous_identity
 
 
 def block_author_of(viewer: User, item: Story | Reply) -> Block:

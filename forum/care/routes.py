@@ -14,14 +14,7 @@ from werkzeug.wrappers import Response
 from forum.care import forms, resources, services
 from forum.care.export import member_export
 from forum.care.feedback import record_verdict, verdicts_for
-from forum.care.preferences import (
-    NOTE_MODES,
-    block_author_of,
-    muted_tags,
-    my_blocks,
-    note_modes,
-    save_preferences,
-)
+from forum.care.preferences import block_author_of, my_blocks, save_preferences
 from forum.care.preferences import unblock as remove_block
 from forum.care.privacy import WARNING, identifying_details
 from forum.errors import ForumError, ValidationFailed, put_errors
@@ -29,6 +22,7 @@ from forum.extensions import db, limiter
 from forum.models import CONTENT_NOTES, CarePhrase, Reply, Story, SupportResource
 from forum.moderation.services import get_setting, set_setting
 from forum.moderation.targets import load_target
+from forum.visibility import NOTE_MODES, muted_tags, note_modes
 
 bp = Blueprint("care", __name__)
 

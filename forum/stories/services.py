@@ -13,10 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from forum import text as textlib
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
-
-# Care's routes and mail rendering still import the labels from here; they live in forum.models now.
 from forum.models import (
-    CONTENT_NOTES,  # noqa: E402, F401, I001
     Draft,
     Reaction,
     ReactionKind,
