@@ -132,7 +132,8 @@ def tiny_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (train / "writer-w.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     monkeypatch.setattr(training, "TRAIN_DIR", train)
     monkeypatch.setattr(training, "LEGACY_PATH", tmp_path / "none.jsonl")
-    monkeypatch.setattr("forum.care.detector.default_embedder", lambda: HashEmbedder())
+    monkeypatch.setattr(training, "BACKGROUND_IDS", tmp_path / "none.ids")
+    monkeypatch.setattr("forum.care.cli.default_embedder", lambda: HashEmbedder())
     return tmp_path
 
 
@@ -168,6 +169,7 @@ def test_retrain_adds_exported_labels_prints_then_writes(runner, tiny_training: 
     assert result.exit_code == 0, result.output
     assert "'moderators': 1" in result.output
     written = models / "classifier-hash-words-v1.npz"
+    assert f"wrote {written}" in result.output, result.output
     assert result.output.index("cross-validated") < result.output.index(f"wrote {written}")
     model = clf.load_classifier(HashEmbedder(), models)
     assert model.figures["writers"] == {"moderators": 1, "w": 16}
