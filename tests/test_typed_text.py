@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 
 from forum.auth import services as auth_services
 from forum.extensions import db
-from forum.models import Reply, Story, StoryUpdate, User
+from forum.models import Reply, Status, Story, StoryUpdate, User
+from forum.stories import lifecycle
 from forum.typed_text import guarded_views
 from tests import factories
 
@@ -26,6 +27,8 @@ class World:
     author: User
     story: Story
     reply: Reply
+    other: User
+    removed: Reply  # the author's reply a moderator removed (she may appeal)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Case:
     invalid: dict[str, str]  # breaks a rule but carries the typed text
     kept: str | None = TEXT  # what must come back on the page (None: passwords only, never re-shown)
     signed_in: bool = True
+    as_other: bool = False  # signed in as another member than the author (a report)
     creates: type | None = None  # a keyed form: sending it twice with one key makes one of these
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -60,6 +64,15 @@ CASES = {
         creates=StoryUpdate,
     ),
     "stories.edit_reply": Case(lambda w: f"/replies/{w.reply.id}/edit", {"body": TEXT}, {"body": TEXT * 400}),
+    "moderation.report": Case(
+        lambda w: f"/report/story/{w.story.id}",
+        {"reason": "other", "note": TEXT},
+        {"reason": "nonsense", "note": TEXT},
+        as_other=True,
+    ),
+    "moderation.appeal": Case(
+        lambda w: f"/appeal/reply/{w.removed.id}", {"message": TEXT}, {"message": TEXT * 40}
+    ),
     "auth.register": Case(
         lambda w: "/register",
         {"pseudonym": "KeptName", "email": "kept@example.test", "password": PASSWORD},
@@ -108,11 +121,16 @@ def world(app: Flask) -> World:
     author = factories.make_user()
     story = factories.make_story(author)
     reply = factories.make_reply(author, story)
-    return World(author, story, reply)
+    removed = factories.make_reply(author, story, body="A reply a moderator took down.")
+    lifecycle.set_status(removed, Status.REMOVED.value)
+    lifecycle.commit()
+    return World(author, story, reply, factories.make_user(), removed)
 
 
 def _client(app: Flask, case: Case, world: World) -> FlaskClient:
-    return factories.signed_in_client(app, world.author) if case.signed_in else app.test_client()
+    if not case.signed_in:
+        return app.test_client()
+    return factories.signed_in_client(app, world.other if case.as_other else world.author)
 
 
 def _count(model: type) -> int:

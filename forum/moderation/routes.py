@@ -11,16 +11,17 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from forum.errors import ForumError, NotFound, rerender_on_csrf_error
+from forum.errors import ForumError, NotFound
 from forum.extensions import db
 from forum.models import AuditEntry, Role, Status, User, WatchedWord, utcnow
 from forum.moderation import alerts, forms, members, services, trust
 from forum.moderation.targets import load_target
 from forum.params import row_id
+from forum.typed_text import TypedText, keeps_typed_text
 
 bp = Blueprint("moderation", __name__)
 
@@ -103,45 +104,37 @@ def _back_to_story(target: Any) -> str:
 
 @bp.route("/report/<kind>/<int:item_id>", methods=["GET", "POST"])
 @login_required
-@rerender_on_csrf_error
-def report(kind: str, item_id: int) -> Any:
+@keeps_typed_text(forms.ReportForm, template="moderation/report.html")
+def report(typed: TypedText, kind: str, item_id: int) -> Any:
     """A member reports a story, reply or update."""
     target = load_target(kind, item_id)
     if target.item.status != Status.PUBLISHED.value:
         raise NotFound("We couldn't find that post.")
-    form = forms.ReportForm()
-    if form.validate_on_submit() and not g.get("csrf_expired"):
-        try:
-            services.report(current_user, target, reason=form.reason.data, note=form.note.data or "")
-        except ForumError as error:
-            form.form_errors.extend(message for _f, message in error.errors)
-        else:
-            flash(
-                "Thank you. A moderator will look at this soon, and we'll let you know what we decided.",
-                "success",
-            )
-            return redirect(_back_to_story(target))
-    return render_template("moderation/report.html", form=form, target=target)
+    form = typed.form
+    sent = typed.attempt(
+        lambda: services.report(current_user, target, reason=form.reason.data, note=form.note.data or "")
+    )
+    if sent is not None:
+        flash(
+            "Thank you. A moderator will look at this soon, and we'll let you know what we decided.",
+            "success",
+        )
+        return redirect(_back_to_story(target))
+    return typed.render(target=target)
 
 
 @bp.route("/appeal/<kind>/<int:item_id>", methods=["GET", "POST"])
 @login_required
-@rerender_on_csrf_error
-def appeal(kind: str, item_id: int) -> Any:
+@keeps_typed_text(forms.AppealForm, template="moderation/appeal.html")
+def appeal(typed: TypedText, kind: str, item_id: int) -> Any:
     """The author of a removed post asks for another look, once."""
     target = load_target(kind, item_id)
     if target.author_id != current_user.id:
         abort(403)
-    form = forms.AppealForm()
-    if form.validate_on_submit() and not g.get("csrf_expired"):
-        try:
-            services.appeal(current_user, target, form.message.data)
-        except ForumError as error:
-            form.form_errors.extend(message for _f, message in error.errors)
-        else:
-            flash("Your appeal is with the moderators. We'll let you know what they decide.", "success")
-            return redirect(url_for("notifications.index"))
-    return render_template("moderation/appeal.html", form=form, target=target)
+    if typed.attempt(lambda: services.appeal(current_user, target, typed.form.message.data)) is not None:
+        flash("Your appeal is with the moderators. We'll let you know what they decide.", "success")
+        return redirect(url_for("notifications.index"))
+    return typed.render(target=target)
 
 
 @bp.route("/moderation/words", methods=["GET", "POST"])
