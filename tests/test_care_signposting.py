@@ -149,3 +149,19 @@ def test_reply_writer_sees_the_card_on_that_story_and_nobody_else_does(app, memb
     assert CARD_TEXT not in signed_in_client(app, other_member).get(f"/stories/{story.id}").get_data(
         as_text=True
     )
+
+
+def test_a_card_from_the_classifier_alone_reaches_the_writer_but_not_the_moderators(app, member, monkeypatch):
+    """The card is tuned for recall; the welfare queue only takes texts where a reviewed phrase fired."""
+    from forum.care import services as care_services
+    from forum.care.detector import CareResult
+
+    monkeypatch.setattr(care_services, "check", lambda text: CareResult(True, 0.7, ["classifier"]))
+    quiet = services.publish_story(member, title="Tired", body=ORDINARY)
+    assert db.session.scalar(sa.select(CareCard.id).where(CareCard.story_id == quiet.id)) is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 0
+    monkeypatch.setattr(
+        care_services, "check", lambda text: CareResult(True, 0.95, ["phrase"], phrase_hit=True)
+    )
+    services.publish_story(member, title="Hard", body=ORDINARY + " Again.")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 1

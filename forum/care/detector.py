@@ -66,6 +66,10 @@ class CareResult:
     signpost: bool
     score: float
     reasons: list[str] = field(default_factory=list)
+    # A reviewed phrase survived the context rules. The card follows `signpost` (tuned for recall: a kind
+    # card shown to the writer alone costs little); a welfare report to the moderators needs this stronger
+    # evidence, or one ordinary post in three would land in their queue (rules alone: 1% of real posts).
+    phrase_hit: bool = False
 
 
 @dataclass
@@ -114,7 +118,7 @@ def rules_result(checks: list[SentenceCheck]) -> CareResult:
             reasons.append(f"sentence {number}: phrase " + ", ".join(f'"{hit}"' for hit in check.hits))
         reasons.extend(f"sentence {number}: ignored {why}" for why in check.ignored)
     hit = any(check.hits for check in checks)
-    return CareResult(hit, PHRASE_SCORE if hit else 0.0, reasons)
+    return CareResult(hit, PHRASE_SCORE if hit else 0.0, reasons, phrase_hit=hit)
 
 
 class Detector:
@@ -220,7 +224,7 @@ class Detector:
                 guard = " (guarded: " + ", ".join(checks[chosen[a]].guards) + ")" if any(guarded[a:b]) else ""
                 reasons.append(f"sentence {where}: classifier {unit_p[j]:.2f}{guard}")
         reasons.append(f"whole text: classifier {whole_p:.2f}; calibrated {p:.2f} (card at {threshold:g})")
-        return CareResult(p >= threshold, round(p, 3), reasons)
+        return CareResult(p >= threshold, round(p, 3), reasons, phrase_hit=analysis.phrase_hit)
 
     def check(self, text: str) -> CareResult:
         """Whether text should show its writer the support card."""

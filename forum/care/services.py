@@ -202,7 +202,7 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
     ):
         db.session.add(CareCard(user_id=item.author_id, story_id=story.id))
     db.session.add(SignpostShown(place="story" if isinstance(item, Story) else "reply"))
-    if welfare_reports_enabled():
+    if welfare_reports_enabled() and result.phrase_hit:
         system_flag(
             target_of(item),
             FlagReason.AT_RISK.value,
