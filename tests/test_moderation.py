@@ -378,3 +378,37 @@ def test_member_is_told_when_suspension_ends(app, moderator, other_member):
         if "suspension has ended" in n
     ]
     assert len(ended) == 1 and db.session.get(User, member.id).suspended_until is None
+
+
+def test_watched_words_are_added_and_removed_through_audited_services(app, moderator, member):
+    from forum.errors import NotAllowed, ValidationFailed
+    from forum.models import WatchedWord
+    from forum.moderation import words
+
+    word = words.add_watched_word(moderator, "  Sell   NOW ", "hold")
+    assert word.phrase == "sell now"
+    with pytest.raises(ValidationFailed):
+        words.add_watched_word(moderator, "sell now", "flag")
+    with pytest.raises(ValidationFailed):
+        words.add_watched_word(moderator, "other", "explode")
+    with pytest.raises(NotAllowed):
+        words.add_watched_word(member, "anything", "hold")
+    page = signed_in_client(app, moderator).post(
+        "/moderation/words", data={"phrase": "sell now", "action": "block"}
+    )
+    assert "already on the list" in page.get_data(as_text=True)
+    words.remove_watched_word(moderator, word)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchedWord)) == 0
+    reasons = list(
+        db.session.scalars(sa.select(AuditEntry.reason).where(AuditEntry.action == "watched-word"))
+    )
+    assert reasons == ["added 'sell now' (hold)", "removed 'sell now'"]
+
+
+def test_audit_log_filters_by_action_and_people(app, moderator, member, story):
+    mod.act_on_item(moderator, target_of(story), "hide", reason="check")
+    client = signed_in_client(app, moderator)
+    by_action = client.get("/moderation/audit?action=hide").get_data(as_text=True)
+    assert "hide" in by_action
+    nobody = client.get("/moderation/audit?moderator=nobody-here").get_data(as_text=True)
+    assert "check" not in nobody

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -236,7 +235,7 @@ def admin() -> Any:
         phrase_form=forms.PhraseForm(),
         settings_form=settings_form,
         confirm=forms.ConfirmForm(),
-        phrases=list(db.session.scalars(sa.select(CarePhrase).order_by(CarePhrase.phrase))),
+        phrases=list(db.session.scalars(services.admin_phrases())),
         counts=services.shown_counts(),
         status=services.detector_status(),
     )

@@ -88,7 +88,7 @@ def shown_counts() -> dict[str, int]:
 
 
 def card_for(story: Story, viewer: Any) -> CareCard | None:
-    """The undismissed card on this story for the member who wrote the post that raised it; None for anyone else."""
+    """The undismissed card on this story for the member who wrote the post that raised it; else None."""
     if not getattr(viewer, "is_authenticated", False):
         return None
     return db.session.scalar(
@@ -215,3 +215,8 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
 def install() -> None:
     """Check every new story and reply after it is saved."""
     hooks.content_created.connect(_after_write, weak=False)
+
+
+def admin_phrases() -> sa.Select[tuple[CarePhrase]]:
+    """The crisis phrases admins added (beside the reviewed list), alphabetically."""
+    return sa.select(CarePhrase).order_by(CarePhrase.phrase)

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from forum.errors import ForumError
 from forum.extensions import db
-from forum.models import AuditEntry, FlagReason, ModeratorNote, Role, User
-from forum.moderation import alerts, claims, decisions, forms, queue, services
+from forum.models import FlagReason, User
+from forum.moderation import alerts, claims, decisions, forms, queries, queue, services
 from forum.moderation.routes import bp, errors_to_flash, form_errors_to_flash, moderator_required, safe_back
 from forum.moderation.targets import Target, load_target
 
@@ -32,13 +32,7 @@ BULK_LIMIT = 100
 
 
 def _moderators() -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(User.role.in_([Role.MODERATOR.value, Role.ADMIN.value]), User.deleted_at.is_(None))
-            .order_by(User.pseudonym_key)
-        )
-    )
+    return list(db.session.scalars(queries.staff(include_deleted=False)))
 
 
 @bp.get("/moderation", endpoint="queue")
@@ -82,27 +76,10 @@ def item(kind: str, item_id: int) -> str:
     if target.is_anonymous:
         history = queue.identity_history(target)
     elif author:
-        history = list(
-            db.session.scalars(
-                sa.select(AuditEntry)
-                .where(AuditEntry.subject_id == author.id)
-                .order_by(AuditEntry.id.desc())
-                .limit(20)
-            )
-        )
+        history = list(db.session.scalars(queries.member_history(author.id).limit(20)))
     else:
         history = []
-    notes = (
-        list(
-            db.session.scalars(
-                sa.select(ModeratorNote)
-                .where(ModeratorNote.member_id == author.id)
-                .order_by(ModeratorNote.created_at.desc())
-            )
-        )
-        if author
-        else []
-    )
+    notes = list(db.session.scalars(queries.member_notes(author.id))) if author else []
     return render_template(
         "moderation/item.html",
         target=target,

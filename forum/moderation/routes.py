@@ -10,15 +10,14 @@ from functools import wraps
 from typing import Any
 
 import click
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from forum.errors import ForumError, NotFound
+from forum.errors import ForumError, NotFound, put_errors
 from forum.extensions import db
-from forum.models import AuditEntry, Role, Status, User, WatchedWord, utcnow
-from forum.moderation import alerts, forms, members, services, trust
+from forum.models import Status, WatchedWord, utcnow
+from forum.moderation import alerts, forms, members, queries, services, trust, words
 from forum.moderation.targets import load_target
 from forum.params import row_id
 from forum.typed_text import TypedText, keeps_typed_text
@@ -143,17 +142,16 @@ def watched_words() -> Any:
     """Manage watched words and phrases."""
     form = forms.WatchedWordForm()
     if form.validate_on_submit():
-        phrase = " ".join(form.phrase.data.split()).casefold()
-        if db.session.scalar(sa.select(WatchedWord.id).where(WatchedWord.phrase == phrase)):
-            form.phrase.errors = [*form.phrase.errors, "That phrase is already on the list."]
+        try:
+            word = words.add_watched_word(current_user, form.phrase.data, form.action.data)
+        except ForumError as error:
+            db.session.rollback()
+            put_errors(form, error)
         else:
-            db.session.add(WatchedWord(phrase=phrase, action=form.action.data))
-            services.audit(current_user, "watched-word", reason=f"added {phrase!r} ({form.action.data})")
-            db.session.commit()
-            flash(f"“{phrase}” added.", "success")
+            flash(f"“{word.phrase}” added.", "success")
             return redirect(url_for("moderation.watched_words"))
-    words = list(db.session.scalars(sa.select(WatchedWord).order_by(WatchedWord.phrase)))
-    return render_template("moderation/words.html", form=form, words=words, confirm=forms.ConfirmForm())
+    watched = list(db.session.scalars(queries.watched_words()))
+    return render_template("moderation/words.html", form=form, words=watched, confirm=forms.ConfirmForm())
 
 
 @bp.post("/moderation/words/<int:word_id>/delete")
@@ -162,9 +160,7 @@ def delete_word(word_id: int) -> Response:
     """Take a phrase off the watched list."""
     word = db.get_or_404(WatchedWord, word_id)
     if forms.ConfirmForm().validate_on_submit():
-        services.audit(current_user, "watched-word", reason=f"removed {word.phrase!r}")
-        db.session.delete(word)
-        db.session.commit()
+        words.remove_watched_word(current_user, word)
     return redirect(url_for("moderation.watched_words"))
 
 
@@ -172,19 +168,14 @@ def delete_word(word_id: int) -> Response:
 @moderator_required
 def audit_log() -> str:
     """Browse and filter the audit log (read-only: nothing here can edit or delete it)."""
-    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
-    action = request.args.get("action", "")
-    if action:
-        query = query.where(AuditEntry.action == action)
-    for arg, column in (("moderator", AuditEntry.actor_id), ("member", AuditEntry.subject_id)):
-        name = (request.args.get(arg) or "").strip().lower()
-        if name:
-            query = query.where(column.in_(sa.select(User.id).where(User.pseudonym_key == name)))
-    before = row_id(request.args.get("before"))
-    if before:
-        query = query.where(AuditEntry.id < before)
+    query = queries.audit_entries(
+        action=request.args.get("action", ""),
+        moderator=request.args.get("moderator", ""),
+        member=request.args.get("member", ""),
+        before=row_id(request.args.get("before")),
+    )
     entries = list(db.session.scalars(query.limit(AUDIT_PAGE)))
-    actions = list(db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+    actions = list(db.session.scalars(queries.audit_actions()))
     return render_template("moderation/audit.html", entries=entries, actions=actions, page_size=AUDIT_PAGE)
 
 
@@ -214,12 +205,7 @@ def team() -> Any:
         abort(403)
     form = forms.ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        member = db.session.scalar(
-            sa.select(User).where(
-                User.pseudonym_key == (request.form.get("pseudonym") or "").strip().lower(),
-                User.deleted_at.is_(None),
-            )
-        )
+        member = db.session.scalar(queries.member_named(request.form.get("pseudonym") or ""))
         if member is None:
             flash("No member has that pseudonym.", "error")
         else:
@@ -229,11 +215,5 @@ def team() -> Any:
             except ForumError as error:
                 errors_to_flash(error)
         return redirect(url_for("moderation.team"))
-    staff = list(
-        db.session.scalars(
-            sa.select(User)
-            .where(User.role.in_([Role.MODERATOR.value, Role.ADMIN.value]))
-            .order_by(User.pseudonym_key)
-        )
-    )
+    staff = list(db.session.scalars(queries.staff()))
     return render_template("moderation/team.html", staff=staff, form=form)
