@@ -341,8 +341,9 @@ def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> d
     try:
         get_targets = [f"{name}={path}" for name, path in targets.items() if not name.startswith("_")]
         print(
-            "pages: village-%s worker RSS after start %.0f MB (peak %.0f)"
-            % (db_label, *worker_rss_mb(pidfile)),
+            "pages: village-{} worker RSS after start {:.0f} MB (peak {:.0f})".format(
+                db_label, *worker_rss_mb(pidfile)
+            ),
             flush=True,
         )
         subprocess.run(
@@ -352,8 +353,9 @@ def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> d
         )
         rows = parse_table(out / "table.txt")
         print(
-            "pages: village-%s worker RSS after visitors %.0f MB (peak %.0f)"
-            % (db_label, *worker_rss_mb(pidfile)),
+            "pages: village-{} worker RSS after visitors {:.0f} MB (peak {:.0f})".format(
+                db_label, *worker_rss_mb(pidfile)
+            ),
             flush=True,
         )
         cookie, token = sign_in(base)

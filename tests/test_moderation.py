@@ -1,4 +1,5 @@
-"""Moderation through HTTP: reports, the queue, actions and their effect on every surface, permissions, appeals, audit."""
+"""Moderation through HTTP: reports, the queue, actions and their effect on every surface, permissions,
+appeals, audit."""
 
 from __future__ import annotations
 
@@ -49,11 +50,11 @@ def test_cannot_report_own_post(app, story, member):
 
 
 def test_three_reports_auto_hide_but_welfare_never_counts(app, story):
-    for i in range(3):
+    for _i in range(3):
         report(app, make_user(), "story", story.id, reason="at-risk")
     db.session.expire_all()
     assert db.session.get(Story, story.id).status == Status.PUBLISHED.value
-    for i in range(3):
+    for _i in range(3):
         report(app, make_user(), "story", story.id, reason="unkind")
     db.session.expire_all()
     assert db.session.get(Story, story.id).status == Status.HIDDEN.value

@@ -52,7 +52,7 @@ def _reaction_counts(story_id: int, reply_ids: list[int]) -> dict[str, dict[str,
         .group_by(Reaction.story_id, Reaction.reply_id, Reaction.kind)
     )
     counts: dict[str, dict[str, int]] = {}
-    for s_id, r_id, kind, n in rows:
+    for _s_id, r_id, kind, n in rows:
         counts.setdefault(f"reply-{r_id}" if r_id else "story", {})[kind] = n
     return counts
 

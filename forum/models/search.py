@@ -17,15 +17,15 @@ SQLITE_DDL = [
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2')",
     *[
         stmt
-        for table, kind, title in (
-            ("stories", KIND_STORY, "coalesce(new.title, '')"),
-            ("replies", KIND_REPLY, "''"),
-            ("story_updates", KIND_UPDATE, "''"),
+        for table, kind, title, updated_columns in (
+            ("stories", KIND_STORY, "coalesce(new.title, '')", "title, body"),
+            ("replies", KIND_REPLY, "''", "body"),
+            ("story_updates", KIND_UPDATE, "''", "body"),
         )
         for stmt in (
             f"CREATE TRIGGER search_{table}_ai AFTER INSERT ON {table} BEGIN "  # nosec B608 - fixed names
             f"INSERT INTO search_fts(rowid, title, body) VALUES (new.id * 4 + {kind}, {title}, new.body); END",
-            f"CREATE TRIGGER search_{table}_au AFTER UPDATE OF {'title, ' if table == 'stories' else ''}body ON {table} "  # nosec B608
+            f"CREATE TRIGGER search_{table}_au AFTER UPDATE OF {updated_columns} ON {table} "  # nosec B608
             f"BEGIN DELETE FROM search_fts WHERE rowid = old.id * 4 + {kind}; "
             f"INSERT INTO search_fts(rowid, title, body) VALUES (new.id * 4 + {kind}, {title}, new.body); END",
             f"CREATE TRIGGER search_{table}_ad AFTER DELETE ON {table} BEGIN "  # nosec B608

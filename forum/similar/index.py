@@ -93,7 +93,7 @@ class BruteForceIndex:
 
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
         """Add or replace vectors (rows of `vectors`, in the order of `ids`)."""
-        for item_id, vector in zip(ids, np.asarray(vectors, dtype=np.float32)):
+        for item_id, vector in zip(ids, np.asarray(vectors, dtype=np.float32), strict=False):
             row = self._row_of.get(item_id)
             if row is None:
                 if self._free:

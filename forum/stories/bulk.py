@@ -140,7 +140,9 @@ def _insert_returning_ids(model: type[Story] | type[Reply], rows: list[dict[str,
         )
     first = (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
     ids = list(range(first, first + len(rows)))
-    db.session.execute(sa.insert(model), [{**row, "id": new_id} for row, new_id in zip(rows, ids)])
+    db.session.execute(
+        sa.insert(model), [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=False)]
+    )
     return ids
 
 
@@ -152,7 +154,7 @@ def insert_stories(prepared: Sequence[PreparedStory]) -> list[int]:
     tag_ids = _tag_ids(name for p in prepared for name in p.tag_names)
     links = [
         {"story_id": story_id, "tag_id": tag_ids[name]}
-        for story_id, p in zip(ids, prepared)
+        for story_id, p in zip(ids, prepared, strict=False)
         for name in p.tag_names
     ]
     if links:

@@ -1,4 +1,5 @@
-"""Story journeys in headless Chromium at phone size: post with hashtags, survive an expired token, reply, react, update."""
+"""Story journeys in headless Chromium at phone size: post with hashtags, survive an expired token, reply,
+react, update."""
 
 from __future__ import annotations
 
