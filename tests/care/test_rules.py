@@ -78,7 +78,8 @@ def test_negation_is_limited_to_its_clause(rules_only: Detector) -> None:
 
 def test_reasons_name_the_phrase_and_sentence(rules_only: Detector) -> None:
     result = rules_only.check("We had a long day. I keep thinking they'd be better off without me.")
-    assert result == CareResult(True, PHRASE_SCORE, ['sentence 2: phrase "better off without me"'])
+    expected = CareResult(True, PHRASE_SCORE, ['sentence 2: phrase "better off without me"'], phrase_hit=True)
+    assert result == expected
 
 
 @pytest.mark.parametrize(
