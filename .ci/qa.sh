@@ -48,7 +48,8 @@ for _ in $(seq 100); do curl -sf -o /dev/null "$BASE/" && break; sleep 0.2; done
 # A member for the signed-in checks, registered before any scan can use up the registration limit.
 [ "${CI_FULL:-0}" = 1 ] && COOKIE=$(.venv/bin/python .ci/sign_in.py "$BASE")
 
-PAGES=(/ /login /register /reset "/stories/$STORY" /tags /search?q=nursery /not-alone /support /guidelines /privacy)
+PAGES=(/ /login /register /reset "/stories/$STORY" /tags /search?q=nursery /not-alone /support /guidelines /privacy
+       /offline)
 V=$QA_TOOLS/venv/bin
 fails=0
 check() { local name=$1; shift; echo "== $name"; if "$@" >"$OUT/$name.log" 2>&1; then grep '^SUMMARY' "$OUT/$name.log" | tail -1
