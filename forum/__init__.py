@@ -54,6 +54,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    register_request_hooks(app)
     register_events(app)
     register_page_cache(app)
     register_error_handlers(app)
@@ -79,10 +80,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from forum import params, security
+    from forum import security
 
     security.init_app(app)
-    params.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -113,6 +113,24 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(care_bp)
 
 
+def register_request_hooks(app: Flask) -> None:
+    """Every app-wide before-request hook, in the order they run (after the extensions' own: CSRF, limiter,
+    sign-in). The features keep the functions; only this registers them."""
+    from forum import params
+    from forum.following import routes as following_routes
+    from forum.moderation import routes as moderation_routes
+    from forum.notifications import routes as notification_routes
+
+    # Refuse an oversized or too deeply nested JSON body before anything parses it.
+    app.before_request(params.check_json_body)
+    # Deliver the signed-in member's due update reminders (at most every ten minutes).
+    app.before_request(notification_routes.deliver_due_reminders)
+    # On a story page: remember what is new to the member (the unread marker) and move her visit on.
+    app.before_request(following_routes.mark_story_read)
+    # Tell a member, once, that her suspension or silence is over.
+    app.before_request(moderation_routes.end_finished_restrictions)
+
+
 def register_events(app: Flask) -> None:
     """Every before-write check and post signal listener, in the order they run.
 
@@ -120,16 +138,22 @@ def register_events(app: Flask) -> None:
     it), then moderation's checks (restrictions, rate limit, repeats, watched words, first posts, links).
     After a commit: care's check of the new post, moderation's flags, the similar-stories index, and last
     the page cache (register_page_cache), so a cached page is dropped after everything that changes it.
+    Session listeners: the lifecycle forgets a rolled-back transaction's announcements; the mail outbox
+    queues mail from what each flush wrote and tells followers of a reply before the commit.
     Registering twice (several apps in one process, as in the tests) changes nothing."""
     from forum.care import preferences as care_preferences
     from forum.care import services as care_services
     from forum.moderation import protection
+    from forum.notifications.mail import outbox
     from forum.similar import store as similar_store
+    from forum.stories import lifecycle
 
     care_preferences.install()
     care_services.install()
     protection.install()
     similar_store.install()
+    lifecycle.install()
+    outbox.install()
 
 
 def register_page_cache(app: Flask) -> None:

@@ -69,7 +69,9 @@ def browser_draft_owner(user_id: int) -> str:
 
 
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="village-stash-owner")
+    key = current_app.secret_key
+    assert key is not None  # Config always sets SECRET_KEY
+    return URLSafeSerializer(key, salt="village-stash-owner")
 
 
 def new_stash_owner() -> str:

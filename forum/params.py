@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import jsonify, request
 from werkzeug.wrappers import Response
 
 MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer; the RowId URL converter uses the same bound
@@ -63,7 +63,7 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
-def _check_json_body() -> Response | tuple[Response, int] | None:
+def check_json_body() -> Response | tuple[Response, int] | None:
     """Refuse an oversized or too deeply nested JSON body before anything parses it."""
     if not request.is_json or request.method in ("GET", "HEAD", "OPTIONS"):
         return None
@@ -81,8 +81,3 @@ def _check_json_body() -> Response | tuple[Response, int] | None:
             error="Bad request", message=f"JSON may nest at most {MAX_JSON_DEPTH} levels deep."
         ), 400
     return None
-
-
-def init_app(app: Flask) -> None:
-    """Check every JSON body before any view (or Flask-WTF) parses it."""
-    app.before_request(_check_json_body)

@@ -1,6 +1,6 @@
 """Jinja filters, globals and context processors shared by every template, registered in one place (features
-keep the functions; this module says which names every template can use). Care, moderation and
-notifications still register their own with their blueprints."""
+keep the functions; this module says which names every template can use). No blueprint registers an
+app-wide template helper of its own."""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ from markupsafe import Markup, escape
 from forum import permissions
 from forum.atom import routes as atom_routes
 from forum.auth import badges
+from forum.care import routes as care_routes
 from forum.feeds import routes as feed_routes
 from forum.following import routes as following_routes
+from forum.moderation import routes as moderation_routes
+from forum.notifications import routes as notification_routes
+from forum.notifications.mail import routes as mail_routes
 from forum.similar import routes as similar_routes
 from forum.stories import routes as story_routes
 
@@ -97,7 +101,26 @@ def init_app(app: Flask) -> None:
         staff_badge=badges.staff_badge,
         similar_panel=similar_routes.similar_panel,
     )
-    for processor in (story_routes.story_helpers, following_routes.follow_helpers, atom_routes.feed_links):
+    # Care's helpers: welfare verdicts in the queue, the writer's support card, the privacy warning, the
+    # support list, content-note handling and the settings page's blocks and mutes.
+    for helper in (
+        care_routes.care_verdicts_for,
+        care_routes.care_card_for,
+        care_routes.privacy_warning,
+        care_routes.support_resources_by_region,
+        care_routes.note_mode,
+        care_routes.care_settings,
+    ):
+        app.add_template_global(helper)
+    # Run in this order for every render; a later one would win a clash of names (there is none).
+    for processor in (
+        notification_routes.unread_notifications,  # the header's unread count
+        mail_routes.mail_helpers,  # whether the member's address is confirmed
+        moderation_routes.moderation_helpers,  # labels and the moderators' waiting badge
+        story_routes.story_helpers,
+        following_routes.follow_helpers,
+        atom_routes.feed_links,
+    ):
         app.context_processor(processor)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

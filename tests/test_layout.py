@@ -60,3 +60,69 @@ def test_importing_the_features_registers_no_hook() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "0"]
+
+
+_FEATURE_MODULES = (
+    "forum.care.routes",
+    "forum.moderation.routes",
+    "forum.notifications.routes",
+    "forum.notifications.mail.routes",
+    "forum.following.routes",
+    "forum.stories.lifecycle",
+    "forum.notifications.mail.outbox",
+)
+
+
+def test_importing_routes_and_listeners_registers_nothing_app_wide() -> None:
+    """Their blueprints, registered on a bare app, add routes only (no request hook, context processor or
+    template global), and importing the lifecycle and the outbox attaches no session listener."""
+    code = (
+        "import importlib, flask, sqlalchemy as sa\n"
+        "from sqlalchemy import orm\n"
+        f"mods = [importlib.import_module(m) for m in {_FEATURE_MODULES!r}]\n"
+        "from forum.notifications.mail import outbox\n"
+        "from forum.stories import lifecycle\n"
+        "bare = flask.Flask('bare')\n"
+        "names = set(bare.jinja_env.globals)\n"
+        "processors = list(bare.template_context_processors[None])\n"
+        "for m in mods:\n"
+        "    if hasattr(m, 'bp'):\n"
+        "        bare.register_blueprint(m.bp)\n"
+        "print(len(bare.url_map._rules) > 1)\n"
+        "print(sorted(set(bare.jinja_env.globals) - names))\n"
+        "print(dict(bare.before_request_funcs), dict(bare.after_request_funcs))\n"
+        "print(bare.template_context_processors[None] == processors)\n"  # a blueprint's own may stay
+        "listeners = [(e, f) for e, f in outbox._LISTENERS] + [('after_rollback', lifecycle._forget_on_rollback)]\n"
+        "print([e for e, f in listeners if sa.event.contains(orm.Session, e, f)])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["True", "[]", "{} {}", "True", "[]"]
+
+
+def test_create_app_registers_request_hooks_template_helpers_and_session_listeners(app: Flask) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy import orm
+
+    from forum.notifications.mail import outbox
+    from forum.stories import lifecycle
+
+    assert _names(app.before_request_funcs[None])[-4:] == [
+        "forum.params.check_json_body",
+        "forum.notifications.routes.deliver_due_reminders",
+        "forum.following.routes.mark_story_read",
+        "forum.moderation.routes.end_finished_restrictions",
+    ]
+    assert _names(app.template_context_processors[None])[-6:] == [
+        "forum.notifications.routes.unread_notifications",
+        "forum.notifications.mail.routes.mail_helpers",
+        "forum.moderation.routes.moderation_helpers",
+        "forum.stories.routes.story_helpers",
+        "forum.following.routes.follow_helpers",
+        "forum.atom.routes.feed_links",
+    ]
+    for name in ("care_verdicts_for", "care_card_for", "privacy_warning", "support_resources_by_region"):
+        assert app.jinja_env.globals[name].__module__ == "forum.care.routes"
+    assert {"note_mode", "care_settings"} <= set(app.jinja_env.globals)
+    assert sa.event.contains(orm.Session, "after_flush", outbox._collect)
+    assert sa.event.contains(orm.Session, "before_commit", outbox._fan_out_replies)
+    assert sa.event.contains(orm.Session, "after_rollback", lifecycle._forget_on_rollback)

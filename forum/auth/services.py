@@ -153,7 +153,8 @@ def create_members(people: Sequence[tuple[str, str]], password_hash: str) -> lis
     """Bulk sign-up for trusted loads (benchmark seeding, migrating a community): (pseudonym, email) pairs
     sharing one precomputed password hash, checked by the same rules as register_member except the password
     and look-alikes (the unique look-alike key still refuses those, for the whole batch)."""
-    rows, errors = [], []
+    rows = []
+    errors: list[tuple[str | None, str]] = []
     for pseudonym, email in people:
         pseudonym = " ".join(pseudonym.split())
         if not 3 <= len(pseudonym) <= 30:

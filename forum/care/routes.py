@@ -52,7 +52,6 @@ def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@bp.app_template_global("care_verdicts_for")
 def care_verdicts_for(entries: Any) -> dict[tuple[str, int], bool]:
     """Moderators' verdicts already given on these queue entries, by (kind, id)."""
     return verdicts_for([(e.target.kind, e.target.id) for e in entries])
@@ -74,19 +73,16 @@ def care_verdict(kind: str, item_id: int) -> Response:
     return redirect(url_for("moderation.queue") + f"#q-{kind}-{item_id}")
 
 
-@bp.app_template_global("care_card_for")
 def care_card_for(story: Any) -> Any:
     """The story's support card for its author (None for everyone else)."""
     return services.card_for(story, current_user)
 
 
-@bp.app_template_global("privacy_warning")
 def privacy_warning(text: str | None) -> str:
     """The gentle identifying-details warning for this text, or "" when there is nothing to say."""
     return WARNING if text and identifying_details(text) else ""
 
 
-@bp.app_template_global("support_resources_by_region")
 def support_resources_by_region() -> list[Any]:
     return resources.by_region()
 
@@ -157,7 +153,6 @@ def save_seeing() -> Response:
     return redirect(url_for("auth.settings") + "#seeing")
 
 
-@bp.app_template_global("note_mode")
 def note_mode(story: Any) -> str:
     """How the viewer wants this story's content note handled: collapse, show or hide."""
     if not story.content_note or not current_user.is_authenticated:
@@ -170,7 +165,6 @@ def note_mode(story: Any) -> str:
     return modes.get(story.content_note, "collapse")
 
 
-@bp.app_template_global("care_settings")
 def care_settings() -> dict[str, Any]:
     """What the settings page shows about blocks, muted tags and content notes."""
     return {

@@ -81,9 +81,9 @@ def record_shown(place: str) -> None:
 def shown_counts() -> dict[str, int]:
     """How many cards were shown, per place, for the admin page."""
     return dict(
-        db.session.execute(
-            sa.select(SignpostShown.place, sa.func.count()).group_by(SignpostShown.place)
-        ).all()
+        db.session.execute(sa.select(SignpostShown.place, sa.func.count()).group_by(SignpostShown.place))
+        .tuples()
+        .all()
     )
 
 

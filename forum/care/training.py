@@ -192,7 +192,7 @@ def prepare(rows: list[Labelled], embedder: Embedder, cache_path: Path | None) -
 
 def _stage1_rows(
     texts: list[Prepared], seed_model: tuple[np.ndarray, float] | None
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Stage-1 rows: each text whole; every unit of a text that needs no card (no part of it does); and,
     given a first model, the strongest unit of each multi-sentence text that does (multiple-instance)."""
     x, y = [], []

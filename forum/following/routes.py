@@ -30,7 +30,6 @@ def excerpt_filter(markdown: str, limit: int = 160) -> str:
     return excerpt(markdown or "", limit)
 
 
-@bp.before_app_request
 def mark_story_read() -> None:
     """On a signed-in member's story page: remember what was new (for the marker) and move her visit on."""
     if request.method != "GET" or request.endpoint != "stories.show" or not current_user.is_authenticated:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -290,7 +290,9 @@ def _add_author_history(items: list[QueueItem]) -> None:
             .join(Story, Story.id == Flag.story_id)
             .where(Flag.author_id.in_(author_ids), sa.not_(written_anonymously))
             .group_by(Flag.author_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     # Audit rows about anonymous posts carry no member (moderation.services.audit), so these are named ones.
     action_counts = dict(
@@ -298,7 +300,9 @@ def _add_author_history(items: list[QueueItem]) -> None:
             sa.select(AuditEntry.subject_id, sa.func.count())
             .where(AuditEntry.subject_id.in_(author_ids), AuditEntry.actor_id.is_not(None))
             .group_by(AuditEntry.subject_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     notes: dict[int, list[ModeratorNote]] = defaultdict(list)
     for note in db.session.scalars(
@@ -324,7 +328,8 @@ def pending_approval() -> list[Target]:
         for item in db.session.scalars(
             sa.select(model).where(model.status == Status.PENDING.value).order_by(model.created_at).limit(50)
         ):
-            targets.append(load_target(kind, item.id))
+            # select() over a loop of three models is typed as their common base
+            targets.append(load_target(kind, cast(Story | Reply | StoryUpdate, item).id))
     return targets
 
 

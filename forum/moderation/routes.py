@@ -25,7 +25,6 @@ from forum.typed_text import TypedText, keeps_typed_text
 bp = Blueprint("moderation", __name__)
 
 
-@bp.before_app_request
 def end_finished_restrictions() -> None:
     """Tell a member, once, that their suspension or silence is over (no query unless they had one)."""
     if not current_user.is_authenticated:
@@ -38,7 +37,6 @@ def end_finished_restrictions() -> None:
         members.end_finished_restrictions(current_user)
 
 
-@bp.app_context_processor
 def moderation_helpers() -> dict[str, Any]:
     return {
         "REASON_LABELS": services.REASON_LABELS,

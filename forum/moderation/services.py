@@ -153,8 +153,10 @@ def resolve_flags(target: Target, resolution: str) -> int:
         flag.resolved_at, flag.resolution = now, resolution
         if flag.reporter_id:
             decided = "no action was needed" if resolution == "dismissed" else "a moderator acted on it"
+            reporter = db.session.get(User, flag.reporter_id)
+            assert reporter is not None  # deleting a member sets reporter_id to NULL
             notify_message(
-                db.session.get(User, flag.reporter_id),
+                reporter,
                 f"Thanks for your report about a {target.label}. We looked at it: {decided}.",
                 kind="moderation",
                 story=target.story,

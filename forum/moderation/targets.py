@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -76,7 +77,8 @@ class Target:
 def load_target(kind: str, item_id: int) -> Target:
     """The item of this kind and id, or NotFound."""
     model = TARGET_MODELS.get(kind)
-    item = db.session.get(model, item_id) if model else None
+    # get() cannot tell which of the three models a union of classes gives back
+    item = cast(Story | Reply | StoryUpdate | None, db.session.get(model, item_id) if model else None)
     if item is None:
         raise NotFound("We couldn't find that post.")
     story = item if isinstance(item, Story) else item.story

@@ -21,7 +21,6 @@ PER_PAGE = 30
 REMINDER_CHECK_SECONDS = 600
 
 
-@bp.app_context_processor
 def unread_notifications() -> dict[str, Any]:
     """The header's unread count: one COUNT, only for signed-in members."""
     if not current_user.is_authenticated:
@@ -29,7 +28,6 @@ def unread_notifications() -> dict[str, Any]:
     return {"unread_notifications": services.unread_count(current_user.id)}
 
 
-@bp.before_app_request
 def deliver_due_reminders() -> None:
     """Opportunistically deliver the member's due update reminders, so nothing depends on cron."""
     if request.method != "GET" or request.endpoint in (None, "static") or not current_user.is_authenticated:

@@ -26,10 +26,14 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from forum.similar.engine import MODELS, ModelSpec
+
+if TYPE_CHECKING:
+    import onnx  # imported where used at run time: only this install-time tool needs it
 
 OPSET = 20  # Gelu and LayerNormalization are standard operators from here on
 
@@ -103,7 +107,7 @@ class _Graph:
         self.initialisers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def op(self, kind: str, *inputs: str, **attributes: object) -> str:
+    def op(self, kind: str, *inputs: str, **attributes: Any) -> str:  # onnx attributes: ints, floats, lists
         self.count += 1
         out = f"{kind.lower()}_{self.count}"
         self.nodes.append(
@@ -147,7 +151,7 @@ def _relative_buckets(length: int, num_buckets: int = 32, max_distance: int = 12
     return ret + np.where(n < max_exact, n, large)
 
 
-def build_graph(spec: ModelSpec, weights: dict[str, np.ndarray], config: dict) -> object:
+def build_graph(spec: ModelSpec, weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
     """The float32 encoder + mean pooling as an ONNX ModelProto."""
     from onnx import TensorProto, helper
 

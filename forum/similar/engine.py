@@ -133,8 +133,8 @@ class Embedder:
         # The shipped tokenizers pad and truncate; we window and mask ourselves instead.
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.start_id = self.tokenizer.token_to_id(self.spec.start_token)
-        self.end_id = self.tokenizer.token_to_id(self.spec.end_token)
+        self.start_id = self._token_id(self.spec.start_token)
+        self.end_id = self._token_id(self.spec.end_token)
         options = onnxruntime.SessionOptions()
         # One thread per worker process: gunicorn runs a worker per core already.
         options.intra_op_num_threads = threads
@@ -149,6 +149,12 @@ class Embedder:
         )
         self.tokens_run = 0  # token positions sent to the model so far (padding included): the work done
         release_free_memory()
+
+    def _token_id(self, token: str) -> int:
+        found = self.tokenizer.token_to_id(token)
+        if found is None:  # a tokenizer.json that is not this model's
+            raise ValueError(f"{self.spec.name}: the tokenizer has no {token!r} token")
+        return found
 
     def token_windows(self, text: str) -> list[list[int]]:
         """The text's token ids in at most MAX_WINDOWS windows of the model's length (with start/end

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -118,11 +119,13 @@ def prepare_reply(item: NewReply) -> dict[str, object]:
 
 def _tag_ids(names: Iterable[str]) -> dict[str, int]:
     wanted = set(names)
-    found = dict(db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(wanted))).all())
+    found = dict(db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(wanted))).tuples().all())
     missing = sorted(wanted - found.keys())
     if missing:
         db.session.execute(sa.insert(Tag), [{"name": name} for name in missing])
-        found.update(db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(missing))).all())
+        found.update(
+            db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(missing))).tuples().all()
+        )
     return found
 
 
@@ -161,7 +164,7 @@ def insert_stories(prepared: Sequence[PreparedStory]) -> list[int]:
         db.session.execute(sa.insert(story_tags), links)
         # Every new story is published, so each link adds one to its tag. (Recounting instead read every
         # story of a popular tag again for each batch: quadratic over a long load.)
-        tags = Tag.__table__
+        tags = cast(sa.Table, Tag.__table__)  # declared as a FromClause; a mapped class's table is a Table
         increment = (
             sa.update(tags)
             .where(tags.c.id == sa.bindparam("tag"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TextIO
 
 import click
 from flask import current_app
@@ -26,7 +27,7 @@ def send_reminders() -> None:
 @click.option(
     "--author", default="Imported stories", help="Pseudonym the stories are posted as (created if needed)."
 )
-def import_command(file: click.utils.LazyFile, author: str) -> None:
+def import_command(file: TextIO, author: str) -> None:
     """Import stories from a JSON Lines file; prints {"source_id", "id"} per story, errors on stderr."""
     imported: list[int] = []
     embed_later = current_app.config.get("SIMILAR_EMBED_ON_WRITE", True)

@@ -6,6 +6,7 @@ import json
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypedDict
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,6 +18,12 @@ from forum.models import User
 from forum.stories import services
 
 DEFAULT_AUTHOR = "Imported stories"
+
+
+class _Fields(TypedDict):
+    title: str | None
+    body: str
+    tags: list[str]
 
 
 @dataclass
@@ -43,7 +50,7 @@ def import_author(name: str) -> User:
     return user
 
 
-def _parse(raw: str) -> tuple[str | None, dict[str, object]]:
+def _parse(raw: str) -> tuple[str | None, _Fields]:
     data = json.loads(raw)
     if not isinstance(data, dict):
         raise ValueError("each line must be a JSON object")
@@ -73,9 +80,9 @@ def import_stories(lines: Iterable[str], author_name: str = DEFAULT_AUTHOR) -> I
             story = services.publish_story(
                 author,
                 title=fields["title"],
-                body=fields["body"],  # type: ignore[arg-type]
+                body=fields["body"],
                 tags=fields["tags"],
-            )  # type: ignore[arg-type]
+            )
         except (ValueError, ForumError) as error:
             db.session.rollback()
             message = error.message if isinstance(error, ForumError) else str(error)

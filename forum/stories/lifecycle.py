@@ -40,10 +40,15 @@ def _outbox() -> list[hooks.Change]:
     return changes
 
 
-@sa.event.listens_for(orm.Session, "after_rollback")
 def _forget_on_rollback(session: orm.Session) -> None:
     # What a rolled-back transaction meant to announce never happened.
     session.info.pop(_OUTBOX, None)
+
+
+def install() -> None:
+    """Forget a rolled-back transaction's changes (a session listener; attaching it twice changes nothing)."""
+    if not sa.event.contains(orm.Session, "after_rollback", _forget_on_rollback):
+        sa.event.listen(orm.Session, "after_rollback", _forget_on_rollback)
 
 
 def _plus(column: Any, delta: int) -> Any:

@@ -313,9 +313,12 @@ def _react(story: Story | None, item: Reply | None, back: str) -> Any:
         raise ValidationFailed([("on", "That reaction request wasn't clear. Please try again.")])
     on = services.set_reaction(current_user, kind=kind, on=wanted, story=story, reply=item)
     if request.accept_mimetypes.best == "application/json":
-        summary = queries.reaction_summaries(story, [item] if item else [], current_user)[
-            f"reply-{item.id}" if item else f"story-{story.id}"
-        ]  # type: ignore[union-attr]
+        if item is not None:
+            key = f"reply-{item.id}"
+        else:
+            assert story is not None  # the routes pass a story or a reply
+            key = f"story-{story.id}"
+        summary = queries.reaction_summaries(story, [item] if item else [], current_user)[key]
         return jsonify(
             on=on,
             kind=kind,

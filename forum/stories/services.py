@@ -36,11 +36,11 @@ from forum.stories.validation import validate_reply, validate_story, validate_up
 REMINDER_WEEKS = (1, 3)
 
 
-def _author(item: Story | Reply) -> int:
+def _author(item: Story | Reply) -> int | None:
     return item.author_id
 
 
-def _story_author(update: StoryUpdate) -> int:
+def _story_author(update: StoryUpdate) -> int | None:
     return update.story.author_id
 
 

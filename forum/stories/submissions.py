@@ -15,7 +15,7 @@ from forum.extensions import db
 T = TypeVar("T")
 
 
-def existing(model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int]) -> T | None:
+def existing(model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int | None]) -> T | None:
     """The item already created with this key, if any; another member's key is refused."""
     if not key:
         return None
@@ -26,7 +26,7 @@ def existing(model: type[T], key: str | None, owner_id: int, owner: Callable[[T]
 
 
 def commit_once(
-    model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int], build: Callable[[], T]
+    model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int | None], build: Callable[[], T]
 ) -> T:
     """Build and commit; if a concurrent request with the same key won the race, return its item instead."""
     for attempt in range(2):

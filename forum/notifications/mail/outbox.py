@@ -79,7 +79,6 @@ def _pending(session: orm.Session) -> dict[str, list[Any]]:
     return pending
 
 
-@sa.event.listens_for(orm.Session, "after_flush")
 def _collect(session: orm.Session, context: Any) -> None:
     """Note what this flush wrote that may need mail; acted on just after, still inside the transaction."""
     if not has_app_context():
@@ -110,7 +109,6 @@ def _collect(session: orm.Session, context: Any) -> None:
                 (found := found or _pending(session))["erased"].append(obj.id)
 
 
-@sa.event.listens_for(orm.Session, "after_flush_postexec")
 def _write(session: orm.Session, context: Any) -> None:
     pending = session.info.get(_PENDING)
     if not pending:
@@ -128,7 +126,6 @@ def _write(session: orm.Session, context: Any) -> None:
             _queue_for_notification(session, note, now)
 
 
-@sa.event.listens_for(orm.Session, "before_commit")
 def _fan_out_replies(session: orm.Session) -> None:
     """Followers hear of a reply once the whole action is written (its author and any quoted member are
     notified by the service after the reply is first flushed); the commit then flushes what this adds."""
@@ -141,9 +138,25 @@ def _fan_out_replies(session: orm.Session) -> None:
         _fan_out(session, reply)
 
 
-@sa.event.listens_for(orm.Session, "after_rollback")
 def _forget(session: orm.Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+# In the order they fire within a transaction; install() attaches them to every session.
+_LISTENERS = (
+    ("after_flush", _collect),
+    ("after_flush_postexec", _write),
+    ("before_commit", _fan_out_replies),
+    ("after_rollback", _forget),
+)
+
+
+def install() -> None:
+    """Watch every session's flushes and commits (attaching twice, as several apps in one process do, changes
+    nothing)."""
+    for event, listener in _LISTENERS:
+        if not sa.event.contains(orm.Session, event, listener):
+            sa.event.listen(orm.Session, event, listener)
 
 
 def _prefs(session: orm.Session, user_id: int) -> MailPreference:

@@ -19,7 +19,6 @@ from forum.notifications.mail.forms import ChangeEmailForm, MailSettingsForm
 bp = Blueprint("mail", __name__)
 
 
-@bp.app_context_processor
 def mail_helpers() -> dict[str, Any]:
     def mail_confirmed() -> bool:
         """Whether the signed-in member's address is confirmed (read only where a template asks)."""
