@@ -40,7 +40,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     if config is None:
         config = config_from_env()
     elif not isinstance(config, Config):
-        config = Config(**dict(config))
+        config = Config(None, **config)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),

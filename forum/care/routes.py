@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -92,6 +92,7 @@ def support_resources_by_region() -> list[Any]:
 def export(kind: str) -> Response:
     """Download everything you wrote and your account data."""
     data = member_export(current_user)
+    response: Response
     if kind == "json":
         response = jsonify(data)
     else:
@@ -106,14 +107,17 @@ def export(kind: str) -> Response:
 @login_required
 def block(kind: str, item_id: int) -> Response:
     """Stop seeing the author of this story or reply (and they stop seeing you)."""
-    item = db.session.get(Story if kind == "story" else Reply, item_id)
+    # get() cannot tell which of the two models a conditional class gives back
+    item = cast(Story | Reply | None, db.session.get(Story if kind == "story" else Reply, item_id))
     if item is None or not forms.ConfirmForm().validate_on_submit():
         abort(404 if item is None else 400)
     try:
         made = block_author_of(current_user, item)
     except ForumError as error:
         flash(error.message, "error")
-        return redirect(url_for("stories.show", story_id=item.id if kind == "story" else item.story_id))
+        return redirect(
+            url_for("stories.show", story_id=item.id if isinstance(item, Story) else item.story_id)
+        )
     flash(
         "Blocked. You won't see this story or anything its author writes in it as “Anonymous parent”. "
         "You can undo this in your settings."
@@ -203,11 +207,8 @@ def dismiss(card_id: int) -> Response:
     """Close the support card on your story."""
     if forms.ConfirmForm().validate_on_submit():
         services.dismiss_card(current_user, card_id)
-    return redirect(
-        request.form.get("next")
-        if (request.form.get("next") or "").startswith("/stories/")
-        else url_for("feeds.home")
-    )
+    back = request.form.get("next") or ""
+    return redirect(back if back.startswith("/stories/") else url_for("feeds.home"))
 
 
 @bp.route("/admin/care", methods=["GET", "POST"])
