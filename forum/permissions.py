@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
+
+from flask import abort
+from flask_login import current_user, login_required
 
 from forum.errors import NotAllowed
 
@@ -24,8 +28,6 @@ def rule(name: str) -> Callable[[Callable[[Any, Any], bool]], Callable[[Any, Any
 def can(name: str, obj: Any = None, user: Any = None) -> bool:
     """True when user (the current member by default) may do `name` on obj."""
     if user is None:
-        from flask_login import current_user
-
         user = current_user
     if not getattr(user, "is_authenticated", False):
         return False
@@ -46,3 +48,25 @@ def _moderate(user: Any, _obj: Any) -> bool:
 @rule("administer")
 def _administer(user: Any, _obj: Any) -> bool:
     return bool(user.is_admin)
+
+
+def _view_guard(name: str, doc: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def guard(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not can(name):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    guard.__doc__ = doc
+    return guard
+
+
+# View decorators: visitors are sent to sign in, signed-in members without the role get a 403.
+moderator_required = _view_guard(
+    "moderate", "Signed-in moderators and admins only; everyone else gets a 403."
+)
+admin_required = _view_guard("administer", "Signed-in admins only; everyone else gets a 403.")

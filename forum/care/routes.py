@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any, cast
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -21,35 +19,10 @@ from forum.extensions import db, limiter
 from forum.models import CONTENT_NOTES, CarePhrase, Reply, Story, SupportResource
 from forum.moderation.services import get_setting, set_setting
 from forum.moderation.targets import load_target
+from forum.permissions import admin_required, moderator_required
 from forum.visibility import NOTE_MODES, muted_tags, note_modes
 
 bp = Blueprint("care", __name__)
-
-
-def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed-in admins only."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed-in moderators and admins only."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_moderator:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def care_verdicts_for(entries: Any) -> dict[tuple[str, int], bool]:

@@ -12,8 +12,9 @@ from forum.errors import ForumError, ValidationFailed
 from forum.extensions import db
 from forum.models import Appeal, Story, User
 from forum.moderation import forms, members, services
-from forum.moderation.routes import bp, errors_to_flash, form_errors_to_flash, moderator_required
+from forum.moderation.routes import bp, errors_to_flash, form_errors_to_flash
 from forum.moderation.targets import load_target
+from forum.permissions import moderator_required
 
 
 def _referrer_or_queue() -> str:

@@ -13,8 +13,9 @@ from forum.errors import ForumError
 from forum.extensions import db
 from forum.models import FlagReason, User
 from forum.moderation import alerts, claims, decisions, forms, queries, queue, services
-from forum.moderation.routes import bp, errors_to_flash, form_errors_to_flash, moderator_required, safe_back
+from forum.moderation.routes import bp, errors_to_flash, form_errors_to_flash, safe_back
 from forum.moderation.targets import Target, load_target
+from forum.permissions import moderator_required
 
 ITEM_ACTIONS = {
     "dismiss",

@@ -5,8 +5,6 @@ The queue and its decisions are in queue_routes, actions on members in member_ro
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
@@ -20,6 +18,7 @@ from forum.models import Status, WatchedWord, utcnow
 from forum.moderation import alerts, forms, members, queries, services, trust, words
 from forum.moderation.targets import load_target
 from forum.params import row_id
+from forum.permissions import moderator_required
 from forum.typed_text import TypedText, keeps_typed_text
 
 bp = Blueprint("moderation", __name__)
@@ -56,19 +55,6 @@ def digest_command() -> None:
     told = alerts.queue_moderator_digest()
     db.session.commit()
     click.echo(f"Told {told} moderator{'s' if told != 1 else ''}.")
-
-
-def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed-in moderators and admins only; everyone else gets a 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_moderator:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def errors_to_flash(error: ForumError) -> None:
