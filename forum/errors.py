@@ -184,6 +184,16 @@ def _handle_database_unavailable(error: Exception) -> Any:
     return body, status, {"Retry-After": "5"}
 
 
+def _handle_unreadable_value(error: Exception) -> Any:
+    # A value the database refuses to compare or store (a NUL byte in a URL or a form, on PostgreSQL):
+    # the request itself is malformed, so answer it as one instead of failing as a 500.
+    current_app.logger.info("database refused a request value: %s", error)
+    db.session.rollback()
+    return error_response(
+        400, "That request had characters Village can't read. Please check it and try again."
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     """Friendly pages for HTTP errors, domain errors and crashes; the session is rolled back on 500."""
     app.register_error_handler(CSRFError, _handle_csrf_error)
@@ -191,3 +201,4 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ForumError, _handle_forum_error)
     app.register_error_handler(500, _handle_server_error)
     app.register_error_handler(sa_exc.OperationalError, _handle_database_unavailable)
+    app.register_error_handler(sa_exc.DataError, _handle_unreadable_value)

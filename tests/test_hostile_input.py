@@ -384,3 +384,22 @@ def test_json_depth_counts_brackets_outside_strings_only() -> None:
     assert json_depth(b'{"text": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}') == 1
     assert json_depth(b'[[["\\"[[["]]]') == 3
     assert json_depth(b"[" * 50) == 50
+
+
+@pytest.mark.parametrize(
+    "method, path, data",
+    [
+        ("get", "/tags/%00", None),
+        ("get", "/feeds/tags/%00.atom", None),
+        ("get", "/search?q=%00", None),
+        ("get", "/api/stories?tag=%00", None),
+        ("get", "/not-alone?q=%00", None),
+        ("post", "/login", {"identifier": "\x00", "password": "whatever it is"}),
+        ("post", "/register", {"pseudonym": "ab\x00cd", "email": "a\x00b@example.com", "password": "x" * 12}),
+        ("post", "/reset", {"email": "a\x00@example.com"}),
+    ],
+)
+def test_a_nul_byte_anywhere_is_never_a_server_error(client, method, path, data):
+    """PostgreSQL refuses NUL in text: a NUL in a URL or form is bad input (4xx or the page), never a 500."""
+    response = getattr(client, method)(path, data=data) if data else getattr(client, method)(path)
+    assert response.status_code < 500, (path, response.status_code)

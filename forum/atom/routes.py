@@ -13,6 +13,7 @@ from forum.atom.build import Entry, document, etag_for
 from forum.extensions import db
 from forum.models import CONTENT_NOTES, Reply, Status, Story, Tag, story_tags, utcnow
 from forum.stories.queries import author_label, visible_stories
+from forum.text import normalise_tag
 
 bp = Blueprint("atom", __name__)
 PER_FEED = 30
@@ -89,7 +90,8 @@ def stories() -> Response:
 
 @bp.get("/feeds/tags/<tag>.atom")
 def tag(tag: str) -> Response:
-    found = db.session.scalar(sa.select(Tag).where(Tag.name == tag.lower()))
+    name = normalise_tag(tag)
+    found = db.session.scalar(sa.select(Tag).where(Tag.name == name)) if name else None
     if found is None:
         raise NotFound(f"No stories are tagged #{tag} yet.")
     tagged = sa.select(story_tags.c.story_id).where(story_tags.c.tag_id == found.id)

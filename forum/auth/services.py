@@ -11,6 +11,7 @@ from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from forum import names
+from forum import text as textlib
 from forum.auth import limits, sessions
 from forum.auth.passwords import hash_password, needs_rehash, verify_password
 from forum.errors import NotAllowed, ValidationFailed
@@ -81,7 +82,8 @@ def _password_errors(
 
 def find_by_identifier(identifier: str) -> User | None:
     """The live member with this pseudonym or email (case-insensitive)."""
-    key = identifier.strip().lower()
+    # Control characters (a NUL among them, which PostgreSQL refuses in text) are in no pseudonym or email.
+    key = textlib.clean_line(identifier).lower()
     if not key:
         return None
     column = User.email if "@" in key else User.pseudonym_key

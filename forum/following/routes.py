@@ -16,6 +16,7 @@ from forum.following import services
 from forum.notifications.mail.render import excerpt
 from forum.params import page_arg
 from forum.stories import queries
+from forum.text import normalise_tag
 
 bp = Blueprint("following", __name__)
 PER_PAGE = 20
@@ -57,7 +58,8 @@ def follow_story(story_id: int) -> Response:
 @login_required
 def follow_tag(tag: str) -> Response:
     FlaskForm().validate_on_submit()
-    found = feed_queries.tag_named(tag.lower())
+    name = normalise_tag(tag)
+    found = feed_queries.tag_named(name) if name else None
     if found is None:
         raise NotFound("No stories are tagged with that yet.")
     services.follow_tag(current_user, found, request.form.get("on") == "1")
