@@ -13,7 +13,8 @@ from forum.extensions import db
 from forum.models import Appeal, Story, User
 from forum.moderation import forms, members, services
 from forum.moderation.routes import bp, errors_to_flash, form_errors_to_flash
-from forum.moderation.targets import load_target
+from forum.moderation.targets import Target, load_target
+from forum.params import row_id
 from forum.permissions import moderator_required
 
 
@@ -36,9 +37,21 @@ def member_action(user_id: int) -> Response:
     if not form.validate_on_submit():
         form_errors_to_flash(form)
         return redirect(_referrer_or_queue())
-    kind, raw_id = request.form.get("kind"), request.form.get("item_id", "")
+    kind, item_id = request.form.get("kind"), row_id(request.form.get("item_id"))
     try:
-        target = load_target(kind, int(raw_id)) if kind and raw_id.isdigit() and len(raw_id) < 10 else None
+        target = load_target(kind, item_id) if kind and item_id else None
+    except ForumError as error:
+        errors_to_flash(error)
+        return redirect(_referrer_or_queue())
+    _act(member, action, form, target)
+    return redirect(_referrer_or_queue())
+
+
+def _act(member: User | None, action: str, form: forms.MemberActionForm, target: Target | None) -> None:
+    """Apply one member action with the form's reason and days, and say how it went."""
+    try:
+        if member is None:
+            raise ValidationFailed([(None, "This post has no member to act on.")])
         members.act_on_member(
             current_user,
             member,
@@ -51,7 +64,6 @@ def member_action(user_id: int) -> Response:
     except ForumError as error:
         db.session.rollback()
         errors_to_flash(error)
-    return redirect(_referrer_or_queue())
 
 
 @bp.post("/moderation/<kind>/<int:item_id>/author")
@@ -69,22 +81,7 @@ def author_action(kind: str, item_id: int) -> Response:
     if not form.validate_on_submit():
         form_errors_to_flash(form)
         return redirect(back)
-    try:
-        author = target.author
-        if author is None:
-            raise ValidationFailed([(None, "This post has no member to act on.")])
-        members.act_on_member(
-            current_user,
-            author,
-            action,
-            reason=form.reason.data or "",
-            days=form.days.data or 0,
-            target=target,
-        )
-        flash(f"Done: {action}.", "success")
-    except ForumError as error:
-        db.session.rollback()
-        errors_to_flash(error)
+    _act(target.author, action, form, target)
     return redirect(back)
 
 

@@ -15,6 +15,7 @@ from forum.models import FlagReason, User
 from forum.moderation import alerts, claims, decisions, forms, queries, queue, services
 from forum.moderation.routes import bp, errors_to_flash, form_errors_to_flash, safe_back
 from forum.moderation.targets import Target, load_target
+from forum.params import row_id
 from forum.permissions import moderator_required
 
 ITEM_ACTIONS = {
@@ -261,8 +262,8 @@ def act(kind: str, item_id: int) -> Response | str:
 def assign(kind: str, item_id: int) -> Response:
     """Assign an item to a moderator."""
     target = load_target(kind, item_id)
-    raw = request.form.get("moderator_id", "")
-    assignee = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    assignee_id = row_id(request.form.get("moderator_id"))
+    assignee = db.session.get(User, assignee_id) if assignee_id else None
     if not forms.ConfirmForm().validate_on_submit() or assignee is None:
         flash("Choose a moderator to assign it to.", "error")
     else:
