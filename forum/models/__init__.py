@@ -3,6 +3,7 @@
 from forum.models import search as _search_ddl  # noqa: F401  (registers full-text DDL)
 from forum.models.base import Base, utcnow
 from forum.models.care import Block, CareCard, CarePhrase, MemberPreference, SignpostShown, SupportResource
+from forum.models.jobs import Job
 from forum.models.mail import Follow, MailOutbox, MailPreference, StoryVisit
 from forum.models.moderation import (
     Appeal,
@@ -37,6 +38,7 @@ from forum.models.user import LoginSession, Role, User
 __all__ = [
     "Block",
     "Follow",
+    "Job",
     "MailOutbox",
     "MailPreference",
     "StoryVisit",
