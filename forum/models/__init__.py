@@ -15,6 +15,7 @@ from forum.models.moderation import (
     SiteSetting,
     WatchedWord,
 )
+from forum.models.similar import SimilarSignal, Verdict
 from forum.models.story import (
     CONTENT_NOTES,
     AgeBand,
@@ -54,6 +55,8 @@ __all__ = [
     "FlagReason",
     "ModeratorNote",
     "SiteSetting",
+    "SimilarSignal",
+    "Verdict",
     "WatchedWord",
     "CONTENT_NOTES",
     "AgeBand",
