@@ -68,11 +68,22 @@ def tfidf_rankings(stories: list[dict]) -> dict[str, list[str]]:
     return ranked
 
 
-def village_rankings(data: Path, model: str) -> tuple[dict[str, list[str]], float]:
-    """Import into a temporary site using `model` and ask the real API for each story's 5 closest."""
+def seed_story_text() -> str:
+    """The demo's first story (forum/demo.py): the drop-off Village exists for, as its writer posts it."""
+    from forum.demo import STORIES
+    from forum.similar.engine import story_text
+
+    _author, title, body, tags, *_rest = STORIES[0]
+    return story_text(title, body, tags.replace("#", "").split())
+
+
+def village_rankings(data: Path, model: str) -> tuple[dict[str, list[str]], float, list[str]]:
+    """Import into a temporary site using `model` and ask the real API for each story's 5 closest; also the
+    5 closest to the seed's drop-off story, asked as the compose page asks while she writes."""
     from forum import create_app
     from forum.config import Config
     from forum.extensions import db
+    from forum.similar import store
 
     tmp = Path(tempfile.mkdtemp())
     app = create_app(
@@ -98,7 +109,9 @@ def village_rankings(data: Path, model: str) -> tuple[dict[str, list[str]], floa
     for story_id, source in source_of.items():
         similar = client.get(f"/api/stories/{story_id}/similar?k={K}").get_json()["similar"]
         ranked[source] = [source_of[s["id"]] for s in similar]
-    return ranked, imported
+    with app.test_request_context():
+        seed = [source_of[m.story.id] for m in store.similar_to_text(seed_story_text(), None, K)]
+    return ranked, imported, seed
 
 
 def report(data: Path, models: list[str]) -> None:
@@ -109,10 +122,12 @@ def report(data: Path, models: list[str]) -> None:
     theme = {s["id"]: s["theme"] for s in stories}
     baseline = tfidf_rankings(stories)
     rows = [("TF-IDF baseline (title + body)", *evaluate(baseline, theme), per_theme(baseline, theme), 0.0)]
+    seeds = []
     for model in models:
-        ranked, seconds = village_rankings(data, model)
+        ranked, seconds, seed = village_rankings(data, model)
         name = f"Village: {MODELS[model].title} ({MODELS[model].precision}), centred, expanded"
         rows.append((name, *evaluate(ranked, theme), per_theme(ranked, theme), seconds))
+        seeds.append((MODELS[model].title, seed))
     print(f"{len(stories)} stories from {data.name}")
     print(f"{'method':<62} {'P@5':>6} {'MRR':>6} {'import s':>9}")
     for name, p5, mrr, _, seconds in rows:
@@ -123,6 +138,9 @@ def report(data: Path, models: list[str]) -> None:
     print(f"{'theme':<28}" + "".join(f"{label[:15]:>16}" for label in labels))
     for t in themes:
         print(f"{t:<28}" + "".join(f"{r[3][t]:>16.2f}" for r in rows))
+    print("\nThe seed's drop-off story (forum/demo.py) while she writes: themes of its 5 closest, in order")
+    for title, seed in seeds:
+        print(f"{title:<28}" + ", ".join(theme[s] for s in seed))
     print(flush=True)
 
 
