@@ -1,6 +1,9 @@
-"""`flask similar rebuild`: recompute story vectors (a new model, or an imported site)."""
+"""`flask similar rebuild`: recompute story vectors (a new model, or an imported site); `flask similar learn`:
+train the re-ranking from members' signals."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 import sqlalchemy as sa
@@ -8,6 +11,7 @@ from flask.cli import AppGroup
 
 from forum.extensions import db
 from forum.models import Story
+from forum.similar import feedback, learning
 from forum.similar.store import current_model, embed_many, record_model, stored_model
 
 similar_cli = AppGroup("similar", help="Similar stories.")
@@ -35,3 +39,35 @@ def rebuild(missing_only: bool) -> None:
         record_model(spec, replace=True)
         db.session.commit()
     click.echo(f"{len(ids)} stories embedded with {spec.title}.")
+
+
+@similar_cli.command("learn")
+@click.option(
+    "--cut", type=click.DateTime(), help="Train on evidence before this UTC date, measure on the rest."
+)
+def learn(cut: datetime | None) -> None:
+    """Train the re-ranking on the signals and reactions before a cut date, measure it against the plain
+    order on the later ones, print the figures and store it (it is used only when it does better)."""
+    counts = feedback.signal_counts()
+    click.echo("Signals: " + ", ".join(f"{verdict} {n}" for verdict, n in counts.items()))
+    ranker = feedback.retrain(cut=cut)
+    if ranker is None:
+        click.echo(
+            f"Too little evidence to learn from (at least {learning.MIN_TRAIN} before the cut, both kinds)."
+        )
+        return
+    f = ranker.figures
+    click.echo(
+        f"Version {ranker.version} trained {ranker.trained_at} on {f['trained_on']} pieces of evidence before "
+        f"{f['cut']}; held back {f['held_back']} ({f['signals']} from signals, {f['reaction_examples']} from "
+        f"reactions, {f['outside_ranking']} outside the candidates)."
+    )
+    click.echo(
+        f"Held-back pairwise accuracy ({f['held_pairs']} pairs): plain {f['plain_pairwise']}, learned "
+        f"{f['learned_pairwise']}; AUC plain {f['plain_auc']}, learned {f['learned_auc']}."
+    )
+    for name, weight in zip(ranker.features, ranker.weights, strict=False):
+        click.echo(f"  {name:8} {weight:+.3f}")
+    click.echo(
+        "In use." if ranker.applied else "Not in use: it did not beat the plain order; the plain order stays."
+    )

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from forum.extensions import db, limiter
 from forum.models import Story
 from forum.params import bounded_int
-from forum.similar import store
+from forum.similar import feedback, store
 from forum.stories.queries import visible_stories
 from forum.text import bounded_text
 from forum.visibility import story_hidden
@@ -39,12 +39,14 @@ def _payload(story_id: int | None, matches: list[store.Match]) -> dict[str, Any]
 
 
 def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
-    """The closest stories and how many parents shared something similar, for the story page."""
+    """The closest stories, how many parents shared something similar and the member's own verdicts on
+    them (only ever hers), for the story page."""
     try:
         matches, count = store.similar_with_count(story, current_user, k)
-        return {"matches": matches, "count": count}
+        verdicts = feedback.verdicts_for(current_user, story, [m.story.id for m in matches])
+        return {"matches": matches, "count": count, "verdicts": verdicts}
     except Exception:  # noqa: BLE001 - the panel is a kindness, never a reason for an error page
-        return {"matches": [], "count": 0}
+        return {"matches": [], "count": 0, "verdicts": {}}
 
 
 @bp.get("/api/stories/<int:story_id>/similar")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
 from forum.models import SiteSetting, Status, Story
-from forum.similar import engine
+from forum.similar import engine, learning
 from forum.similar.index import BruteForceIndex
 from forum.stories import hooks
 from forum.stories.queries import visible_stories
@@ -230,7 +230,10 @@ def _matches(
     if banned_authors:
         query = query.where(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))
     stories = {s.id: s for s in db.session.scalars(query)}
-    return [Match(stories[i], score) for i, score in candidates if i in stories][:k]
+    # The learned re-ranking (forum.similar.learning) reorders a story's candidates once one is trained.
+    return learning.rerank(
+        [Match(stories[i], score) for i, score in candidates if i in stories], exclude_ids
+    )[:k]
 
 
 def similar_to_story(story: Story, viewer: Any = None, k: int = 5) -> list[Match]:

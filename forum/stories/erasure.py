@@ -14,7 +14,8 @@ notices that carried her story's title. Search (SQLite's FTS table through its t
 expressions over the rows) and the similar-stories vectors go with the rows.
 
 In both cases her reactions are withdrawn and the counts they added taken back, except, with "keep", those on
-her own anonymous threads.
+her own anonymous threads, and her private verdicts on similar stories ("this helped", "not like mine") go;
+with "remove everything", so do everyone's verdicts about her stories.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from forum.models import (
     Reaction,
     Reply,
     Revision,
+    SimilarSignal,
     Status,
     Story,
     StoryUpdate,
@@ -63,6 +65,7 @@ def keep_writing(user: User) -> list[int]:
     """Detach her named stories and replies; leave everything anonymous as it was. Returns the anonymous
     story ids (her reactions in those threads stay too)."""
     anonymous = _anonymous_story_ids(user)
+    forget_similar_signals(user)
     named = sa.or_(
         sa.and_(Story.author_id == user.id, Story.anonymous.is_(False)),
         Story.id.in_(
@@ -86,6 +89,20 @@ def keep_writing(user: User) -> list[int]:
         .execution_options(synchronize_session=False)
     )
     return anonymous
+
+
+def forget_similar_signals(user: User, story_ids: Iterable[int] = ()) -> None:
+    """Delete her verdicts on similar stories, and anyone's about the given stories (hers, being erased)."""
+    ids = list(story_ids) or [-1]
+    db.session.execute(
+        sa.delete(SimilarSignal).where(
+            sa.or_(
+                SimilarSignal.user_id == user.id,
+                SimilarSignal.source_id.in_(ids),
+                SimilarSignal.match_id.in_(ids),
+            )
+        )
+    )
 
 
 def withdraw_reactions(user: User, keep_on_stories: Iterable[int] = ()) -> None:
@@ -214,6 +231,7 @@ def remove_writing(user: User) -> None:
     titles = sorted({s.title for s in stories if s.title and len(s.title) >= 4}, key=len, reverse=True)
     hers = _her_texts(story_ids, reply_ids)
     _scrub_quoting_posts(user, story_ids, reply_ids, hers)
+    forget_similar_signals(user, story_ids)
 
     # Statuses through the lifecycle (tag, reply and update counts move), then the text goes.
     for story in stories:
