@@ -143,6 +143,7 @@ def register_events(app: Flask) -> None:
     Registering twice (several apps in one process, as in the tests) changes nothing."""
     from forum.care import preferences as care_preferences
     from forum.care import services as care_services
+    from forum.jobs import worker as jobs_worker
     from forum.moderation import protection
     from forum.notifications.mail import outbox
     from forum.similar import store as similar_store
@@ -154,6 +155,7 @@ def register_events(app: Flask) -> None:
     similar_store.install()
     lifecycle.install()
     outbox.install()
+    jobs_worker.install()
 
 
 def register_page_cache(app: Flask) -> None:

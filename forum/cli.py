@@ -14,6 +14,7 @@ from forum.auth.cli import users_cli
 from forum.care.cli import care_cli
 from forum.demo import demo_cli
 from forum.errors import ForumError
+from forum.jobs.cli import jobs_cli
 from forum.notifications.mail.cli import mail_cli
 from forum.similar.cli import similar_cli
 from forum.stories.cli import stories_cli
@@ -57,5 +58,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(similar_cli)
     app.cli.add_command(care_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

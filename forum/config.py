@@ -109,6 +109,11 @@ class Config:
     # Local time of the community: update reminders are never delivered between 21:00 and 08:00 here.
     SITE_TIMEZONE = "Europe/London"
 
+    # Background jobs (forum.jobs): run by `flask jobs work --forever`; inline runs a transaction's jobs right
+    # after its commit in the same process (the tests, or a site without a worker).
+    JOBS_INLINE = False
+    JOBS_LEASE_SECONDS = 300
+
     def __init__(self, instance_path: str | Path | None = None, **overrides: object) -> None:
         instance = Path(instance_path or os.environ.get("VILLAGE_INSTANCE_PATH") or Path.cwd() / "instance")
         self.INSTANCE_PATH = str(instance)
@@ -145,6 +150,7 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         for key, value in overrides.items():
             setattr(self, key, value)
+        self.JOBS_INLINE = _env_bool("JOBS_INLINE", self.JOBS_INLINE)
 
     def _fallback_secret_key(self, instance: Path) -> str:
         return _dev_secret_key(instance)
@@ -182,6 +188,8 @@ class TestConfig(Config):
 
     def __init__(self, instance_path: str | Path | None = None, **overrides: object) -> None:
         overrides.setdefault("SECRET_KEY", "test-secret-key")
+    # A write's background jobs run right after its commit; tests of the queue itself turn this off.
+    JOBS_INLINE = True
         super().__init__(instance_path, **overrides)
         self.CACHE_TYPE = "NullCache"
         self.RATELIMIT_STORAGE_URI = "memory://"

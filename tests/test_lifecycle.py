@@ -475,7 +475,8 @@ def test_care_admin_services_refuse_members(member: User) -> None:
 def test_a_care_card_and_its_welfare_flag_are_one_transaction(
     app: Flask, member: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The after-write handler records the card, the count and the welfare report in one commit."""
+    """The care job records the card, the count and the welfare report; the worker commits them with the
+    job's end, in one commit."""
     from forum.models import CareCard, Flag
 
     commits: list[int] = []
@@ -486,7 +487,8 @@ def test_a_care_card_and_its_welfare_flag_are_one_transaction(
     with monkeypatch.context() as patch:
         patch.setitem(app.config, "CARE_CHECK_ON_WRITE", True)
         commits.clear()
-        care._after_write(app, story)
+        care.check_post(story)
+        db.session.commit()
     assert commits == [1]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CareCard)) == 1
     assert db.session.scalar(sa.select(Flag.reason)) == "at-risk"

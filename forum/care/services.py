@@ -9,12 +9,13 @@ import threading
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from forum.care.classifier import latest_figures
-from forum.care.detector import CareResult, Detector
+from forum.care.detector import CareResult, Detector, rules_result
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
+from forum.jobs import queue as jobs
 from forum.models import (
     CareCard,
     CarePhrase,
@@ -180,28 +181,62 @@ def welfare_reports_enabled() -> bool:
     return get_setting(WELFARE_SETTING, "1") == "1"
 
 
-def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
-    """After a story or reply is saved: maybe leave its writer a card, and tell the moderators."""
-    if (
-        not isinstance(item, (Story, Reply))
-        or item.author_id is None
-        or not sender.config.get("CARE_CHECK_ON_WRITE", True)
-    ):
-        return
-    text = f"{getattr(item, 'title', None) or ''}\n{item.body}"
-    try:
-        result = check(text)
-    except Exception:  # noqa: BLE001 - the check is a kindness; it must never lose or block a post
-        sender.logger.exception("Care check failed for a new post")
-        return
-    if not result.signpost:
-        return
+def _post_text(item: Story | Reply) -> str:
+    return f"{getattr(item, 'title', None) or ''}\n{item.body}"
+
+
+def rules_check(text: str) -> CareResult:
+    """The reviewed phrase list and its context rules alone: cheap enough to run while the writer waits."""
+    return rules_result(detector().analyse(text[:20_000]).checks)
+
+
+def _leave_card(item: Story | Reply, *, count: bool) -> None:
     story = item if isinstance(item, Story) else item.story
     if not db.session.scalar(
         sa.select(CareCard.id).where(CareCard.user_id == item.author_id, CareCard.story_id == story.id)
     ):
         db.session.add(CareCard(user_id=item.author_id, story_id=story.id))
-    db.session.add(SignpostShown(place="story" if isinstance(item, Story) else "reply"))
+    if count:
+        db.session.add(SignpostShown(place="story" if isinstance(item, Story) else "reply"))
+
+
+def _wants_check(app: Flask, item: Any) -> bool:
+    return (
+        isinstance(item, (Story, Reply))
+        and item.author_id is not None
+        and bool(app.config.get("CARE_CHECK_ON_WRITE", True))
+    )
+
+
+def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
+    """After a story or reply is saved: a reviewed crisis phrase that survived the context rules leaves its
+    writer the card at once, on the page she lands on. The classifier's fuller check and the moderators'
+    welfare report follow in a background job (check_post)."""
+    if not _wants_check(sender, item):
+        return
+    try:
+        result = rules_check(_post_text(item))
+    except Exception:  # noqa: BLE001 - the check is a kindness; it must never lose or block a post
+        sender.logger.exception("Care check failed for a new post")
+        db.session.rollback()
+        return
+    if result.signpost:
+        _leave_card(item, count=True)
+        db.session.commit()
+
+
+def check_post(item: Story | Reply) -> None:
+    """The background job after a story or reply is saved: the whole check (classifier and rules). When it
+    warrants the card, the writer finds it on her next page (unless the phrase rules already left it), and a
+    phrase that survived the rules goes to the welfare queue. Committed with the job: a retry repeats nothing."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not _wants_check(app, item):
+        return
+    text = _post_text(item)
+    result = check(text)
+    if not result.signpost:
+        return
+    _leave_card(item, count=not rules_check(text).signpost)  # the rules' card was counted when it was left
     if welfare_reports_enabled() and result.phrase_hit:
         system_flag(
             target_of(item),
@@ -209,12 +244,12 @@ def _after_write(sender: Flask, item: Any, **extra: Any) -> None:
             "Automatic: the care check suggests the writer may be struggling. The writer was shown support.",
             commit=False,
         )
-    db.session.commit()  # the card, the count and the welfare flag: one event, one transaction
 
 
 def install() -> None:
-    """Check every new story and reply after it is saved."""
+    """Check every new story and reply: the phrase rules after it is saved, the whole check in a job."""
     hooks.content_created.connect(_after_write, weak=False)
+    jobs.after_post("care.check", (Story, Reply))(check_post)
 
 
 def admin_phrases() -> sa.Select[tuple[CarePhrase]]:

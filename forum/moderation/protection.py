@@ -17,7 +17,8 @@ from limits.strategies import MovingWindowRateLimiter
 from forum import text as textlib
 from forum.errors import NotAllowed, RateLimited, ValidationFailed
 from forum.extensions import db
-from forum.models import FlagReason, Reply, Status, Story, User, WatchedWord, utcnow
+from forum.jobs import queue as jobs
+from forum.models import FlagReason, Reply, Status, Story, StoryUpdate, User, WatchedWord, utcnow
 from forum.moderation import members, trust
 from forum.moderation.services import get_setting, system_flag
 from forum.moderation.targets import target_of
@@ -162,7 +163,7 @@ def _other_authors_of_near_duplicates(wanted: frozenset[str], author_id: int | N
     }
 
 
-def flag_near_duplicates(sender: Flask, item: Any, **extra: Any) -> None:
+def flag_near_duplicates(sender: Flask, item: Any, *, commit: bool = True, **extra: Any) -> None:
     """After a story or reply is created, flag it for the moderators when other members posted nearly the
     same text in the last hours (it was held instead when several did)."""
     if not isinstance(item, (Story, Reply)) or item.status != "published":
@@ -171,7 +172,7 @@ def flag_near_duplicates(sender: Flask, item: Any, **extra: Any) -> None:
     if others:
         count = len(others)
         note = f"Nearly the same text as recent posts by {count} other member{'s' if count > 1 else ''}"
-        system_flag(target_of(item), FlagReason.SPAM.value, note)
+        system_flag(target_of(item), FlagReason.SPAM.value, note, commit=commit)
 
 
 def matching_words(text: str) -> list[WatchedWord]:
@@ -228,12 +229,22 @@ def check_first_posts(author: User, kind: str, text: str, target: Any) -> str | 
     return None if published else "pending"
 
 
-def flag_watched_words(sender: Flask, item: Any, **extra: Any) -> None:
+def flag_watched_words(sender: Flask, item: Any, *, commit: bool = True, **extra: Any) -> None:
     """After a post is created, raise a system flag for any watched word set to "flag"."""
     target = target_of(item)
     flagged = [w.phrase for w in matching_words(target.text) if w.action == "flag"]
     if flagged:
-        system_flag(target, FlagReason.WATCHED_WORD.value, "Watched words: " + ", ".join(flagged))
+        system_flag(
+            target, FlagReason.WATCHED_WORD.value, "Watched words: " + ", ".join(flagged), commit=commit
+        )
+
+
+def flag_new_post(item: Story | Reply | StoryUpdate) -> None:
+    """The background job after a post is created: the moderators' flags (watched words, near duplicates).
+    Nothing the writer sees waits for them; they are committed with the job, so a retried job flags once."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    flag_watched_words(app, item, commit=False)
+    flag_near_duplicates(app, item, commit=False)
 
 
 def install() -> None:
@@ -248,5 +259,4 @@ def install() -> None:
         trust.hold_links_from_new_accounts,
     ):
         hooks.register_before_write(check)
-    hooks.content_created.connect(flag_watched_words, weak=False)
-    hooks.content_created.connect(flag_near_duplicates, weak=False)
+    jobs.after_post("moderation.flags", (Story, Reply, StoryUpdate))(flag_new_post)

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from forum.errors import ForumError, NotFound, put_errors
 from forum.extensions import db
+from forum.jobs import services as job_services
 from forum.models import Status, WatchedWord, utcnow
 from forum.moderation import alerts, forms, members, queries, services, trust, words
 from forum.moderation.targets import load_target
@@ -200,4 +201,20 @@ def team() -> Any:
                 errors_to_flash(error)
         return redirect(url_for("moderation.team"))
     staff = list(db.session.scalars(queries.staff()))
-    return render_template("moderation/team.html", staff=staff, form=form)
+    failed = list(db.session.scalars(job_services.failed_jobs()))
+    return render_template(
+        "moderation/team.html", staff=staff, form=form, job_counts=job_services.counts(), failed_jobs=failed
+    )
+
+
+@bp.post("/moderation/team/jobs/retry")
+@moderator_required
+def retry_jobs() -> Response:
+    """Admins send background jobs that failed every attempt round again (one, or all)."""
+    if not current_user.is_admin:
+        abort(403)
+    if forms.ConfirmForm().validate_on_submit():
+        job_id = row_id(request.form.get("job_id"))
+        count = job_services.retry_failed(None if job_id is None else [job_id])
+        flash(f"{count} job(s) queued again.", "success")
+    return redirect(url_for("moderation.team"))

@@ -8,6 +8,7 @@ from flask import current_app
 from forum import text
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
+from forum.jobs import queue as jobs
 from forum.models import (
     Appeal,
     AuditEntry,
@@ -245,6 +246,7 @@ def edit_title_and_tags(moderator: User, story: Story, *, title: str, tags: str,
         target_of(story),
         reason=f"title/tags now: {story.title!r} {new_tags}" + (f"; {why}" if why else ""),
     )
+    jobs.enqueue_follow_ups(story, edited=True)  # a new title or tags: a new vector
     lifecycle.commit()
     hooks.content_changed.send(current_app._get_current_object(), item=story)  # type: ignore[attr-defined]
 

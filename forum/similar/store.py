@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
+from forum.jobs import queue as jobs
 from forum.models import SiteSetting, Status, Story
 from forum.similar import engine, learning
 from forum.similar.index import BruteForceIndex
@@ -290,15 +291,11 @@ def _count_parents(story_ids: list[int], story: Story) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def _on_story_written(sender: Flask, item: Any, **extra: Any) -> None:
-    if isinstance(item, Story) and sender.config.get("SIMILAR_EMBED_ON_WRITE", True):
-        try:
-            embed_story(item)
-        except Exception:  # noqa: BLE001 - a missing model must never lose or block a post
-            db.session.rollback()
-            sender.logger.exception(
-                "Could not embed story %s; `flask similar rebuild` will catch up", item.id
-            )
+def _embed_posted(story: Story) -> None:
+    """The background job after a story is posted or edited: store its vector (a failure, such as a missing
+    model, is retried by the job queue and kept for an admin after the last attempt)."""
+    if current_app.config.get("SIMILAR_EMBED_ON_WRITE", True):
+        embed_story(story)
 
 
 def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = (), **extra: Any) -> None:
@@ -319,6 +316,5 @@ def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = ()
 
 def install() -> None:
     """Keep vectors and the index in step with every story write."""
-    hooks.content_created.connect(_on_story_written, weak=False)
-    hooks.content_changed.connect(_on_story_written, weak=False)
+    jobs.after_post("similar.embed", (Story,), on_edit=True)(_embed_posted)
     hooks.post_visibility_changed.connect(_on_visibility_changed, weak=False)

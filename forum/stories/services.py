@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from forum import text as textlib
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
+from forum.jobs import queue as jobs
 from forum.models import (
     Draft,
     Reaction,
@@ -102,6 +103,7 @@ def publish_story(
             )
         db.session.execute(sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == "story"))
         lifecycle.published(story)
+        jobs.enqueue_follow_ups(story)  # embedding, the care report, moderators' flags: in this transaction
         return story
 
     story = commit_once(Story, submission_key, author.id, _author, build)
@@ -146,6 +148,7 @@ def edit_story(
         lifecycle.retagged(story, old_tag_ids, [t.id for t in story.tags])
     if status == Status.PENDING.value:
         lifecycle.set_status(story, status)
+    jobs.enqueue_follow_ups(story, edited=True)
     lifecycle.commit()  # announces a hold for approval; the edit itself is content_changed
     hooks.content_changed.send(_app(), item=story)
     return story
@@ -201,6 +204,7 @@ def add_reply(
             quoted = quoting is not None and quoting.story_id == story.id and ">" in body
             if quoted and quoting.author_id not in (story.author_id,):  # type: ignore[union-attr]
                 notes.notify(quoting.author_id, notes.QUOTE, actor=author, story=story, reply=reply)  # type: ignore[union-attr]
+        jobs.enqueue_follow_ups(reply)
         return reply
 
     reply = commit_once(Reply, submission_key, author.id, _author, build)
@@ -217,6 +221,7 @@ def edit_reply(editor: User, reply: Reply, *, body: str) -> Reply:
     reply.body, reply.body_html, reply.edited_at = body, textlib.render_markdown(body), utcnow()
     if status == Status.PENDING.value and reply.status == Status.PUBLISHED.value:
         lifecycle.set_status(reply, status)
+    jobs.enqueue_follow_ups(reply, edited=True)
     lifecycle.commit()
     hooks.content_changed.send(_app(), item=reply)
     return reply
@@ -253,6 +258,7 @@ def add_update(
         )
         db.session.add(update)
         lifecycle.published(update)
+        jobs.enqueue_follow_ups(update)
         # She has written an update: no reminder needed any more.
         db.session.execute(
             sa.update(UpdateReminder)

@@ -3,8 +3,9 @@
 Nothing in the services calls this: SQLAlchemy session events watch what a transaction flushes.
 - a new in-site Notification becomes a queued message when its kind is set to "at once" (reactions never);
   replies to the same story within COALESCE_SECONDS share one message;
-- a reply that goes out (posted, or approved from the queue) tells the members following its story (an in-site
-  notification, which in turn may become mail) and makes its author follow the story if she wants that;
+- a reply that goes out (posted, or approved from the queue) queues a job (forum.jobs) that tells the members
+  following its story (an in-site notification, which in turn may become mail) and makes its author follow
+  the story if she wants that;
 - a new member, or a changed address, gets a verification message.
 Because the rows are flushed inside the caller's transaction, a rolled-back action leaves no mail behind and a
 committed one always has its message waiting.
@@ -20,6 +21,8 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy import orm
 
+from forum.extensions import db
+from forum.jobs import queue as jobs
 from forum.models import (
     Block,
     Follow,
@@ -38,6 +41,7 @@ from forum.notifications.mail import prefs as P
 
 COALESCE_SECONDS = 180
 FOLLOW_REPLY = "follow_reply"
+FAN_OUT_JOB = "mail.fan_out_reply"
 _PENDING = "mail.outbox.pending"
 LIVE = Status.PUBLISHED.value
 
@@ -127,15 +131,24 @@ def _write(session: orm.Session, context: Any) -> None:
 
 
 def _fan_out_replies(session: orm.Session) -> None:
-    """Followers hear of a reply once the whole action is written (its author and any quoted member are
-    notified by the service after the reply is first flushed); the commit then flushes what this adds."""
+    """Followers hear of a reply from a background job queued in the reply's own transaction (a story may
+    have thousands of followers; the parent posting the reply does not wait for them). The job runs once the
+    whole action is written, so its author and any quoted member, notified by the service, are left out."""
     pending = session.info.get(_PENDING)
     if not pending or not pending["replies"]:
         return
     replies, pending["replies"] = pending["replies"], []
     session.flush()
     for reply in replies:
-        _fan_out(session, reply)
+        jobs.enqueue(FAN_OUT_JOB, {"reply_id": reply.id}, session=session)
+
+
+def fan_out_job(payload: dict[str, Any]) -> None:
+    """The job: tell the followers of a reply still out (a reply hidden or deleted meanwhile tells nobody).
+    Run again, it notifies nobody twice: members already told of this reply are skipped."""
+    reply = db.session.get(Reply, payload["reply_id"])
+    if reply is not None and reply.status == LIVE:
+        _fan_out(db.session(), reply)
 
 
 def _forget(session: orm.Session) -> None:
@@ -153,7 +166,8 @@ _LISTENERS = (
 
 def install() -> None:
     """Watch every session's flushes and commits (attaching twice, as several apps in one process do, changes
-    nothing)."""
+    nothing); followers are told by the job FAN_OUT_JOB."""
+    jobs.register(FAN_OUT_JOB, fan_out_job)
     for event, listener in _LISTENERS:
         if not sa.event.contains(orm.Session, event, listener):
             sa.event.listen(orm.Session, event, listener)
