@@ -235,7 +235,7 @@ def test_learning_a_predictive_feature_changes_the_order(app, client, runner, me
     assert ranker is not None and ranker.applied and ranker.version == 1
     assert ranker.figures["trained_on"] == 32 and ranker.figures["held_back"] == 8
     assert ranker.weights[learning.FEATURES.index("updates")] > 0
-    assert set(_ranked(client, sources[2], 4)) == good  # the learned order now leads with them
+    assert set(_ranked(client, sources[2])[:4]) == good  # the learned order now leads with them
 
 
 def test_the_time_split_trains_on_earlier_signals_only(app, client, member, learning_site) -> None:

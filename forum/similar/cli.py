@@ -64,10 +64,11 @@ def learn(cut: datetime | None) -> None:
     )
     click.echo(
         f"Held-back pairwise accuracy ({f['held_pairs']} pairs): plain {f['plain_pairwise']}, learned "
-        f"{f['learned_pairwise']}; AUC plain {f['plain_auc']}, learned {f['learned_auc']}."
+        f"{f['learned_pairwise']}; AUC plain {f['plain_auc']}, learned {f['learned_auc']}; gain's lower bound "
+        f"{f['gain_low']}."
     )
     for name, weight in zip(ranker.features, ranker.weights, strict=False):
         click.echo(f"  {name:8} {weight:+.3f}")
     click.echo(
-        "In use." if ranker.applied else "Not in use: it did not beat the plain order; the plain order stays."
+        "In use." if ranker.applied else "Not in use: it did not clearly beat the plain order, which stays."
     )

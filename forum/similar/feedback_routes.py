@@ -66,5 +66,8 @@ def retrain() -> Any:
                 "success",
             )
         else:
-            flash(f"Version {ranker.version} trained; it did not beat the plain order, which stays.", "info")
+            flash(
+                f"Version {ranker.version} trained; it did not clearly beat the plain order, which stays.",
+                "info",
+            )
     return redirect(url_for("similar.admin"))

@@ -233,7 +233,7 @@ def _matches(
     stories = {s.id: s for s in db.session.scalars(query)}
     # The learned re-ranking (forum.similar.learning) reorders a story's candidates once one is trained.
     return learning.rerank(
-        [Match(stories[i], score) for i, score in candidates if i in stories], exclude_ids
+        [Match(stories[i], score) for i, score in candidates if i in stories], exclude_ids, k
     )[:k]
 
 
