@@ -11,21 +11,27 @@
     var group = form.closest("[data-similar-feedback]");
     var token = form.querySelector("input[name=csrf_token]");
     var button = form.querySelector("button");
+    var status = group.querySelector("[data-feedback-status]");
     button.disabled = true;
     fetch(form.action, { method: "POST", credentials: "same-origin", body: new FormData(form),
       headers: { "Accept": "application/json", "X-CSRFToken": token ? token.value : "" } })
       .then(function (r) {
+        if (r.status === 429) {  // rate-limited: say so here rather than leave the page
+          button.disabled = false;
+          if (status) status.textContent = "That's a lot of answers at once: please try again in a minute.";
+          return null;
+        }
         if (!r.ok || (r.headers.get("Content-Type") || "").indexOf("json") < 0) throw new Error("fallback");
         return r.json();
       })
       .then(function (data) {
+        if (!data) return;
         group.querySelectorAll("button[data-verdict]").forEach(function (b) {
           var verdict = b.getAttribute("data-verdict"), on = data.verdict === verdict;
           b.classList.toggle("is-on", on);
           b.setAttribute("aria-pressed", on ? "true" : "false");
           b.form.querySelector("input[name=verdict]").value = on ? "" : verdict;
         });
-        var status = group.querySelector("[data-feedback-status]");
         if (status) status.textContent = data.message;
         button.disabled = false;
       })
