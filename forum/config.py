@@ -102,6 +102,9 @@ class Config:
     # Sentence model for similar stories: "minilm" or "mpnet" (forum/similar/engine.py; None: its default).
     # Changing it on a site with stories needs `flask similar rebuild`.
     SIMILAR_MODEL: str | None = None
+    # Past this many stories with vectors each host serves similar stories from an approximate index in one
+    # memory-mapped file (forum/similar/ann.py) instead of an exact index in every worker.
+    SIMILAR_ANN_THRESHOLD = 250_000
 
     # Check new stories and replies for crisis language and show their writer a support card.
     CARE_CHECK_ON_WRITE = True

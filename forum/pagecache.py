@@ -53,8 +53,21 @@ def _is_visitor_request() -> bool:
     return request.method == "GET" and not any(name in request.cookies for name in cookies)
 
 
+# Pages that show something a worker holds in memory rather than reads from the database (the similar-stories
+# index, refreshed every few seconds): their key carries that state, so a worker whose copy is behind never
+# stores its answer under a key where a worker that has caught up would serve it (issue 18, 5a).
+_VARY: dict[str, Callable[[], str]] = {}
+
+
+def vary_on(endpoints: tuple[str, ...], state: Callable[[], str]) -> None:
+    """Cache these endpoints' pages under `state()` too (called in the request, before the lookup)."""
+    for endpoint in endpoints:
+        _VARY[endpoint] = state
+
+
 def _key() -> str:
-    return "page:" + request.full_path
+    state = _VARY.get(request.endpoint or "")
+    return "page:" + request.full_path + ("|" + state() if state is not None else "")
 
 
 def _claim_path(key: str) -> str:
@@ -92,7 +105,7 @@ def _release_refresh(key: str) -> None:
 
 
 def _lookup() -> Response | None:
-    key = _key()
+    key = g.page_cache_key = _key()  # stored under the state looked up with: the render is at least as new
     try:
         generation, entry = cache.get_many(GENERATION_KEY, key)
     except Exception:  # noqa: BLE001 - a cache outage must never take pages down: render instead
@@ -124,7 +137,7 @@ def _store(response: Response) -> None:
         or "Set-Cookie" in response.headers
     ):
         return
-    key = _key()
+    key = g.pop("page_cache_key", None) or _key()
     try:
         generation = cache.get(GENERATION_KEY) or 0
         lifetime = _lifetime(key)

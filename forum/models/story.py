@@ -113,6 +113,9 @@ class Story(Base):
     submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # all-MiniLM-L6-v2 vector (384 float32), computed when posted or edited.
     embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # When the vector or the visibility last changed: each worker's similar-stories index loads what changed
+    # since the newest change it has loaded (forum/similar/store.py keeps it set).
+    vector_updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     tags: Mapped[list[Tag]] = relationship(secondary=story_tags, order_by=Tag.name)

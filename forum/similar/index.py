@@ -1,7 +1,7 @@
 """Exact nearest-neighbour search over story vectors, behind a small interface.
 
-Brute force over int8-coded vectors answers in a few milliseconds at 100k stories; a site past about a
-million could put an approximate index (for example usearch) behind the same interface.
+Brute force over int8-coded vectors answers in a few milliseconds at 100k stories; past a size threshold a
+host serves an approximate index (forum/similar/ann.py, usearch) behind the same interface.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+import numkong
 import numpy as np
 
 from forum.similar.engine import model_spec
 
-SCAN_BLOCK = 8192  # rows decoded per step of a scan: 12 MB of float32 scratch
+SCAN_BLOCK = 8192  # rows decoded per step of the mean's pass: 12 MB of float32 scratch
 
 
 class VectorIndex(Protocol):
@@ -35,7 +36,9 @@ class BruteForceIndex:
     the mean comes from the other half of the stories, so it is not fitted to them).
     """
 
-    def __init__(self, capacity: int = 1024, dimensions: int | None = None) -> None:
+    def __init__(
+        self, capacity: int = 1024, dimensions: int | None = None, mean: np.ndarray | None = None
+    ) -> None:
         # The configured model's width unless told (the index cannot hold vectors of two models anyway).
         self.dimensions = dimensions or model_spec().dimensions
         # Rows are stored as int8 codes with one float32 scale each: a quarter of the memory of float32
@@ -47,23 +50,27 @@ class BruteForceIndex:
         self._free: list[int] = []
         self._used = 0
         self._mean = np.zeros(self.dimensions, dtype=np.float32)
+        # A given mean stays: the delta of ann.MappedIndex must score on the same scale as its files.
+        self._fixed_mean = mean is not None
+        if mean is not None:
+            self._mean = np.asarray(mean, dtype=np.float32)
         self._row_dot_mean = np.zeros(capacity, dtype=np.float32)
         self._changes_since_mean = 0
 
     def _dot_all(self, query: np.ndarray) -> np.ndarray:
-        """Every used row · query, decoding a block of rows at a time (no float32 copy of the whole matrix)."""
-        out = np.empty(self._used, dtype=np.float32)
-        block = np.empty((min(SCAN_BLOCK, max(self._used, 1)), self.dimensions), dtype=np.float32)
-        for start in range(0, self._used, SCAN_BLOCK):
-            codes = self._codes[start : min(start + SCAN_BLOCK, self._used)]
-            decoded = block[: len(codes)]
-            np.copyto(decoded, codes, casting="unsafe")
-            out[start : start + len(codes)] = decoded @ query
-        return out * self._scales[: self._used]
+        """Every used row · query. The query is int8-coded too, and numkong's integer kernels (AVX-512 VNNI,
+        AVX2, NEON: whatever the CPU has) take the dot products straight from the codes: 4 ms for 100k rows
+        against 24 ms decoding blocks to float32 for BLAS. The query's rounding moves a cosine by ~0.002."""
+        if self._used == 0:
+            return np.zeros(0, dtype=np.float32)
+        peak = max(float(np.abs(query).max()), 1e-12) / 127.0
+        code = np.round(query / peak).astype(np.int8)[None, :]
+        dots = np.asarray(numkong.cdist(code, self._codes[: self._used], metric="dot", threads=1))[0]
+        return (dots * peak).astype(np.float32) * self._scales[: self._used]
 
     def _refresh_mean(self) -> None:
         # The mean moves slowly: recompute it (one pass) after 1% of the rows changed, not on every add.
-        if self._changes_since_mean <= max(20, len(self._row_of) // 100):
+        if self._fixed_mean or self._changes_since_mean <= max(20, len(self._row_of) // 100):
             return
         total = np.zeros(self.dimensions, dtype=np.float64)
         for start in range(0, self._used, SCAN_BLOCK):

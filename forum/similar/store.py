@@ -3,8 +3,6 @@ and results filtered to what the viewer may see."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +11,21 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import selectinload
 
+from forum import pagecache
 from forum.extensions import db
 from forum.jobs import queue as jobs
 from forum.models import SiteSetting, Status, Story
 from forum.similar import engine, learning
-from forum.similar.index import BruteForceIndex
+from forum.similar.worker import (  # noqa: F401 - the index's names, used through store elsewhere
+    MODEL_SETTING,
+    WorkerIndex,
+    index_state,
+    install_stamp,
+    mark_vector_changed,
+    stored_model,
+    stored_vector,
+    worker_index,
+)
 from forum.stories import hooks
 from forum.stories.queries import visible_stories
 from forum.text import bounded_text
@@ -26,18 +34,10 @@ from forum.visibility import story_filters
 # What a story hands the engine: its whole body (a story's maximum), runs of one character cut to three.
 STORY_CHARS = 20_000
 
-# Other workers (and hosts) learn about new stories by polling the database this often, cheaply.
-REFRESH_SECONDS = 5.0
-# Edits and restorations elsewhere are picked up by a full reload this often.
-FULL_RELOAD_SECONDS = 600.0
 OVERFETCH = 4
 # Query expansion: add the two nearest stories' vectors to the query before the real search. Stories that
 # share an experience pull each other in (dev set P@5 0.53 -> 0.56; the gain held on each half separately).
 EXPAND_WITH = 2
-# The site setting naming the model version the stored vectors come from. Vectors of two models (or of one
-# model's int8 and fp32 forms) never share an index: after a change of SIMILAR_MODEL the index stays empty
-# until `flask similar rebuild` has recomputed every vector and recorded the new version.
-MODEL_SETTING = "similar_model"
 
 
 def current_model() -> engine.ModelSpec:
@@ -50,12 +50,9 @@ def embedder() -> engine.Embedder:
     return engine.get_embedder(current_model().name)
 
 
-def stored_model() -> str | None:
-    """The model version recorded for the stored vectors (None before any was recorded)."""
-    row = db.session.get(SiteSetting, MODEL_SETTING)
-    return row.value if row is not None else None
-
-
+# Vectors of two models (or of one model's int8 and fp32 forms) never share an index: after a change of
+# SIMILAR_MODEL the index stays empty until `flask similar rebuild` has recomputed every vector and recorded
+# the new version (the site setting MODEL_SETTING).
 def record_model(spec: engine.ModelSpec, replace: bool = False) -> None:
     """Record that the stored vectors come from `spec` (only if nothing is recorded, unless `replace`)."""
     row = db.session.get(SiteSetting, MODEL_SETTING)
@@ -65,90 +62,12 @@ def record_model(spec: engine.ModelSpec, replace: bool = False) -> None:
         row.value = spec.version
 
 
-def stored_vector(blob: bytes | None, spec: engine.ModelSpec) -> np.ndarray | None:
-    """A stored vector, or None when there is none or it has another model's width."""
-    if blob is None or len(blob) != 4 * spec.dimensions:
-        return None
-    return engine.from_bytes(blob)
-
-
 @dataclass
 class Match:
     """A similar story and how close it is (cosine similarity)."""
 
     story: Story
     score: float
-
-
-class WorkerIndex:
-    """This process's index of published story vectors, refreshed incrementally from the database."""
-
-    def __init__(self, spec: engine.ModelSpec | None = None) -> None:
-        self.spec = spec or current_model()
-        self.index = BruteForceIndex(dimensions=self.spec.dimensions)
-        self.max_id = 0
-        self.stored_model: str | None = None
-        self.checked_at = 0.0
-        self.loaded_at = 0.0
-        self.lock = threading.Lock()
-
-    def _load(self, since_id: int) -> None:
-        if self.stored_model not in (None, self.spec.version):
-            return  # another model's vectors: nothing to load until they are rebuilt
-        rows = db.session.execute(
-            sa.select(Story.id, Story.embedding)
-            .where(Story.id > since_id, Story.status == Status.PUBLISHED.value, Story.embedding.is_not(None))
-            .order_by(Story.id)
-            .execution_options(yield_per=5000)
-        )
-        ids: list[int] = []
-        vectors: list[np.ndarray] = []
-        for story_id, blob in rows:
-            vector = stored_vector(blob, self.spec)
-            if vector is None:
-                continue
-            ids.append(story_id)
-            vectors.append(vector)
-            if len(ids) >= 5000:
-                self.index.add(ids, np.stack(vectors))
-                ids, vectors = [], []
-        if ids:
-            self.index.add(ids, np.stack(vectors))
-        top = db.session.scalar(sa.select(sa.func.max(Story.id)))
-        self.max_id = max(self.max_id, top or 0)
-
-    def refresh(self, force: bool = False) -> None:
-        """Load stories added since the last look; everything again now and then."""
-        now = time.monotonic()
-        if not force and now - self.checked_at < REFRESH_SECONDS:
-            return
-        with self.lock:
-            stored = stored_model()
-            if stored != self.stored_model:  # a rebuild finished (here or on another host)
-                self.stored_model, force = stored, True
-                if stored not in (None, self.spec.version):
-                    current_app.logger.warning(
-                        "Stored story vectors come from %s, not %s: similar stories are off until "
-                        "`flask similar rebuild`",
-                        stored,
-                        self.spec.version,
-                    )
-            if now - self.loaded_at > FULL_RELOAD_SECONDS or force:
-                self.index, self.max_id = BruteForceIndex(dimensions=self.spec.dimensions), 0
-                self._load(0)
-                self.loaded_at = now
-                engine.release_free_memory()  # the rows fetched to build it
-            else:
-                self._load(self.max_id)
-            self.checked_at = now
-
-
-def worker_index(app: Flask | None = None) -> WorkerIndex:
-    """The index of this process for this app, created on first use (after fork)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    if "similar_index" not in app.extensions:
-        app.extensions["similar_index"] = WorkerIndex(engine.model_spec(app.config.get("SIMILAR_MODEL")))
-    return app.extensions["similar_index"]
 
 
 def excluded_author_ids(viewer: Any) -> set[int]:
@@ -300,7 +219,7 @@ def _embed_posted(story: Story) -> None:
 
 def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = (), **extra: Any) -> None:
     """A story that left "published" leaves this worker's index; one that came back returns to it (other
-    workers catch up at their next full reload; their results are filtered by status meanwhile)."""
+    workers and hosts load the change by its vector_updated_at at their next refresh)."""
     index = worker_index(sender)
     for change in changes:
         item = change.item
@@ -316,5 +235,8 @@ def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = ()
 
 def install() -> None:
     """Keep vectors and the index in step with every story write."""
+    install_stamp()
+    # A page that shows similar stories is cached under the state of the index it was rendered from.
+    pagecache.vary_on(("stories.show", "similar.story_similar"), index_state)
     jobs.after_post("similar.embed", (Story,), on_edit=True)(_embed_posted)
     hooks.post_visibility_changed.connect(_on_visibility_changed, weak=False)

@@ -1,0 +1,136 @@
+"""Two hosts on one database (two apps, each with its own worker index and page cache): what one publishes,
+approves or hides reaches the other's similar stories at its next refresh, by what each has loaded, and a
+visitor's cached answer never outlives the refresh that makes it stale. No sleeps: the refresh clock is
+moved by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from flask import Flask
+from flask_caching.backends.simplecache import SimpleCache
+
+from forum.extensions import cache, db
+from forum.models import Status, Story
+from forum.similar import engine, store, worker
+from forum.stories import lifecycle, services
+from tests.conftest import make_app
+from tests.factories import make_user
+
+DIMENSIONS = engine.model_spec().dimensions
+RNG = np.random.default_rng(18)
+THEME = RNG.standard_normal(DIMENSIONS).astype(np.float32)
+
+
+def near_theme() -> np.ndarray:
+    """A vector close to THEME (a story like the others), different each time."""
+    vector = THEME + 0.3 * RNG.standard_normal(DIMENSIONS).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def far_away() -> np.ndarray:
+    vector = RNG.standard_normal(DIMENSIONS).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.fixture
+def host_b(app: Flask, db_url: str, tmp_path) -> Iterator[Flask]:
+    """A second host: its own app (and so its own worker index and in-process page cache), same database."""
+    other = make_app(tmp_path, db_url)
+    other.extensions["cache"][cache] = SimpleCache(default_timeout=300)
+    app.extensions.pop("similar_index", None)
+    yield other
+    app.extensions.pop("similar_index", None)
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def store_vector(story: Story, vector: np.ndarray) -> None:
+    """What the embedding job does: the vector committed with the story (on host A)."""
+    story.embedding = engine.to_bytes(vector)
+    store.record_model(store.current_model())
+    db.session.commit()
+
+
+def next_refresh(host: Flask) -> None:
+    """Host's worker index at its next periodic (incremental) refresh: the clock moved past the interval."""
+    with host.app_context():
+        index = store.worker_index()
+        index.checked_at -= worker.REFRESH_SECONDS + 1
+        index.refresh()
+
+
+def similar_on(host: Flask, story_id: int) -> list[int]:
+    """The ids a visitor on this host gets for a story (through HTTP and the page cache)."""
+    response = host.test_client().get(f"/api/stories/{story_id}/similar?k=10")
+    assert response.status_code == 200
+    return [item["id"] for item in response.get_json()["similar"]]
+
+
+@pytest.fixture
+def site(app: Flask, host_b: Flask) -> list[Story]:
+    writer = make_user(pseudonym="HostWriter")
+    stories = [
+        services.publish_story(
+            writer, title=f"Drop-off {i}", body=f"Tears at the nursery gate, morning number {i}."
+        )
+        for i in range(4)
+    ]
+    for story in stories:
+        store_vector(story, near_theme())
+    extra = services.publish_story(writer, title="Potty", body="Puddles everywhere in the house.")
+    store_vector(extra, far_away())
+    with host_b.app_context():
+        store.worker_index().refresh(force=True)
+    return stories
+
+
+def test_a_vector_committed_after_the_other_hosts_refresh_reaches_it(app, host_b, site):
+    late = services.publish_story(
+        make_user(pseudonym="Later"), title="New drop-off", body="More tears at the nursery gate."
+    )
+    next_refresh(host_b)  # it sees the story, but no vector yet (the embedding job has not run)
+    assert late.id not in similar_on(host_b, site[0].id)
+
+    store_vector(late, near_theme())
+    next_refresh(host_b)
+    assert late.id in similar_on(host_b, site[0].id)
+
+
+def test_approval_and_hiding_on_one_host_show_on_the_other(app, host_b, site):
+    held = services.publish_story(
+        make_user(pseudonym="Held"), title="Held drop-off", body="Tears at the gate, held for review."
+    )
+    lifecycle.set_status(held, Status.PENDING.value)
+    lifecycle.commit()
+    store_vector(held, near_theme())
+    next_refresh(host_b)
+    assert held.id not in similar_on(host_b, site[0].id)
+
+    lifecycle.set_status(held, Status.PUBLISHED.value)  # a moderator approves it on host A
+    lifecycle.commit()
+    next_refresh(host_b)
+    assert held.id in similar_on(host_b, site[0].id)
+
+    lifecycle.set_status(site[1], Status.HIDDEN.value)
+    lifecycle.commit()
+    next_refresh(host_b)
+    with host_b.app_context():
+        assert site[1].id not in store.worker_index().index
+    assert site[1].id not in similar_on(host_b, site[0].id)
+
+
+def test_a_cached_answer_is_replaced_when_the_index_catches_up(app, host_b, site):
+    first = similar_on(host_b, site[0].id)
+    assert similar_on(host_b, site[0].id) == first  # served from host B's page cache
+    newer = services.publish_story(
+        make_user(pseudonym="Newer"), title="Gate again", body="Tears at the gate this morning."
+    )
+    store_vector(newer, near_theme())
+    # Host B's cache never heard of the write (its generation did not move), as when its copy was stored
+    # under the new generation before its index refreshed: the refresh alone makes the answer current.
+    next_refresh(host_b)
+    assert newer.id in similar_on(host_b, site[0].id)
