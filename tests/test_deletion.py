@@ -20,6 +20,7 @@ from forum.models import (
     ModeratorNote,
     Reaction,
     Reply,
+    SimilarSignal,
     Status,
     Story,
     Tag,
@@ -226,6 +227,13 @@ def everywhere(app: Flask, alice: User, other_member: User, moderator: User) -> 
     moderation.add_note(moderator, alice, f"Kind member; wrote about {MARK} before.")
     db.session.add(Draft(user_id=alice.id, key="story", title=MARK, body=f"A draft about {MARK}."))
     db.session.add(MemberPreference(user_id=alice.id, muted_tags=MARK))
+    # Her private verdict on a similar story beside Bob's, and Bob's about her story.
+    db.session.add(
+        SimilarSignal(user_id=alice.id, source_id=bobs_story.id, match_id=story.id, verdict="helped")
+    )
+    db.session.add(
+        SimilarSignal(user_id=bob.id, source_id=bobs_story.id, match_id=story.id, verdict="helped")
+    )
     db.session.commit()
     assert {t for t, _ in _with_mark(app)} >= {
         "stories",
@@ -291,6 +299,7 @@ def test_removing_everything_leaves_her_words_nowhere(
     assert dict(db.session.execute(sa.select(Tag.name, Tag.story_count)).all()) == {"sleep": 1}
     assert db.session.get(Story, everywhere["story"]).status == Status.DELETED.value  # type: ignore[union-attr]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ModeratorNote)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SimilarSignal)) == 0
     # The moderation record keeps its rows: what was done, not her words.
     from forum.models import AuditEntry
 
