@@ -2,11 +2,18 @@
 the CPU time of embedding one 280-word story (one thread) and worker memory, at 10k and 100k stories, for
 each sentence model.  Usage:
 
-    .venv/bin/python bench/similar_speed.py [--model minilm|mpnet|all] [10000 100000]
+    .venv/bin/python bench/similar_speed.py [--model minilm|mpnet|all] [10000 100000 1000000]
 
 The index part uses synthetic unit vectors (the index cannot tell them from real ones); the draft query and
 posting embed real text with the real model. Each size runs in a fresh process so RSS is that of one worker;
 "model RSS" is that process right after loading the model, before the index is built.
+
+From SIMILAR_ANN_THRESHOLD stories on (as the app does) the index is the approximate one (forum/similar/ann.py):
+a separate builder process writes the host's files (as one worker per host does) and measures recall@10
+against an exact scan, then the measured worker maps them read-only. The synthetic vectors there are
+clustered (topics and sub-topics, as stories are): on uniformly random vectors "the 10 nearest" is noise.
+RSS is split into private memory (anon) and mapped file pages (file): the index file's pages are shared by
+every worker on the host, counted once in the page cache.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,11 +37,68 @@ DRAFT = (
 )
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+ANN_THRESHOLD = 250_000  # forum.config.Config.SIMILAR_ANN_THRESHOLD
+BLOCK = 50_000
+
+
+def clustered(size: int, dimensions: int):
+    """Synthetic story vectors in blocks (the same every time): ~500 stories a topic, ~20 a sub-topic."""
+    import numpy as np
+
+    rng = np.random.default_rng(18)
+    topics = rng.standard_normal((max(size // 500, 4), dimensions)).astype(np.float32)
+    subs = rng.standard_normal((max(size // 20, 4), dimensions)).astype(np.float32) * 0.7
+    topic_of = rng.integers(0, len(topics), len(subs))
+    for start in range(0, size, BLOCK):
+        block = np.random.default_rng(1000 + start // BLOCK)
+        n = min(BLOCK, size - start)
+        sub = block.integers(0, len(subs), n)
+        rows = (
+            topics[topic_of[sub]]
+            + subs[sub]
+            + 0.6 * block.standard_normal((n, dimensions)).astype(np.float32)
+        )
+        yield np.arange(start, start + n), rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def build_ann(size: int, dimensions: int, directory: str) -> dict[str, float]:
+    """The host's builder: write the files, then recall@10 of the mapped index against an exact scan."""
+    import datetime
+
+    import numpy as np
+
+    from forum.similar import ann
+
+    t, cpu = time.perf_counter(), time.process_time()
+    meta = ann.build(
+        Path(directory), lambda: clustered(size, dimensions), dimensions, "bench", datetime.datetime.now()
+    )
+    built_s, built_cpu = time.perf_counter() - t, time.process_time() - cpu
+    index = ann.MappedIndex(Path(directory), meta)
+    queries = np.stack([index.vectors([int(i)])[0] for i in range(0, size, size // 100)][:100])
+    centred = queries - index.mean
+    centred /= np.linalg.norm(centred, axis=1, keepdims=True)
+    best = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 10), dtype=np.int64)
+    for ids, rows in clustered(size, dimensions):
+        rows = rows - index.mean
+        scores = (rows / np.linalg.norm(rows, axis=1, keepdims=True)) @ centred.T
+        both = np.concatenate([best, scores.T], axis=1)
+        both_ids = np.concatenate([best_ids, np.broadcast_to(ids, (len(queries), len(ids)))], axis=1)
+        top = np.argsort(-both, axis=1)[:, :10]
+        best, best_ids = np.take_along_axis(both, top, 1), np.take_along_axis(both_ids, top, 1)
+    found = [index.search(q, 10) for q in queries]
+    recall = np.mean(
+        [len({i for i, _ in f} & set(e.tolist())) / 10 for f, e in zip(found, best_ids, strict=True)]
+    )
+    return {"recall_at_10": float(recall), "build_s": built_s, "build_cpu_s": built_cpu}
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -50,29 +115,50 @@ def one_size(size: int, model: str) -> dict[str, float]:
     embedder = get_embedder(model)
     embedder.embed(["warm up"])
     model_rss = rss_mb()
-    rng = np.random.default_rng(42)
-    index = BruteForceIndex(dimensions=embedder.dimensions)
-    for start in range(0, size, 10_000):
-        block = rng.standard_normal((min(10_000, size - start), embedder.dimensions)).astype(np.float32)
-        index.add(range(start, start + len(block)), block / np.linalg.norm(block, axis=1, keepdims=True))
+    extra: dict[str, float] = {}
+    index: Any
+    if size >= ANN_THRESHOLD:
+        import tempfile
+
+        from forum.similar import ann
+
+        directory = tempfile.mkdtemp(prefix="similar-ann-")
+        out = subprocess.run(
+            [sys.executable, __file__, "--build", str(size), str(embedder.dimensions), directory],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        extra = json.loads(out.stdout.strip().splitlines()[-1])
+        index = ann.MappedIndex(Path(directory), ann.read_meta(Path(directory)) or {})
+    else:
+        rng = np.random.default_rng(42)
+        index = BruteForceIndex(
+            capacity=size + size // 16 + 1024, dimensions=embedder.dimensions
+        )  # as the app
+        for start in range(0, size, 10_000):
+            block = rng.standard_normal((min(10_000, size - start), embedder.dimensions)).astype(np.float32)
+            index.add(range(start, start + len(block)), block / np.linalg.norm(block, axis=1, keepdims=True))
     from forum.similar.engine import release_free_memory
 
     release_free_memory()  # as the app's worker does after loading its index
-    story_ms, draft_ms, post_ms = [], [], []
+    story_ms, draft_ms, post_ms, story_cpu, draft_cpu = [], [], [], [], []
     for i in range(200):
         query = index.vectors([i % size])[0]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         nearest = index.search(query, 2, frozenset({i}))  # query expansion, as forum/similar/store.py does
         expanded = query + index.vectors([n for n, _ in nearest]).mean(0)
         index.search(expanded / np.linalg.norm(expanded), 5 * 4 + 1, frozenset({i}))
         story_ms.append((time.perf_counter() - t) * 1000)
+        story_cpu.append((time.process_time() - cpu) * 1000)
     for i in range(40):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         vector = embedder.embed([f"{DRAFT} ({i})"])[0]
         nearest = index.search(vector, 2)
         expanded = vector + index.vectors([n for n, _ in nearest]).mean(0)
         index.search(expanded / np.linalg.norm(expanded), 3 * 4)
         draft_ms.append((time.perf_counter() - t) * 1000)
+        draft_cpu.append((time.process_time() - cpu) * 1000)
     long_story = " ".join([DRAFT] * 8)  # ~280 words, a long story
     cpu_ms = []
     for i in range(10):
@@ -91,12 +177,22 @@ def one_size(size: int, model: str) -> dict[str, float]:
         "draft_p95_ms": percentile(draft_ms, 95),
         "posting_adds_ms": statistics.median(post_ms),
         "story_cpu_ms": statistics.median(cpu_ms),
+        # CPU time per query (the wall-clock columns include waiting for a core on a busy machine)
+        "story_query_cpu_p95_ms": percentile(story_cpu, 95),
+        "draft_query_cpu_p95_ms": percentile(draft_cpu, 95),
         "model_rss_mb": model_rss,
         "worker_rss_mb": rss_mb(),
+        "anon_mb": rss_mb("RssAnon"),
+        "file_mb": rss_mb("RssFile"),
+        "index": "usearch" if size >= ANN_THRESHOLD else "exact",
+        **extra,
     }
 
 
 def main() -> None:
+    if len(sys.argv) > 4 and sys.argv[1] == "--build":
+        print(json.dumps(build_ann(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+        return
     if len(sys.argv) > 3 and sys.argv[1] == "--one":
         print(json.dumps(one_size(int(sys.argv[2]), sys.argv[3])))
         return
@@ -108,7 +204,8 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'model':>7} {'stories':>8} {'story p50':>10} {'story p95':>10} {'draft p50':>10} "
-        f"{'draft p95':>10} {'posting +':>10} {'CPU/story':>10} {'model RSS':>10} {'RSS MB':>8}"
+        f"{'draft p95':>10} {'posting +':>10} {'CPU/story':>10} {'model RSS':>10} {'RSS MB':>8} {'anon':>6} "
+        f"{'file':>6} {'index':>8} {'recall@10':>9}"
     )
     for model in MODELS if args.model == "all" else [args.model]:
         for size in args.sizes:
@@ -122,7 +219,8 @@ def main() -> None:
             print(
                 f"{r['model']:>7} {r['stories']:>8} {r['story_p50_ms']:>10.2f} {r['story_p95_ms']:>10.2f} "
                 f"{r['draft_p50_ms']:>10.1f} {r['draft_p95_ms']:>10.1f} {r['posting_adds_ms']:>10.1f} "
-                f"{r['story_cpu_ms']:>10.1f} {r['model_rss_mb']:>10.0f} {r['worker_rss_mb']:>8.0f}"
+                f"{r['story_cpu_ms']:>10.1f} {r['model_rss_mb']:>10.0f} {r['worker_rss_mb']:>8.0f} "
+                f"{r['anon_mb']:>6.0f} {r['file_mb']:>6.0f} {r['index']:>8} {r.get('recall_at_10', float('nan')):>9.3f}"
             )
     print("(milliseconds; CPU/story: CPU time to embed one 280-word story on one thread; RSS in MB)")
 

@@ -146,8 +146,9 @@ class WorkerIndex:
             Story.status == Status.PUBLISHED.value, Story.embedding.is_not(None)
         )
 
-    def _load_exact(self) -> None:
-        index = BruteForceIndex(dimensions=self.spec.dimensions)
+    def _load_exact(self, count: int) -> None:
+        # Sized for what is there and some growth: doubling from small would leave up to half of it unused.
+        index = BruteForceIndex(capacity=count + count // 16 + 1024, dimensions=self.spec.dimensions)
         ids: list[int] = []
         vectors: list[np.ndarray] = []
         for story_id, _status, blob, stamp in self._rows(self._published().order_by(Story.id)):
@@ -211,14 +212,15 @@ class WorkerIndex:
 
     def _load_all(self) -> None:
         self.loaded_until, self.recent = None, {}
-        if self.directory is not None and self._with_vectors() >= self.ann_threshold:
+        count = self._with_vectors()
+        if self.directory is not None and count >= self.ann_threshold:
             meta = self._ann_files(self.directory)
             self.index = ann.MappedIndex(self.directory, meta)
             self.loaded_until = self.index.built_until
             self._load_changes()
         else:
             self.index = BruteForceIndex(dimensions=self.spec.dimensions)  # the old one can go first
-            self._load_exact()
+            self._load_exact(count)
 
     def refresh(self, force: bool = False) -> None:
         """Load what changed since the last look; everything again now and then."""

@@ -14,7 +14,7 @@ from flask_caching.backends.simplecache import SimpleCache
 
 from forum.extensions import cache, db
 from forum.models import Status, Story
-from forum.similar import engine, store, worker
+from forum.similar import ann, engine, store, worker
 from forum.stories import lifecycle, services
 from tests.conftest import make_app
 from tests.factories import make_user
@@ -35,10 +35,12 @@ def far_away() -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-@pytest.fixture
-def host_b(app: Flask, db_url: str, tmp_path) -> Iterator[Flask]:
-    """A second host: its own app (and so its own worker index and in-process page cache), same database."""
-    other = make_app(tmp_path, db_url)
+@pytest.fixture(params=["exact", "approximate"])
+def host_b(app: Flask, db_url: str, tmp_path, request) -> Iterator[Flask]:
+    """A second host: its own app (and so its own worker index and in-process page cache), same database;
+    with the exact index, and with the approximate one (its files in this host's instance folder)."""
+    threshold = 1 if request.param == "approximate" else 1_000_000
+    other = make_app(tmp_path, db_url, SIMILAR_ANN_THRESHOLD=threshold)
     other.extensions["cache"][cache] = SimpleCache(default_timeout=300)
     app.extensions.pop("similar_index", None)
     yield other
@@ -84,7 +86,9 @@ def site(app: Flask, host_b: Flask) -> list[Story]:
     extra = services.publish_story(writer, title="Potty", body="Puddles everywhere in the house.")
     store_vector(extra, far_away())
     with host_b.app_context():
-        store.worker_index().refresh(force=True)
+        index = store.worker_index()
+        index.refresh(force=True)
+        assert isinstance(index.index, ann.MappedIndex) == (index.ann_threshold == 1)
     return stories
 
 
