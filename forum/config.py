@@ -109,13 +109,13 @@ class Config:
     # Check new stories and replies for crisis language and show their writer a support card.
     CARE_CHECK_ON_WRITE = True
 
-    # Local time of the community: update reminders are never delivered between 21:00 and 08:00 here.
-    SITE_TIMEZONE = "Europe/London"
-
     # Background jobs (forum.jobs): run by `flask jobs work --forever`; inline runs a transaction's jobs right
     # after its commit in the same process (the tests, or a site without a worker).
     JOBS_INLINE = False
     JOBS_LEASE_SECONDS = 300
+
+    # Local time of the community: update reminders are never delivered between 21:00 and 08:00 here.
+    SITE_TIMEZONE = "Europe/London"
 
     def __init__(self, instance_path: str | Path | None = None, **overrides: object) -> None:
         instance = Path(instance_path or os.environ.get("VILLAGE_INSTANCE_PATH") or Path.cwd() / "instance")
@@ -150,10 +150,10 @@ class Config:
         self.MAIL_LEASE_SECONDS = _env_int("MAIL_LEASE_SECONDS", 300)
         self.MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN") or "village.local"
         self.AUTO_HIDE_FLAGS = _env_int("AUTO_HIDE_FLAGS", self.AUTO_HIDE_FLAGS)
+        self.JOBS_INLINE = _env_bool("JOBS_INLINE", self.JOBS_INLINE)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         for key, value in overrides.items():
             setattr(self, key, value)
-        self.JOBS_INLINE = _env_bool("JOBS_INLINE", self.JOBS_INLINE)
 
     def _fallback_secret_key(self, instance: Path) -> str:
         return _dev_secret_key(instance)
@@ -188,11 +188,11 @@ class TestConfig(Config):
     # Most tests don't need vectors; the similar-stories tests turn this on.
     SIMILAR_EMBED_ON_WRITE = False
     CARE_CHECK_ON_WRITE = False
+    # A write's background jobs run right after its commit; tests of the queue itself turn this off.
+    JOBS_INLINE = True
 
     def __init__(self, instance_path: str | Path | None = None, **overrides: object) -> None:
         overrides.setdefault("SECRET_KEY", "test-secret-key")
-    # A write's background jobs run right after its commit; tests of the queue itself turn this off.
-    JOBS_INLINE = True
         super().__init__(instance_path, **overrides)
         self.CACHE_TYPE = "NullCache"
         self.RATELIMIT_STORAGE_URI = "memory://"
