@@ -29,10 +29,12 @@ migrate: install
 demo: migrate
 	$(FLASK) demo load --if-empty
 
-# The mail worker runs beside the dev server (stopped with it), so notification mail is delivered (or, without
-# MAIL_SERVER, printed to this terminal) while you try the site.
+# The mail worker and the jobs worker run beside the dev server (stopped with it), so notification mail is
+# delivered (or, without MAIL_SERVER, printed to this terminal) and a post's follow-up work (followers told,
+# similar stories, the care check, moderators' flags) is done while you try the site.
 run: demo
-	$(FLASK) mail deliver --forever --interval 10 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) mail deliver --forever --interval 10 & mail=$$!; $(FLASK) jobs work --forever & jobs=$$!; \
+		trap 'kill $$mail $$jobs 2>/dev/null' EXIT INT TERM; \
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL points at a reachable server

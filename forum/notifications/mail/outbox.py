@@ -138,7 +138,8 @@ def _fan_out_replies(session: orm.Session) -> None:
     if not pending or not pending["replies"]:
         return
     replies, pending["replies"] = pending["replies"], []
-    session.flush()
+    if any(reply.id is None for reply in replies):
+        session.flush()
     for reply in replies:
         jobs.enqueue(FAN_OUT_JOB, {"reply_id": reply.id}, session=session)
 
