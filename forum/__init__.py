@@ -159,9 +159,11 @@ def register_events(app: Flask) -> None:
 
 
 def register_page_cache(app: Flask) -> None:
-    from forum import pagecache
+    from forum import fragments, pagecache
 
     pagecache.init_app(app)
+    # Story cards and bodies kept by id and version; dropped with the page cache on every post signal.
+    fragments.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

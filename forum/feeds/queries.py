@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from forum.extensions import db
-from forum.models import AgeBand, Reply, Setting, Status, Story, Tag, story_tags, utcnow
+from forum.extensions import cache, db
+from forum.models import AgeBand, Reply, Setting, Status, Story, Tag, User, story_tags, utcnow
 from forum.params import row_id
 from forum.stories.queries import visible_stories
 from forum.visibility import story_filters
@@ -86,8 +87,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), story_id
 
 
-def _filtered(filters: FeedFilters) -> sa.Select[tuple[Story]]:
-    query = visible_stories()
+def _filtered(filters: FeedFilters, query: sa.Select[Any]) -> sa.Select[Any]:
     if filters.setting:
         query = query.where(Story.setting == filters.setting)
     if filters.age_band:
@@ -115,12 +115,12 @@ def awaiting_support() -> Any:
     return ~answered
 
 
-def feed_page(
-    filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE, viewer: Any = None
-) -> FeedPage:
-    """One page of the feed in the chosen order, with the cursor for the next page (without what the viewer
-    blocked, muted or chose to hide)."""
-    query = _filtered(filters).where(*story_filters(viewer))
+def _page_select(
+    filters: FeedFilters, cursor: str | None, limit: int, viewer: Any, select: sa.Select[Any]
+) -> tuple[sa.Select[Any], Any]:
+    """The page's query from a select of published stories (what the viewer may see, in the chosen order,
+    after the cursor) and its sort key."""
+    query = _filtered(filters, select).where(*story_filters(viewer))
     if filters.sort == "active":
         key, ascending = Story.last_activity_at, False
     elif filters.sort == "needs-support":
@@ -136,19 +136,83 @@ def feed_page(
         else:
             query = query.where(sa.or_(key < when, sa.and_(key == when, Story.id < story_id)))
     order = (key.asc(), Story.id.asc()) if ascending else (key.desc(), Story.id.desc())
-    rows = list(
-        db.session.scalars(
-            query.order_by(*order)
-            .limit(limit + 1)
-            .options(selectinload(Story.tags), selectinload(Story.author))
-        )
-    )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(getattr(last, key.key), last.id)
+    return query.order_by(*order).limit(limit + 1), key
+
+
+def _cut(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(getattr(rows[-1], key.key), rows[-1].id)
+
+
+def feed_page(
+    filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE, viewer: Any = None
+) -> FeedPage:
+    """One page of the feed in the chosen order, with the cursor for the next page (without what the viewer
+    blocked, muted or chose to hide)."""
+    query, key = _page_select(filters, cursor, limit, viewer, visible_stories())
+    found = db.session.scalars(query.options(selectinload(Story.tags), selectinload(Story.author)))
+    rows, next_cursor = _cut(list(found), limit, key)
     return FeedPage(rows, next_cursor, filters)
+
+
+# What a story card shows, as plain columns (no ORM objects): the story's own and its named author's.
+CARD_COLUMNS = (
+    Story.id,
+    Story.author_id,
+    Story.anonymous,
+    Story.title,
+    Story.age_band,
+    Story.setting,
+    Story.content_note,
+    Story.created_at,
+    Story.edited_at,
+    Story.last_activity_at,
+    Story.reply_count,
+    Story.reaction_count,
+    Story.latest_outcome,
+    User.pseudonym.label("author_pseudonym"),
+    User.role.label("author_role"),
+    User.deleted_at.label("author_deleted_at"),
+)
+
+
+def feed_rows(
+    filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE, viewer: Any = None
+) -> tuple[list[sa.Row[Any]], str | None, dict[int, list[str]]]:
+    """One page of the feed as plain rows (CARD_COLUMNS), the next page's cursor and each story's tag names:
+    two statements, whatever the page holds."""
+    select = (
+        sa.select(*CARD_COLUMNS)
+        .outerjoin(User, User.id == Story.author_id)
+        .where(Story.status == Status.PUBLISHED.value)
+    )
+    query, key = _page_select(filters, cursor, limit, viewer, select)
+    rows, next_cursor = _cut(list(db.session.execute(query)), limit, key)
+    return rows, next_cursor, tag_names([row.id for row in rows])
+
+
+def tag_names(story_ids: list[int]) -> dict[int, list[str]]:
+    """Story id -> its tag names, in name order (one statement)."""
+    names: dict[int, list[str]] = {i: [] for i in story_ids}
+    if story_ids:
+        for story_id, name in db.session.execute(
+            sa.select(story_tags.c.story_id, Tag.name)
+            .join(Tag, Tag.id == story_tags.c.tag_id)
+            .where(story_tags.c.story_id.in_(story_ids))
+            .order_by(Tag.name)
+        ):
+            names[story_id].append(name)
+    return names
+
+
+def story_bodies(story_ids: list[int]) -> dict[int, str]:
+    """Story id -> its Markdown (read only for cards that are rendered, not kept ones)."""
+    if not story_ids:
+        return {}
+    rows = db.session.execute(sa.select(Story.id, Story.body).where(Story.id.in_(story_ids)))
+    return {story_id: body for story_id, body in rows}
 
 
 def _has_visible_story() -> sa.Exists:
@@ -178,8 +242,28 @@ def tag_directory() -> list[Tag]:
     )
 
 
+TRENDING_SECONDS = 60
+
+
 def trending_tags(limit: int = 10) -> list[tuple[str, int]]:
-    """Tags on the most stories shared in the last 7 days."""
+    """Tags on the most stories shared in the last 7 days, counted at most once a minute (per worker, or for
+    every worker with Redis): the same for everyone, and a group-by over a week of stories."""
+    key = f"feeds:trending:{limit}"
+    try:
+        kept = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache outage only costs counting
+        kept = None
+    if kept is not None:
+        return [(name, n) for name, n in kept]
+    counted = _count_trending(limit)
+    try:
+        cache.set(key, counted, timeout=TRENDING_SECONDS)
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("cache unavailable", exc_info=True)
+    return counted
+
+
+def _count_trending(limit: int) -> list[tuple[str, int]]:
     since = utcnow() - TRENDING_WINDOW
     count = sa.func.count(story_tags.c.story_id).label("n")
     rows = db.session.execute(

@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from forum.extensions import limiter
-from forum.feeds import queries
+from forum.feeds import cards, queries
 from forum.feeds import search as search_service
 from forum.feeds.api import register_api
 from forum.params import page_arg
@@ -29,7 +29,7 @@ def feed_link(filters: queries.FeedFilters, **changes: str) -> str:
 def home() -> str:
     """Newest stories (or active, or needing support), filterable by setting, age and updates."""
     filters = queries.FeedFilters.from_args(request.args)
-    page = queries.feed_page(filters, request.args.get("cursor"), viewer=current_user)
+    page = cards.feed_cards(filters, request.args.get("cursor"), viewer=current_user)
     return render_template("feeds/home.html", page=page, filters=filters, trending=queries.trending_tags(8))
 
 
@@ -49,7 +49,7 @@ def tag_page(tag: str) -> str:
     if found is None:
         raise HTTPNotFound(f"No stories are tagged #{name or tag} yet.")
     filters = queries.FeedFilters.from_args(request.args, tag=found.name)
-    page = queries.feed_page(filters, request.args.get("cursor"), viewer=current_user)
+    page = cards.feed_cards(filters, request.args.get("cursor"), viewer=current_user)
     return render_template("feeds/tag.html", tag=found, page=page, filters=filters)
 
 
