@@ -113,16 +113,26 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
+def _recent_statement(model: type[Story] | type[Reply], by_author: bool) -> sa.Select[Any]:
+    query = sa.select(model.author_id, sa.func.substr(model.body, 1, NEAR_DUPLICATE_CHARS)).where(
+        model.created_at >= sa.bindparam("since")
+    )
+    if by_author:
+        query = query.where(model.author_id == sa.bindparam("author_id"))
+    return query.order_by(model.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer))
+
+
+# Built once: every write runs these four, and building a statement cost more than running it.
+_RECENT = {(model, by): _recent_statement(model, by) for model in (Story, Reply) for by in (False, True)}
+
+
 def _recent_posts(since: Any, author_id: int | None = None, limit: int = NEAR_DUPLICATE_POSTS) -> list[Any]:
     """(author id, body) of the latest stories and replies since a time, by one author or by anyone."""
+    connection = db.session.connection()
+    params = {"since": since, "limit": limit, "author_id": author_id}
     rows: list[Any] = []
     for model in (Story, Reply):
-        query = sa.select(model.author_id, sa.func.substr(model.body, 1, NEAR_DUPLICATE_CHARS)).where(
-            model.created_at >= since
-        )
-        if author_id is not None:
-            query = query.where(model.author_id == author_id)
-        rows += list(db.session.execute(query.order_by(model.id.desc()).limit(limit)))
+        rows += connection.execute(_RECENT[(model, author_id is not None)], params).all()
     return rows
 
 
