@@ -50,11 +50,12 @@ def quantize(rows: np.ndarray) -> np.ndarray:
 
 
 @contextmanager
-def host_lock(directory: Path) -> Iterator[None]:
-    """One builder per host at a time (the other workers wait, then use what it built)."""
+def host_lock(directory: Path, wait: bool = True) -> Iterator[None]:
+    """One builder per host at a time (the other workers wait, then use what it built; without `wait`,
+    BlockingIOError when another holds it)."""
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "build.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:
             yield
         finally:

@@ -98,6 +98,7 @@ class WorkerIndex:
         self.checked_at = 0.0
         self.loaded_at = 0.0
         self.lock = threading.Lock()
+        self.rebuilding: threading.Thread | None = None
 
     def state(self) -> str:
         """What this index holds, for a cache key: the newest change loaded and the size."""
@@ -179,20 +180,45 @@ class WorkerIndex:
             yield np.asarray(ids), np.stack(vectors)
 
     def _ann_files(self, directory: Path) -> dict[str, Any]:
-        """The host's current files, built first (by one worker, the others waiting) when missing or stale."""
+        """The host's current files: built first when there are none (by one worker, the others waiting);
+        when they are only due for a rebuild, used while one worker rebuilds them in the background."""
         meta = ann.read_meta(directory)
-        if self._usable(meta):
-            assert meta is not None
+        if meta is not None and meta.get("model") == self.spec.version:
+            if not self._usable(meta):
+                self._rebuild_in_background(directory)
             return meta
         with ann.host_lock(directory):
             meta = ann.read_meta(directory)  # another worker may have built them meanwhile
-            if self._usable(meta):
-                assert meta is not None
+            if meta is not None and meta.get("model") == self.spec.version:
                 return meta
-            # Changes from here on have later stamps (less the overlap): the delta loads them.
-            until = db.session.scalar(sa.select(sa.func.max(Story.vector_updated_at))) or utcnow()
-            current_app.logger.info("Building the similar-stories index files in %s", directory)
-            return ann.build(directory, self._batches, self.spec.dimensions, self.spec.version, until)
+            return self._build(directory)
+
+    def _build(self, directory: Path) -> dict[str, Any]:
+        # Changes from here on have later stamps (less the overlap): the delta loads them.
+        until = db.session.scalar(sa.select(sa.func.max(Story.vector_updated_at))) or utcnow()
+        current_app.logger.info("Building the similar-stories index files in %s", directory)
+        return ann.build(directory, self._batches, self.spec.dimensions, self.spec.version, until)
+
+    def _rebuild_in_background(self, directory: Path) -> None:
+        if self.rebuilding is not None and self.rebuilding.is_alive():
+            return
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+        def rebuild() -> None:
+            with app.app_context():
+                try:
+                    with ann.host_lock(directory, wait=False):
+                        if not self._usable(ann.read_meta(directory)):  # nobody rebuilt them meanwhile
+                            self._build(directory)
+                except BlockingIOError:
+                    pass  # another worker of this host is rebuilding them
+                except Exception:  # noqa: BLE001 - the old files keep serving; the next reload tries again
+                    app.logger.exception("Could not rebuild the similar-stories index files")
+                finally:
+                    db.session.remove()
+
+        self.rebuilding = threading.Thread(target=rebuild, name="similar-index-rebuild", daemon=True)
+        self.rebuilding.start()
 
     def _usable(self, meta: dict[str, Any] | None) -> bool:
         return (

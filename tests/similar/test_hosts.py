@@ -138,3 +138,24 @@ def test_a_cached_answer_is_replaced_when_the_index_catches_up(app, host_b, site
     # under the new generation before its index refreshed: the refresh alone makes the answer current.
     next_refresh(host_b)
     assert newer.id in similar_on(host_b, site[0].id)
+
+
+def test_the_hosts_files_are_rebuilt_in_the_background_once_due(app, host_b, site, monkeypatch):
+    with host_b.app_context():
+        index = store.worker_index()
+        if not isinstance(index.index, ann.MappedIndex):
+            pytest.skip("the approximate index only")
+        first = index.index.meta["generation"]
+    monkeypatch.setattr(worker, "ANN_REBUILD_CHANGES", 0)
+    newer = services.publish_story(
+        make_user(pseudonym="Rebuilt"), title="Gate", body="Tears at the gate at noon."
+    )
+    store_vector(newer, near_theme())
+    next_refresh(host_b)  # into the delta: the files are now due for a rebuild
+    with host_b.app_context():
+        index.refresh(force=True)  # the full reload keeps serving the old files and starts the rebuild
+        assert index.index.meta["generation"] == first and index.rebuilding is not None
+        index.rebuilding.join()
+        index.refresh(force=True)
+        assert index.index.meta["generation"] != first and index.index._in_base(newer.id)
+    assert newer.id in similar_on(host_b, site[0].id)
