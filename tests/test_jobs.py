@@ -213,3 +213,22 @@ def test_jobs_commands(app: Flask, queued: None, runner: Any, test_kind: dict[st
     assert "failed=1" in status and "test.write" in status
     assert "1 job(s) queued again" in runner.invoke(args=["jobs", "retry", "--all"]).output
     assert job_services.counts()["queued"] == 1
+
+
+def test_the_landing_after_posting_leads_with_similar_stories_before_the_embedding_job_ran(
+    app: Flask, member: User, other_member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "SIMILAR_EMBED_ON_WRITE", True)
+    app.extensions.pop("similar_index", None)
+    services.publish_story(
+        other_member, title="Clinging at the door", body="My son clings and sobs at nursery drop-off."
+    )
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    author = signed_in_client(app, member)
+    posted = author.post(
+        "/stories/new", data={"title": "Left him crying", "body": "He screamed at nursery drop-off."}
+    )
+    assert _jobs().count(("similar.embed", "queued")) == 1  # her vector waits for a worker
+    landing = author.get(posted.location).get_data(as_text=True).replace("&#39;", "'")
+    assert "You're not alone." in landing and "Clinging at the door" in landing
+    app.extensions.pop("similar_index", None)

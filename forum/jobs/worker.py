@@ -197,10 +197,13 @@ def _run_after_commit(session: orm.Session) -> None:
     ids = [key[0] for job in added if (key := sa.inspect(job).identity) is not None]
     if not ids:
         return
-    # A fresh app context gets its own session: this one has just committed and may not run SQL here.
+    # A fresh app context gets its own session: this one has just committed and may not run SQL here. The
+    # write is committed whatever happens now: a failure leaves its jobs queued for a worker, never an error.
     with current_app.app_context():
         try:
-            work_due(limit=len(ids) * MAX_ATTEMPTS, ids=ids)
+            work_due(limit=len(ids), ids=ids)
+        except Exception:  # noqa: BLE001 - e.g. the database went away between the commit and the claim
+            log.exception("jobs: running %s inline failed; they stay queued", ids)
         finally:
             db.session.remove()
 

@@ -4,6 +4,7 @@ and results filtered to what the viewer may see."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from forum import pagecache
 from forum.extensions import db
 from forum.jobs import queue as jobs
-from forum.models import SiteSetting, Status, Story
+from forum.models import SiteSetting, Status, Story, utcnow
 from forum.similar import engine, learning
 from forum.similar.worker import (  # noqa: F401 - the index's names, used through store elsewhere
     MODEL_SETTING,
@@ -171,13 +172,23 @@ def similar_to_text(text: str, viewer: Any = None, k: int = 3) -> list[Match]:
     return _matches(embedder().embed([text])[0], viewer, k, set())
 
 
+def _page_vector(story: Story) -> np.ndarray | None:
+    """The story's stored vector; for a story posted moments ago whose similar.embed job has not run yet, one
+    computed for this page alone (the job stores it), so the writer's landing leads with "you're not alone"."""
+    vector = stored_vector(story.embedding, current_model())
+    fresh = story.created_at is not None and story.created_at > utcnow() - timedelta(seconds=FRESH_SECONDS)
+    if vector is None and fresh and current_app.config.get("SIMILAR_EMBED_ON_WRITE", True):
+        vector = story_vector(story)
+    return vector
+
+
 def similar_with_count(
     story: Story, viewer: Any = None, k: int = 5, threshold: float = 0.3, limit: int = 200
 ) -> tuple[list[Match], int]:
     """The story page's panel: the closest stories, and how many parents shared something similar (stories
     within `threshold`, centred cosine: 0.3 kept about two in three same-theme stories in the dev set). The
     count and the query expansion share one scan of the index."""
-    vector = stored_vector(story.embedding, current_model())
+    vector = _page_vector(story)
     if vector is None:
         return [], 0
     index = worker_index()
@@ -208,6 +219,10 @@ def _count_parents(story_ids: list[int], story: Story) -> int:
     if story.author_id is not None:
         query = query.where(Story.author_id.is_distinct_from(story.author_id))
     return int(db.session.scalar(query) or 0)
+
+
+# How long after posting a story's page computes its vector itself while the embedding job is still waiting.
+FRESH_SECONDS = 600
 
 
 def _embed_posted(story: Story) -> None:
