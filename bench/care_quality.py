@@ -30,7 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so `python bench/care_quality.py` works too
-from forum.care.classifier import engine_model_id  # noqa: E402
+from forum.care.classifier import Classifier, engine_model_id  # noqa: E402
 from forum.care.detector import Detector, default_embedder  # noqa: E402
 from forum.care.training import VectorCache  # noqa: E402
 
@@ -122,11 +122,16 @@ def measure(rows: Sequence[dict[str, Any]], decided: Sequence[bool]) -> dict[str
     }
 
 
-def approaches(embedder: Any) -> dict[str, Detector]:
+def approaches(embedder: Any, alternatives: Sequence[str] = ()) -> dict[str, Detector]:
+    """The detector variants measured: rules alone, the classifier alone, the shipped combination, and any
+    other classifier files given as NAME=PATH (approaches compared before one is kept)."""
     variants = {"rules only": Detector(use_classifier=False)}
     if embedder is not None:
         variants["classifier only"] = Detector(embedder=embedder, alone=True)
         variants["combined (shipped)"] = Detector(embedder=embedder)
+        for alternative in alternatives:
+            name, path = alternative.split("=", 1)
+            variants[name] = Detector(embedder=embedder, classifier=Classifier.load(Path(path)))
     return variants
 
 
@@ -154,14 +159,14 @@ def report(results: dict[str, Any]) -> list[str]:
     """The results as text: a summary table, then per-kind tables."""
     out = [f"care quality bench, {results['when']}; detector {results['version']}", ""]
     head = (
-        f"{'set':30s} {'approach':20s} {'texts':>5s} {'prec':>6s} {'recall':>6s} {'FA rate':>7s} "
+        f"{'set':30s} {'approach':22s} {'texts':>5s} {'prec':>6s} {'recall':>6s} {'FA rate':>7s} "
         f"{'TP':>4s} {'FP':>4s} {'FN':>4s}"
     )
     out += [head, "-" * len(head)]
     for set_name, by_approach in results["sets"].items():
         for name, m in by_approach.items():
             out.append(
-                f"{set_name:30s} {name:20s} {m['texts']:5d} {m['precision']:6.3f} {m['recall']:6.3f} "
+                f"{set_name:30s} {name:22s} {m['texts']:5d} {m['precision']:6.3f} {m['recall']:6.3f} "
                 f"{m['false_alarm_rate']:7.3f} {m['tp']:4d} {m['fp']:4d} {m['fn']:4d}"
             )
     for set_name, by_approach in results["sets"].items():
@@ -223,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="texts timed for the cost figure")
     parser.add_argument("--vectors", type=Path, default=None, help="keep evaluation sentence vectors here")
     parser.add_argument("--embed-only", action="store_true", help="only fill the --vectors file")
+    parser.add_argument(
+        "--alternative", action="append", default=[], help="NAME=PATH of another classifier file to compare"
+    )
     args = parser.parse_args(argv)
     embedder = default_embedder()
     shared = SharedCache(embedder, args.vectors) if embedder is not None else None
@@ -231,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         for rows in eval_sets().values():
             shared.embed([s for r in rows for s in rules.analyse(r["text"]).embedded_texts()])
         return 0
-    variants = approaches(shared)
+    variants = approaches(shared, args.alternative)
     shipped = variants.get("combined (shipped)", variants["rules only"])
     results: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

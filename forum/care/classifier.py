@@ -37,9 +37,18 @@ PROBES = (
     "He checks my phone every night.",
 )
 PROBE_MATCH = 0.98  # least cosine between a stored probe vector and the engine's vector today
-STAGE2 = ("best plain unit", "best guarded unit", "whole text", "phrase")
-# The classifier alone, for comparison (the rules' guards and phrases left out): best unit, whole text.
-PLAIN = ("best unit", "whole text")
+STAGE2 = (
+    "best plain unit",
+    "best guarded unit",
+    "second plain sentence",
+    "second guarded sentence",
+    "whole text",
+    "phrase",
+    "log sentences",
+)
+# The classifier alone, for comparison (the rules' guards and phrases left out).
+PLAIN = ("best unit", "second sentence", "whole text", "log sentences")
+WIDTHS = (1, 2, 3)  # sentences per unit
 NO_UNIT = -8.0  # the logit standing in for "no such unit"
 NGRAM_BUCKETS = 4096
 
@@ -77,23 +86,66 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
+class Design:
+    """A stage-1 design matrix: dense embedding columns beside hashed n-gram columns kept sparse (a few dozen of
+    NGRAM_BUCKETS set per row), so fitting costs rows x (width + n-grams), not rows x (width + buckets)."""
+
+    def __init__(self, dense: np.ndarray, grams: list[np.ndarray] | None = None, buckets: int = 0) -> None:
+        self.dense = np.asarray(dense, dtype=np.float64)
+        self.buckets = buckets if grams is not None else 0
+        grams = grams if grams is not None else []
+        self.rows = np.repeat(np.arange(len(grams)), [len(g) for g in grams]).astype(np.int64)
+        self.cols = np.concatenate(grams).astype(np.int64) if grams else np.zeros(0, dtype=np.int64)
+        norms = np.array([1.0 / np.sqrt(max(len(g), 1)) for g in grams])
+        self.vals = norms[self.rows] if grams else np.zeros(0)
+
+    @property
+    def width(self) -> int:
+        return self.dense.shape[1] + self.buckets
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+    def dot(self, w: np.ndarray) -> np.ndarray:
+        d = self.dense.shape[1]
+        out = self.dense @ w[:d]
+        if self.buckets:
+            out += np.bincount(self.rows, weights=self.vals * w[d:][self.cols], minlength=len(self))
+        return out
+
+    def tdot(self, r: np.ndarray) -> np.ndarray:
+        parts = [self.dense.T @ r]
+        if self.buckets:
+            parts.append(np.bincount(self.cols, weights=self.vals * r[self.rows], minlength=self.buckets))
+        return np.concatenate(parts)
+
+
 def fit_logistic(
-    x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 300, memory: int = 10
+    x: np.ndarray | Design,
+    y: np.ndarray,
+    l2: float,
+    iterations: int = 300,
+    memory: int = 10,
+    weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Class-balanced, L2-regularised logistic regression by L-BFGS (deterministic; numpy only). Each class
-    carries half the weight whatever its size; the bias is not penalised."""
-    x1 = np.hstack([np.asarray(x, dtype=np.float64), np.ones((len(x), 1))])
-    positive, negative = max(float(y.sum()), 1e-9), max(float((1 - y).sum()), 1e-9)
-    sample = np.where(y == 1, 0.5 / positive, 0.5 / negative) * len(y)
-    penalty = np.full(x1.shape[1], float(l2))
+    carries half the total weight whatever its size; within a class, rows count by ``weight`` (hard negatives
+    more than easy ones); the bias is not penalised."""
+    design = x if isinstance(x, Design) else Design(x)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
+    positive, negative = max(float((w * y).sum()), 1e-9), max(float((w * (1 - y)).sum()), 1e-9)
+    sample = w * np.where(y == 1, 0.5 / positive, 0.5 / negative) * len(y)
+    penalty = np.full(design.width + 1, float(l2))
     penalty[-1] = 0.0
 
     def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x1 @ theta
+        z = design.dot(theta[:-1]) + theta[-1]
         loss = float((sample * (np.logaddexp(0, z) - y * z)).sum() + 0.5 * (penalty * theta * theta).sum())
-        return loss, x1.T @ (sample * (sigmoid(z) - y)) + penalty * theta
+        r = sample * (sigmoid(z) - y)
+        return loss, np.append(design.tdot(r), r.sum()) + penalty * theta
 
-    theta = np.zeros(x1.shape[1])
+    theta = np.zeros(design.width + 1)
     loss, gradient = loss_and_gradient(theta)
     steps: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(iterations):
@@ -128,15 +180,21 @@ def _two_loop(gradient: np.ndarray, steps: list[tuple[np.ndarray, np.ndarray]]) 
     return q
 
 
+def ngram_indices(text: str, buckets: int = NGRAM_BUCKETS) -> np.ndarray:
+    """The hashed word uni- and bigrams of a normalised text (distinct bucket numbers)."""
+    words = normalise(text).split()
+    grams = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+    return np.unique(np.array([zlib.crc32(g.encode()) % buckets for g in grams], dtype=np.int64))
+
+
 def ngram_features(texts: list[str], buckets: int = NGRAM_BUCKETS) -> np.ndarray:
     """Hashed word uni- and bigrams of the normalised texts (L2-normalised rows): embeddings blur the small
     words that carry negation, tense and destination ("to a beach for a week", "two years ago")."""
     out = np.zeros((len(texts), buckets))
     for row, text in enumerate(texts):
-        words = normalise(text).split()
-        for gram in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]:
-            out[row, zlib.crc32(gram.encode()) % buckets] = 1.0
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1.0)
+        found = ngram_indices(text, buckets)
+        out[row, found] = 1.0 / np.sqrt(max(len(found), 1))
+    return out
 
 
 def unit_features(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
@@ -144,10 +202,17 @@ def unit_features(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
     return np.hstack([np.asarray(vectors, dtype=np.float64), ngram_features(texts)])
 
 
-def unit_vectors(vectors: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Units of a text from its sentence vectors: each sentence and each pair of neighbours (normalised
-    means), with the sentence span of each. Pairs catch a thought spread over two short sentences."""
-    spans = [(i, i + 1) for i in range(len(vectors))] + [(i, i + 2) for i in range(len(vectors) - 1)]
+def unit_spans(count: int, widths: tuple[int, ...] = WIDTHS) -> list[tuple[int, int]]:
+    """Sentence spans of a text's units: every window of each width (one sentence, two, three neighbours)."""
+    return [(i, i + w) for w in widths for i in range(count - w + 1)]
+
+
+def unit_vectors(
+    vectors: np.ndarray, widths: tuple[int, ...] = WIDTHS
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Units of a text from its sentence vectors: each window of ``widths`` sentences (normalised means),
+    with the sentence span of each. Windows catch a thought spread over short sentences."""
+    spans = unit_spans(len(vectors), widths)
     return np.stack([_mean(vectors[a:b]) for a, b in spans]), spans
 
 
@@ -158,17 +223,48 @@ def _mean(rows: np.ndarray) -> np.ndarray:
 
 def plain_features(features: np.ndarray) -> np.ndarray:
     """The classifier-alone input from the combined one (rows of STAGE2 -> rows of PLAIN)."""
-    features = np.atleast_2d(features)
-    return np.column_stack([features[:, :2].max(axis=1), features[:, 2]])
+    f = np.atleast_2d(features)
+    return np.column_stack([f[:, :2].max(axis=1), np.maximum(f[:, 2], f[:, 3]), f[:, 4], f[:, 6]])
 
 
 def text_features(
-    unit_logits: np.ndarray, spans: list[tuple[int, int]], guarded: list[bool], whole: float, phrase: bool
+    unit_logits: np.ndarray,
+    spans: list[tuple[int, int]],
+    guarded: list[bool],
+    whole: float,
+    phrase: bool,
 ) -> np.ndarray:
-    """Stage-2 input for one text (see STAGE2); a unit is guarded when any of its sentences is."""
-    plain = [z for z, (a, b) in zip(unit_logits, spans, strict=True) if not any(guarded[a:b])]
-    held = [z for z, (a, b) in zip(unit_logits, spans, strict=True) if any(guarded[a:b])]
-    return np.array([max(plain, default=NO_UNIT), max(held, default=NO_UNIT), whole, float(phrase)])
+    """Stage-2 input for one text (see STAGE2); a unit is guarded when any of its sentences is.
+
+    The strongest unit alone rises with a text's length (more units, more chances for one to score high), so
+    the calibration also sees the second-strongest sentence and the length, and learns how much one high
+    unit in a long post is worth."""
+    logits = np.asarray(unit_logits, dtype=np.float64)
+    held = np.array([any(guarded[a:b]) for a, b in spans], dtype=bool)
+    single = np.array([b - a == 1 for a, b in spans], dtype=bool)
+    plain_single = np.sort(logits[single & ~held])[::-1]
+    held_single = np.sort(logits[single & held])[::-1]
+    sentences = int(single.sum())
+    return np.array(
+        [
+            logits[~held].max(initial=NO_UNIT),
+            logits[held].max(initial=NO_UNIT),
+            _second(plain_single, sentences),
+            _second(held_single, sentences),
+            whole,
+            float(phrase),
+            np.log1p(max(sentences - 1, 0)),
+        ]
+    )
+
+
+def _second(descending: np.ndarray, sentences: int) -> float:
+    """The second-strongest sentence, the strongest one standing in when a text has one sentence."""
+    if len(descending) == 0:
+        return NO_UNIT
+    return (
+        float(descending[1]) if len(descending) > 1 else (float(descending[0]) if sentences == 1 else NO_UNIT)
+    )
 
 
 @dataclass
@@ -188,6 +284,7 @@ class Classifier:
     plain_bias: float = 0.0
     plain_threshold: float = 0.5
     damp: float = 1.0  # kept for callers of the earlier detector; the rules now enter through stage 2
+    widths: tuple[int, ...] = WIDTHS  # sentences per unit the model was trained with
 
     @property
     def version(self) -> str:
@@ -228,6 +325,7 @@ class Classifier:
             plain=self.plain,
             plain_bias=self.plain_bias,
             plain_threshold=self.plain_threshold,
+            widths=np.array(self.widths),
         )
 
     @classmethod
@@ -246,6 +344,7 @@ class Classifier:
                 npz["plain"].astype(np.float64),
                 float(npz["plain_bias"]),
                 float(npz["plain_threshold"]),
+                widths=tuple(int(w) for w in npz["widths"]) if "widths" in npz else (1, 2),
             )
 
 

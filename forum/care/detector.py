@@ -198,7 +198,7 @@ class Detector:
         if not chosen:
             return rules_result(checks)
         vectors = self._vectors(analysis.embedded_texts())
-        units, spans = unit_vectors(vectors)
+        units, spans = unit_vectors(vectors, self.classifier.widths)
         unit_texts = [" ".join(checks[i].text for i in chosen[a:b]) for a, b in spans]
         unit_p = np.asarray(self.classifier.probabilities(units, unit_texts), dtype=np.float64)
         whole = vectors.mean(axis=0)

@@ -88,19 +88,22 @@ def test_logistic_regression_is_deterministic_and_fits() -> None:
     assert ((x @ w1 + b1 > 0) == y).mean() > 0.95
 
 
-def test_units_are_sentences_and_neighbouring_pairs() -> None:
+def test_units_are_sentences_and_windows_of_neighbours() -> None:
     vectors = np.eye(3)
     units, spans = clf.unit_vectors(vectors)
-    assert spans == [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+    assert spans == [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3), (0, 3)]
     assert np.allclose(np.linalg.norm(units, axis=1), 1.0)
+    assert clf.unit_vectors(vectors, (1, 2))[1] == [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
 
 
 def test_guarded_units_are_kept_apart_in_the_text_features() -> None:
     logits = np.array([2.0, -1.0, 0.5])
     features = clf.text_features(logits, [(0, 1), (1, 2), (0, 2)], [True, False], whole=0.3, phrase=False)
     # The strongest plain unit is sentence 2 alone; sentence 1 (e.g. a joke) and the pair are guarded.
-    assert features.tolist() == [-1.0, 2.0, 0.3, 0.0]
-    assert clf.plain_features(features).tolist() == [[2.0, 0.3]]
+    best, best_held, second, second_held, whole, phrase, length = features.tolist()
+    assert (best, best_held, whole, phrase) == (-1.0, 2.0, 0.3, 0.0)
+    assert second == second_held == clf.NO_UNIT and length == pytest.approx(np.log(2))
+    assert clf.plain_features(features).tolist() == [[2.0, clf.NO_UNIT, 0.3, pytest.approx(np.log(2))]]
 
 
 def test_training_reports_cross_validated_figures(trained) -> None:
