@@ -114,12 +114,11 @@ class WorkerIndex:
 
     def _load_changes(self) -> None:
         """Apply every row changed since the newest change loaded (minus the overlap)."""
-        since = (self.loaded_until or datetime.min + OVERLAP) - OVERLAP
-        query = (
-            sa.select(Story.id, Story.status, Story.embedding, Story.vector_updated_at)
-            .where(Story.vector_updated_at >= since)
-            .order_by(Story.vector_updated_at, Story.id)
+        query = sa.select(Story.id, Story.status, Story.embedding, Story.vector_updated_at).order_by(
+            Story.vector_updated_at, Story.id
         )
+        if self.loaded_until is not None:  # else nothing was there at the last look: everything is new
+            query = query.where(Story.vector_updated_at >= self.loaded_until - OVERLAP)
         ids: list[int] = []
         vectors: list[np.ndarray] = []
         gone: list[int] = []
