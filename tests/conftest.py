@@ -17,6 +17,10 @@ from forum.extensions import db, limiter
 from forum.models import User
 from tests import factories
 
+# The suite runs on the small sentence model (its own tests ask for MPNet by name): the default one is
+# several times slower and larger.
+os.environ.setdefault("SIMILAR_MODEL", "minilm")
+
 
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """TEST_DATABASE_URL when set (PostgreSQL in CI), otherwise a fresh SQLite file."""

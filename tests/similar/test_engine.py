@@ -33,12 +33,19 @@ def embedder(request):
     return get_embedder(request.param)
 
 
+# Cosine to the reference each int8 model keeps. MiniLM's measured minimum over these texts is 0.989; MPNet's
+# is 0.976 (its dev stories: median 0.990, minimum 0.967 to its float32 graph), the price of quantising 67 of
+# its 72 matrix products (forum/similar/convert.py, FLOAT_MATRICES).
+CLOSE_TO_REFERENCE = {"minilm": 0.98, "mpnet": 0.97}
+
+
 def test_int8_model_matches_reference_implementation(embedder):
-    """sentence-transformers on torch made the reference vectors; int8 matrix products stay within 0.98."""
+    """sentence-transformers on torch made the reference vectors; int8 matrix products stay close to them."""
     reference = REFERENCE[embedder.spec.name]
     vectors = embedder.embed([r["text"] for r in reference])
     for row, ref in zip(vectors, reference, strict=True):
-        assert float(row @ np.array(ref["vector"], dtype=np.float32)) > 0.98, ref["text"]
+        cosine = float(row @ np.array(ref["vector"], dtype=np.float32))
+        assert cosine > CLOSE_TO_REFERENCE[embedder.spec.name], ref["text"]
         assert abs(float(np.linalg.norm(row)) - 1.0) < 1e-5
 
 
@@ -84,6 +91,17 @@ def test_long_text_counts_to_the_end(embedder):
     )
     assert float(plain @ changed) < 0.9999
     assert all(len(w) <= embedder.spec.window for w in embedder.token_windows(start))
+
+
+def test_a_short_last_window_is_not_padded_to_full_length(embedder):
+    """A story just over one window runs as a full window and a short one, not two full ones."""
+    sentence = "We had a calm morning and breakfast went well."  # 10 tokens for both models
+    text = " ".join([sentence] * (embedder.spec.window // 10 + 3))
+    windows = embedder.token_windows(text)
+    assert len(windows) == 2 and len(windows[1]) < embedder.spec.window // 2
+    before = embedder.tokens_run
+    embedder.embed([text])
+    assert embedder.tokens_run - before == sum(len(w) for w in windows)
 
 
 def test_text_past_the_budget_is_still_covered_to_its_end(embedder):
