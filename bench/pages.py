@@ -2,14 +2,17 @@
 
     bench/pages.sh                      # or: .venv/bin/python bench/pages.py
     STORIES=100000 DUR=10s RUNS=2 CONN=16 bench/pages.sh
+    MEMBER_PAGES=home,story BENCH_DATABASES=postgresql bench/pages.sh   # fewer rows
 
 Every app runs under gunicorn with the same flags (2 sync workers) on 127.0.0.1 and is loaded with wrk through
 the kit in ../shared/peers/flaskbb (setup.sh, serve.sh, bench.sh), in one session so the machine's noise hits
 all of them alike. Village runs in production mode: on SQLite alone (the embedded default) and on PostgreSQL with
 Redis (the production setup). Databases are seeded with bench/seed.py on first use and kept in bench/.cache.
 Signed-out pages are served as a visitor sees them (the page cache is part of the product); the signed-in rows
-(a member reading, a member posting a reply) go around it. Writes run with the per-member write limits off
-(`RATELIMIT_ENABLED=0`): otherwise the benchmark would measure the limiter turning it away.
+go around it: a member (member1 of the seed) reading the home page, the busiest tag, a story with 50 replies,
+/not-alone, her notifications and the compose page ("<page>-member"), and posting a reply ("reply-post").
+Writes run with the per-member write limits off (`RATELIMIT_ENABLED=0`): otherwise the benchmark would measure
+the limiter turning it away.
 
 Prints one table: req/s, p50/p99 latency, worker CPU ms per request, ratio to hello-world and to the matching
 FlaskBB page, and the largest worker's RSS after the run and at its peak; writes it to bench/results/pages-<time>.txt.
@@ -41,9 +44,14 @@ DUR, RUNS, CONN = (
     int(os.environ.get("RUNS", 2)),
     int(os.environ.get("CONN", 16)),
 )
+# The signed-in rows to run (all by default): MEMBER_PAGES=home,story bench/pages.sh
+MEMBER_PAGES = os.environ.get("MEMBER_PAGES", "home,tag,story,notalone,notices,compose").split(",")
+# Which Village databases to run: BENCH_DATABASES=postgresql skips SQLite.
+BENCH_DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/village_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
-PORT_OURS, PORT_PEER = 18501, 18401
+PORT_OURS = int(os.environ.get("PAGES_PORT", 18501))  # another port when two benches share the machine
+PORT_PEER = int(os.environ.get("PAGES_PEER_PORT", 18401))
 PASSWORD = "village bench password"
 # Our page -> the FlaskBB page it is compared with.
 MATCHING = {"home": "index", "deep": "forum", "tag": "forum", "story": "topic", "search": "search"}
@@ -360,7 +368,19 @@ def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> d
         )
         cookie, token = sign_in(base)
         read_lua = f'wrk.headers["Cookie"]=[[{cookie}]]\n'
-        rows["home-member"] = wrk_signed_in(base, db_label, "home-member", "/", read_lua, out, pidfile)
+        # A member's pages: the feed, a tag page, a 50-reply story, her similar stories, notifications, compose.
+        member_pages = {
+            "home": "/",
+            "tag": targets["tag"],
+            "story": targets["story"],
+            "notalone": "/not-alone",
+            "notices": "/notifications",
+            "compose": "/stories/new",
+        }
+        for page, path in member_pages.items():
+            if page in MEMBER_PAGES:
+                name = f"{page}-member"
+                rows[name] = wrk_signed_in(base, db_label, name, path, read_lua, out, pidfile)
         story = targets["_reply_story"]
         reply_lua = f"""
 local counter, thread_id = 0, 0
@@ -406,10 +426,13 @@ def main() -> None:
         ],
         out / "flaskbb",
     )
-    databases = [
-        ("sqlite", os.environ.get("BENCH_SQLITE_URL", f"sqlite:///{CACHE / f'village-{STORIES}.db'}"), False)
-    ]
-    if postgres_reachable(PG_URL):
+    databases = []
+    if "sqlite" in BENCH_DATABASES:
+        sqlite_url = os.environ.get("BENCH_SQLITE_URL", f"sqlite:///{CACHE / f'village-{STORIES}.db'}")
+        databases.append(("sqlite", sqlite_url, False))
+    if "postgresql" not in BENCH_DATABASES:
+        pass  # not asked for
+    elif postgres_reachable(PG_URL):
         databases.append(("postgresql", PG_URL, True))
     else:
         print("pages: PostgreSQL not reachable; SQLite only", flush=True)
@@ -428,7 +451,7 @@ def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
     lines = [
         f"pages: {STORIES:,} Village stories; FlaskBB 2,000 topics / 20,000 posts; 2 sync workers each; "
         f"wrk -t2 -c{CONN} -d{DUR} x{RUNS}, medians; load {os.getloadavg()[0]:.1f}",
-        f"{'app':<18} {'page':<12} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>7} {'x hello':>8} "
+        f"{'app':<18} {'page':<15} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>7} {'x hello':>8} "
         f"{'x flaskbb':>10} {'rss MB':>7} {'peak MB':>7} {'errors':>6}",
     ]
     for app, rows in results.items():
@@ -436,7 +459,7 @@ def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
             match = MATCHING.get(page.split("-")[0]) if app.startswith("village") else None
             ratio = f"{row['rps'] / peer[match]['rps']:.1f}" if match and match in peer else "-"
             lines.append(
-                f"{app:<18} {page:<12} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
+                f"{app:<18} {page:<15} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
                 f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.2f} {ratio:>10} {row.get('rss', 0):>7.0f} "
                 f"{row.get('peak', 0):>7.0f} {row['errors']:>6.0f}"
             )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import request
 from markupsafe import Markup
 
 from forum import fragments
@@ -121,12 +122,21 @@ def _signed_in_id(viewer: Any) -> int | None:
     return viewer.id if getattr(viewer, "is_authenticated", False) else None
 
 
+def _note_modes(viewer: Any) -> dict[str, str]:
+    # Read once per request and left where care's note_mode() (the card template) looks first.
+    modes = getattr(request, "_village_note_modes", None)
+    if modes is None:
+        modes = note_modes(viewer)
+        request._village_note_modes = modes  # type: ignore[attr-defined]
+    return dict(modes)
+
+
 def feed_cards(filters: queries.FeedFilters, cursor: str | None = None, viewer: Any = None) -> CardPage:
     """One feed page as cards: kept ones as they are, the others with their bodies read and rendered by the
     template (story_list.html). Two statements with every card kept, three otherwise."""
     rows, next_cursor, tags = queries.feed_rows(filters, cursor, viewer=viewer)
     viewer_id = _signed_in_id(viewer)
-    modes = note_modes(viewer) if viewer_id is not None else {}
+    modes = _note_modes(viewer) if viewer_id is not None else {}
     cards = []
     for row in rows:
         story = CardStory.from_row(row, tags[row.id])
