@@ -184,7 +184,7 @@ class WorkerIndex:
         meta = ann.read_meta(directory)
         if meta is not None and meta.get("model") == self.spec.version:
             if not self._usable(meta):
-                self._rebuild_in_background(directory)
+                self._rebuild_in_background(directory, str(meta.get("generation")))
             return meta
         with ann.host_lock(directory):
             meta = ann.read_meta(directory)  # another worker may have built them meanwhile
@@ -198,7 +198,7 @@ class WorkerIndex:
         current_app.logger.info("Building the similar-stories index files in %s", directory)
         return ann.build(directory, self._batches, self.spec.dimensions, self.spec.version, until)
 
-    def _rebuild_in_background(self, directory: Path) -> None:
+    def _rebuild_in_background(self, directory: Path, stale: str) -> None:
         if self.rebuilding is not None and self.rebuilding.is_alive():
             return
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -207,7 +207,7 @@ class WorkerIndex:
             with app.app_context():
                 try:
                     with ann.host_lock(directory, wait=False):
-                        if not self._usable(ann.read_meta(directory)):  # nobody rebuilt them meanwhile
+                        if (ann.read_meta(directory) or {}).get("generation") == stale:  # nobody else did
                             self._build(directory)
                 except BlockingIOError:
                     pass  # another worker of this host is rebuilding them
