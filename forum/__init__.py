@@ -161,9 +161,10 @@ def register_events(app: Flask) -> None:
 def register_page_cache(app: Flask) -> None:
     from forum import fragments, pagecache
 
-    pagecache.init_app(app)
-    # Story cards and bodies kept by id and version; dropped with the page cache on every post signal.
+    # Story cards and replies kept by id and version, dropped on every post signal: before the page cache,
+    # which listens last, so a page is never stored from a fragment that is about to go.
     fragments.init_app(app)
+    pagecache.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -49,7 +49,11 @@ def test_create_app_registers_hooks_and_listeners_in_its_stated_order(app: Flask
     # What can wait is a background job queued with the post (forum.jobs), in install order.
     assert list(queue._follow_ups) == ["care.check", "moderation.flags", "similar.embed"]
     changed = _names(events.post_visibility_changed.receivers.values())
-    assert changed == ["forum.similar.store._on_visibility_changed", "forum.pagecache.invalidate"]
+    assert changed == [
+        "forum.similar.store._on_visibility_changed",
+        "forum.fragments.drop_changed",
+        "forum.pagecache.invalidate",
+    ]
 
 
 def test_importing_the_features_registers_no_hook() -> None:

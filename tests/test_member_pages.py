@@ -3,6 +3,7 @@ and a kept card never carries one reader's view (her own anonymous story, her co
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from forum import fragments
@@ -86,3 +87,48 @@ def test_kept_cards_follow_edits_replies_and_blocks(app, member, other_member):
     assert "Second title" in html and "First title" not in html and "1 reply" in html
     block_author_of(other_member, story)
     assert "Second title" not in reader.get("/").get_data(as_text=True)
+
+
+def test_kept_replies_carry_nobodys_own_view(app, member, other_member, moderator):
+    story = make_story(
+        member, title="Night feeds", body="Up every hour again, I am so tired.", anonymous=True
+    )
+    services.add_reply(member, story, body="Thank you all, it helps to read this.")
+    services.add_reply(other_member, story, body="Hang on in there, it passes.")
+    third = make_user(pseudonym="ThirdParent")
+    readers = [signed_in_client(app, third), signed_in_client(app, third)]
+    fragments.clear_local()
+    url = f"/stories/{story.id}"
+    for reader in readers:  # rendered and kept, then from the kept parts
+        html = reader.get(url).get_data(as_text=True)
+        assert "Anonymous parent (who shared this story)" in html and "You (anonymous)" not in html
+        assert member.pseudonym not in html and "Hang on in there" in html and ">Edit<" not in html
+        assert "Moderate" not in html and "Report" in html
+    author = signed_in_client(app, member).get(url).get_data(as_text=True)
+    assert "You (anonymous)" in author
+    replier = signed_in_client(app, other_member).get(url).get_data(as_text=True)
+    assert ">Edit<" in replier
+    assert "Moderate" in signed_in_client(app, moderator).get(url).get_data(as_text=True)
+    # The reader's own CSRF token fills the kept Block form, never the first reader's.
+    token_page = readers[1].get(url).get_data(as_text=True)
+    assert token_page.count('name="csrf_token"') >= 2
+
+
+def test_kept_pages_are_the_pages_rendered_afresh(app, member, other_member, monkeypatch):
+    story = make_story(member, title="Sleep regression", body="Four months and nobody sleeps.", tags="sleep")
+    services.add_reply(other_member, story, body="Ours passed after two weeks.")
+    services.add_reply(member, story, body="Thank you, that gives me hope.")
+    reader = signed_in_client(app, make_user(pseudonym="Reader"))
+    fragments.clear_local()
+    for url in ("/", "/tags/sleep", f"/stories/{story.id}"):
+        reader.get(url)  # renders and keeps
+        kept = reader.get(url).get_data(as_text=True)
+        monkeypatch.setitem(app.config, "FRAGMENT_CACHE_ENABLED", False)
+        fresh = reader.get(url).get_data(as_text=True)
+        monkeypatch.setitem(app.config, "FRAGMENT_CACHE_ENABLED", True)
+        # (the reply form's one-time submission key is new on every page)
+        assert _without_keys(kept) == _without_keys(fresh), url
+
+
+def _without_keys(html: str) -> str:
+    return re.sub(r"<input[^>]*submission_key[^>]*>", "", html)

@@ -14,7 +14,7 @@ from forum.extensions import db, limiter
 from forum.models import CONTENT_NOTES, Reply, Story
 from forum.params import page_arg, row_id
 from forum.permissions import require
-from forum.stories import queries, rules, services  # noqa: F401  (rules registers permission predicates)
+from forum.stories import kept, queries, rules, services  # noqa: F401  (rules registers permission predicates)
 from forum.stories.forms import (
     AGE_BAND_LABELS,
     OUTCOME_LABELS,
@@ -142,6 +142,7 @@ def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200
         form=form,
         updates=queries.updates_for(story, current_user),
         reactions=queries.reaction_summaries(story, replies, current_user),
+        kept=kept.kept_replies(story, replies, current_user, pagination.page),
         posted=request.args.get("posted") == "1" and queries._is_author(story, current_user),
         sent_reply=any(
             r.id == request.args.get("sent", type=int) and queries._is_author(r, current_user)
