@@ -2,7 +2,7 @@
 the CPU time of embedding one 280-word story (one thread) and worker memory, at 10k and 100k stories, for
 each sentence model.  Usage:
 
-    .venv/bin/python bench/similar_speed.py [--model minilm|mpnet|all] [10000 100000 1000000]
+    .venv/bin/python bench/similar_speed.py [--model minilm|mpnet|all] [--embedding-only] [10000 100000 1000000]
 
 The index part uses synthetic unit vectors (the index cannot tell them from real ones); the draft query and
 posting embed real text with the real model. Each size runs in a fresh process so RSS is that of one worker;
@@ -196,9 +196,42 @@ def one_size(size: int, model: str) -> dict[str, float]:
     }
 
 
+def embedding_cost(model: str) -> dict[str, float]:
+    """Embedding cost alone (the "embedding cost" section): CPU per 280-word story and per draft on one
+    thread, and the RSS of a process that has only loaded the model (and embedded with it)."""
+    import onnxruntime  # noqa: F401 - before anything that may load usearch (see forum/similar/ann.py)
+
+    from forum.similar.engine import get_embedder, story_text
+
+    embedder = get_embedder(model)
+    embedder.embed(["warm up"])
+    long_story = " ".join([DRAFT] * 8)  # ~280 words
+    story_cpu, draft_cpu = [], []
+    for i in range(20):
+        cpu = time.process_time()
+        embedder.embed(
+            [story_text("A hard morning", f"{long_story} ({i})", ["nurseryguilt", "dropoffguilt"])]
+        )
+        story_cpu.append((time.process_time() - cpu) * 1000)
+        cpu = time.process_time()
+        embedder.embed([f"{DRAFT} ({i})"])
+        draft_cpu.append((time.process_time() - cpu) * 1000)
+    return {
+        "model": model,
+        "version": embedder.spec.version,
+        "story_cpu_ms": statistics.median(story_cpu),
+        "story_cpu_min_ms": min(story_cpu),
+        "draft_cpu_ms": statistics.median(draft_cpu),
+        "model_rss_mb": rss_mb(),
+    }
+
+
 def main() -> None:
     if len(sys.argv) > 4 and sys.argv[1] == "--build":
         print(json.dumps(build_ann(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--embed":
+        print(json.dumps(embedding_cost(sys.argv[2])))
         return
     if len(sys.argv) > 3 and sys.argv[1] == "--one":
         print(json.dumps(one_size(int(sys.argv[2]), sys.argv[3])))
@@ -208,7 +241,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Speed and memory of similar stories")
     parser.add_argument("--model", default="all", choices=[*MODELS, "all"])
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--embedding-only", action="store_true", help="only the embedding cost section")
     args = parser.parse_args()
+    models = list(MODELS) if args.model == "all" else [args.model]
+    print("embedding cost (one thread; CPU ms per 280-word story and per 40-word draft, RSS MB):")
+    print(f"{'model version':>36} {'CPU/story':>10} {'min':>7} {'CPU/draft':>10} {'model RSS':>10}")
+    for model in models:  # each in a fresh process: its RSS is the model's alone
+        out = subprocess.run(
+            [sys.executable, __file__, "--embed", model], capture_output=True, text=True, check=True
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"{r['version']:>36} {r['story_cpu_ms']:>10.1f} {r['story_cpu_min_ms']:>7.1f} "
+            f"{r['draft_cpu_ms']:>10.1f} {r['model_rss_mb']:>10.0f}"
+        )
+    if args.embedding_only:
+        return
     print(
         f"{'model':>7} {'stories':>8} {'story p50':>10} {'story p95':>10} {'draft p50':>10} "
         f"{'draft p95':>10} {'posting +':>10} {'CPU/story':>10} {'model RSS':>10} {'RSS MB':>8} {'anon':>6} "
