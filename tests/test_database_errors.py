@@ -12,7 +12,8 @@ def test_an_unavailable_database_answers_503_with_a_kind_message(client, monkeyp
     def unavailable(*_args, **_kwargs):
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(queries, "feed_page", unavailable)
+    monkeypatch.setattr(queries, "feed_rows", unavailable)  # the home page's list
+    monkeypatch.setattr(queries, "feed_page", unavailable)  # the API's
     page = client.get("/")
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "5"
@@ -57,7 +58,8 @@ def test_a_connection_that_died_mid_request_still_ends_in_a_503(client, monkeypa
             "SELECT 1", {}, Exception("terminating connection due to administrator command")
         )
 
-    monkeypatch.setattr(queries, "feed_page", unavailable)
+    monkeypatch.setattr(queries, "feed_rows", unavailable)  # the home page's list
+    monkeypatch.setattr(queries, "feed_page", unavailable)  # the API's
     page = client.get("/")
     assert page.status_code == 503
     assert b"Nothing you typed is lost" in page.data
