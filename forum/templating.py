@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from markupsafe import Markup, escape
 
 from forum import permissions
@@ -55,8 +55,23 @@ def _file_digest(path: str, mtime: float) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]  # nosemgrep - asset fingerprint
 
 
+# Outside debug mode static files do not change while a worker runs: each page asks for the same few URLs,
+# so keep them (by mount point and name) instead of a stat() and a url_for() per asset per page.
+_asset_urls: dict[tuple[str, str], str] = {}
+
+
 def asset_url(filename: str) -> str:
     """URL of a static file with a content hash, so it can be cached for a year."""
+    if current_app.debug or not has_request_context():
+        return _asset_url(filename)
+    key = (request.script_root, filename)
+    url = _asset_urls.get(key)
+    if url is None:
+        url = _asset_urls[key] = _asset_url(filename)
+    return url
+
+
+def _asset_url(filename: str) -> str:
     static_folder = current_app.static_folder or ""
     path = Path(static_folder) / filename
     try:
@@ -106,6 +121,7 @@ def init_app(app: Flask) -> None:
     for helper in (
         care_routes.care_verdicts_for,
         care_routes.care_card_for,
+        care_routes.care_watch_url,
         care_routes.privacy_warning,
         care_routes.support_resources_by_region,
         care_routes.note_mode,

@@ -51,6 +51,15 @@ def care_card_for(story: Any) -> Any:
     return services.card_for(story, current_user)
 
 
+def care_watch_url(item: Any) -> str:
+    """On the page the writer lands on after posting: where to ask whether her post brings the card, while its
+    classifier check is still pending ("" when there is nothing to wait for, or for anyone else)."""
+    if not services.awaits_check(item, current_user):
+        return ""
+    kind = "story" if isinstance(item, Story) else "reply"
+    return url_for("care.landing_card", kind=kind, item_id=item.id)
+
+
 def privacy_warning(text: str | None) -> str:
     """The gentle identifying-details warning for this text, or "" when there is nothing to say."""
     return WARNING if text and identifying_details(text) else ""
@@ -172,6 +181,22 @@ def check_draft() -> Response | tuple[Response, int]:
         return jsonify(signpost=False)
     services.record_shown("compose")
     return jsonify(signpost=True, html=render_template("care/_card_body.html", regions=resources.by_region()))
+
+
+@bp.get("/care/posts/<any(story, reply):kind>/<int:item_id>/card")
+@limiter.limit("30 per minute")
+def landing_card(kind: str, item_id: int) -> Response:
+    """The landing page asks (a few times) whether the writer's just-posted story or reply brings the card.
+    Reads stored state only; anyone but the writer gets the answer of a checked post with no card."""
+    story, pending = services.landing_card(current_user, kind, item_id)
+    if story is None:
+        response = jsonify(card=False, pending=pending)
+    else:
+        response = jsonify(
+            card=True, pending=False, html=render_template("care/_story_card.html", story=story)
+        )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/care/cards/<int:card_id>/dismiss")

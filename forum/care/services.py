@@ -20,6 +20,7 @@ from forum.models import (
     CareCard,
     CarePhrase,
     FlagReason,
+    Job,
     Reply,
     SignpostShown,
     Story,
@@ -32,6 +33,7 @@ from forum.moderation.targets import target_of
 from forum.stories import hooks
 
 WELFARE_SETTING = "care_welfare_reports"
+CHECK_JOB = "care.check"
 _lock = threading.Lock()
 _cached: tuple[tuple[str, ...], Detector] | None = None
 
@@ -97,6 +99,56 @@ def card_for(story: Story, viewer: Any) -> CareCard | None:
             CareCard.story_id == story.id, CareCard.user_id == viewer.id, CareCard.dismissed_at.is_(None)
         )
     )
+
+
+def check_pending(item: Story | Reply) -> bool:
+    """Whether this post's care.check job is still queued or running (a failed one is not waited for)."""
+    model = "story" if isinstance(item, Story) else "reply"
+    return (
+        db.session.scalar(
+            sa.select(Job.id)
+            .where(
+                Job.kind == CHECK_JOB,
+                Job.state.in_(("queued", "running")),
+                Job.payload["model"].as_string() == model,
+                Job.payload["id"].as_integer() == item.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _own_post(viewer: Any, kind: str, item_id: int) -> Story | Reply | None:
+    if not getattr(viewer, "is_authenticated", False):
+        return None
+    item: Story | Reply | None = (
+        db.session.get(Story, item_id) if kind == "story" else db.session.get(Reply, item_id)
+    )
+    return item if item is not None and item.author_id == viewer.id else None
+
+
+def awaits_check(item: Story | Reply, viewer: Any) -> bool:
+    """True on the page the writer lands on while her post's classifier check is still to come and no card
+    is showing yet: the page then asks landing_card for the outcome for a few seconds."""
+    if _own_post(viewer, "story" if isinstance(item, Story) else "reply", item.id) is None:
+        return False
+    story = item if isinstance(item, Story) else item.story
+    return card_for(story, viewer) is None and check_pending(item)
+
+
+def landing_card(viewer: Any, kind: str, item_id: int) -> tuple[Story | None, bool]:
+    """For the landing page's question about a just-posted story or reply: the story whose card is now
+    waiting for the writer (or None) and whether the check is still pending. Stored state only, never the
+    model. Anyone but the writer (visitors, other members, moderators) gets (None, False), exactly as for a
+    checked post with no card, so nothing tells whether someone else's post raised one."""
+    item = _own_post(viewer, kind, item_id)
+    if item is None:
+        return None, False
+    story = item if isinstance(item, Story) else item.story
+    if card_for(story, viewer) is not None:
+        return story, False
+    return None, check_pending(item)
 
 
 def dismiss_card(user: User, card_id: int) -> None:
@@ -249,7 +301,7 @@ def check_post(item: Story | Reply) -> None:
 def install() -> None:
     """Check every new story and reply: the phrase rules after it is saved, the whole check in a job."""
     hooks.content_created.connect(_after_write, weak=False)
-    jobs.after_post("care.check", (Story, Reply))(check_post)
+    jobs.after_post(CHECK_JOB, (Story, Reply))(check_post)
 
 
 def admin_phrases() -> sa.Select[tuple[CarePhrase]]:
