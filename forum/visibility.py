@@ -138,6 +138,11 @@ def preferences(viewer: Any) -> MemberPreference | None:
     return kept[1]
 
 
+def keep_preferences(viewer_id: int, prefs: MemberPreference | None) -> None:
+    """Hand over the viewer's preferences row, already read with her sign-in (forum.auth.sessions)."""
+    request._village_preferences = (viewer_id, prefs)  # type: ignore[attr-defined]
+
+
 def muted_tags(viewer: Any) -> list[str]:
     prefs = preferences(viewer)
     return prefs.muted_tags.split() if prefs and prefs.muted_tags else []

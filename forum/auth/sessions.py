@@ -7,10 +7,12 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import request
 from flask_login import LoginManager
 
+from forum import visibility
 from forum.extensions import db
-from forum.models import LoginSession, User, utcnow
+from forum.models import LoginSession, MemberPreference, Notification, User, utcnow
 
 # Writing last_seen_at on every request would turn every read into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
@@ -45,22 +47,39 @@ def end_other_sessions(user: User, keep_token: str | None) -> int:
 
 
 def load_user_by_token(token: str) -> User | None:
-    """The active member behind a session token, or None if the session was ended."""
+    """The active member behind a session token, or None if the session was ended.
+
+    One statement per request, checked against the database every time (a suspension, ban, deletion or
+    sign-out elsewhere takes effect on the next request): the member, her session's id and last-seen time as
+    plain columns rather than a second ORM object, her preferences row (muted tags, content notes: every list
+    reads them) and the header's unread count, left for forum.notifications (which drops it if the request
+    then writes a notification)."""
+    unread = (
+        sa.select(sa.func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
     row = db.session.execute(
-        sa.select(LoginSession, User)
-        .join(User, User.id == LoginSession.user_id)
+        sa.select(User, MemberPreference, LoginSession.id, LoginSession.last_seen_at, unread)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .outerjoin(MemberPreference, MemberPreference.user_id == User.id)
         .where(LoginSession.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None
-    login_session, user = row
+    user, prefs, session_id, last_seen_at, unread_count = row
     if not user.is_active:
         return None
     now = utcnow()
-    if now - login_session.last_seen_at > LAST_SEEN_RESOLUTION:
-        login_session.last_seen_at = now
+    if now - last_seen_at > LAST_SEEN_RESOLUTION:
+        db.session.execute(
+            sa.update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
+        )
         db.session.commit()
     user.current_session_token = token
+    request._village_unread = (user.id, int(unread_count or 0))  # type: ignore[attr-defined]
+    visibility.keep_preferences(user.id, prefs)
     return user
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from flask import has_request_context, request
+from sqlalchemy.orm import ORMExecuteState, Session, selectinload
 
 from forum.extensions import db
 from forum.models import Notification, Reply, Story, User, utcnow
@@ -85,6 +86,26 @@ def reaction_changed(
         note.actor_count -= 1
         if note.actor_count <= 0:
             db.session.delete(note)
+
+
+def _drop_prefetched_unread() -> None:
+    if has_request_context() and hasattr(request, "_village_unread"):
+        del request._village_unread
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> None:
+    """An UPDATE or DELETE of notifications (marking read, regrouping) makes the count read at sign-in stale."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) == Notification.__tablename__:
+        _drop_prefetched_unread()
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _flushed_write(session: Session, context: object, instances: object) -> None:
+    """So does a notification added, changed or deleted through the session."""
+    if any(isinstance(item, Notification) for item in (*session.new, *session.dirty, *session.deleted)):
+        _drop_prefetched_unread()
 
 
 def unread_count(user_id: int) -> int:
