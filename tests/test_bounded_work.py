@@ -73,6 +73,7 @@ class AlwaysCrisis:
 
     threshold = 0.5
     damp = 1.0
+    widths = (1,)  # one sentence per unit: each cued sentence is scored on its own
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         return np.full(len(texts), 0.9)
