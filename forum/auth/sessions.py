@@ -46,6 +46,22 @@ def end_other_sessions(user: User, keep_token: str | None) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+# Built once: constructing this select cost about a tenth of a millisecond per request, and the same
+# statement object also keeps its cache key.
+_UNREAD = (
+    sa.select(sa.func.count())
+    .select_from(Notification)
+    .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .scalar_subquery()
+)
+_MEMBER_BY_TOKEN = (
+    sa.select(User, MemberPreference, LoginSession.id, LoginSession.last_seen_at, _UNREAD)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .outerjoin(MemberPreference, MemberPreference.user_id == User.id)
+    .where(LoginSession.token_hash == sa.bindparam("token_hash"))
+)
+
+
 def load_user_by_token(token: str) -> User | None:
     """The active member behind a session token, or None if the session was ended.
 
@@ -54,18 +70,7 @@ def load_user_by_token(token: str) -> User | None:
     plain columns rather than a second ORM object, her preferences row (muted tags, content notes: every list
     reads them) and the header's unread count, left for forum.notifications (which drops it if the request
     then writes a notification)."""
-    unread = (
-        sa.select(sa.func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
-        .scalar_subquery()
-    )
-    row = db.session.execute(
-        sa.select(User, MemberPreference, LoginSession.id, LoginSession.last_seen_at, unread)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .outerjoin(MemberPreference, MemberPreference.user_id == User.id)
-        .where(LoginSession.token_hash == hash_token(token))
-    ).first()
+    row = db.session.execute(_MEMBER_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     user, prefs, session_id, last_seen_at, unread_count = row
