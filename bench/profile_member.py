@@ -5,7 +5,8 @@
 Signs in as the seeded member1@seed.example.com (bench/seed.py) through a server-side login session, warms
 each page up, then requests it N times (default 200) plainly and N times under cProfile. Prints, per page, the
 CPU ms per request (time.process_time, plain and profiled) and the SQL statements per request, then the top
-functions by cumulative and by own time for the home and story pages; written to
+functions by cumulative and by own time for the home and story pages (PROFILE=notifications,compose: for
+those instead; PAGES= limits the pages run); written to
 bench/results/profile-member-<label>-<time>.txt.
 """
 
@@ -91,12 +92,15 @@ def main() -> None:
         profiled = (time.process_time() - start) * 1000 / count
         out.write(f"{name:<14} {cpu:>7.2f} {sql:>8.1f} {profiled:>12.2f}\n")
         profiles[name] = profiler
-    for name in [n for n in ("home", "story") if n in profiles]:
+    shown = os.environ.get("PROFILE", "home,story").split(",")  # e.g. PROFILE=notifications,compose
+    for name in [n for n in shown if n in profiles]:
         for order in ("cumulative", "tottime"):
             text = io.StringIO()
             pstats.Stats(profiles[name], stream=text).sort_stats(order).print_stats(35)
             body = text.getvalue()
-            out.write(f"\n=== {name}, by {order} time (CPU seconds; cProfile adds overhead, ratios matter) ===\n")
+            out.write(
+                f"\n=== {name}, by {order} time (CPU seconds; cProfile adds overhead, ratios matter) ===\n"
+            )
             out.write(body[body.find("   ncalls") :])
     print(out.getvalue())
     results = ROOT / "bench" / "results"
