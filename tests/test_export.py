@@ -59,3 +59,33 @@ def test_export_json_and_html(app, member, other_member):
 
 def test_export_needs_sign_in(client):
     assert client.get("/settings/export.json").status_code == 302
+
+
+def test_export_holds_her_answers_on_similar_stories_and_nobody_elses(app, member, other_member):
+    from forum.extensions import db
+    from forum.models import SimilarSignal, Verdict
+
+    hers = services.publish_story(member, title="Door tears", body="He cried at the nursery door again.")
+    match = services.publish_story(other_member, title="Clinging", body="She clung to me at drop-off.")
+    db.session.add_all(
+        [
+            SimilarSignal(
+                user_id=member.id, source_id=hers.id, match_id=match.id, verdict=Verdict.HELPED.value
+            ),
+            SimilarSignal(
+                user_id=other_member.id,
+                source_id=match.id,
+                match_id=hers.id,
+                verdict=Verdict.NOT_LIKE_MINE.value,
+            ),
+        ]
+    )
+    db.session.commit()
+    client = app.test_client()
+    login(client, member)
+    answers = client.get("/settings/export.json").get_json()["similar_answers"]
+    assert [(a["answer"], a["story_title"], a["match_title"]) for a in answers] == [
+        ("helped", "Door tears", "Clinging")
+    ]
+    html = client.get("/settings/export.html").get_data(as_text=True)
+    assert "This helped: “Clinging” shown beside “Door tears”" in html and "Not like mine" not in html

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from forum.extensions import db
-from forum.models import Draft, Flag, Notification, Reaction, Reply, Story, StoryUpdate, User
+from forum.models import Draft, Flag, Notification, Reaction, Reply, SimilarSignal, Story, StoryUpdate, User
 
 
 def _time(value: Any) -> str | None:
@@ -38,7 +38,8 @@ def _story_titles(user: User, story_ids: set[int], reactions: list[Reaction]) ->
 
 
 def member_export(user: User) -> dict[str, Any]:
-    """The member's account, stories (anonymous ones too), updates, replies, reactions, drafts, notices and reports."""
+    """The member's account, stories (anonymous ones too), updates, replies, reactions, answers on similar
+    stories, drafts, notices and reports."""
     stories = list(db.session.scalars(sa.select(Story).where(Story.author_id == user.id).order_by(Story.id)))
     story_ids = [s.id for s in stories]
     updates = list(
@@ -50,7 +51,16 @@ def member_export(user: User) -> dict[str, Any]:
     reactions = list(
         db.session.scalars(sa.select(Reaction).where(Reaction.user_id == user.id).order_by(Reaction.id))
     )
-    titles = _story_titles(user, {r.story_id for r in replies}, reactions)
+    answers = list(
+        db.session.scalars(
+            sa.select(SimilarSignal).where(SimilarSignal.user_id == user.id).order_by(SimilarSignal.id)
+        )
+    )
+    titles = _story_titles(
+        user,
+        {r.story_id for r in replies} | {a.source_id for a in answers} | {a.match_id for a in answers},
+        reactions,
+    )
     drafts = list(db.session.scalars(sa.select(Draft).where(Draft.user_id == user.id)))
     notices = list(
         db.session.scalars(
@@ -114,6 +124,18 @@ def member_export(user: User) -> dict[str, Any]:
                 "created_at": _time(r.created_at),
             }
             for r in reactions
+        ],
+        # Her "this helped" / "not like mine" answers on the similar stories shown beside a story.
+        "similar_answers": [
+            {
+                "answer": a.verdict,
+                "story_id": a.source_id,
+                "story_title": titles.get(("story", a.source_id), ""),
+                "match_id": a.match_id,
+                "match_title": titles.get(("story", a.match_id), ""),
+                "answered_at": _time(a.updated_at),
+            }
+            for a in answers
         ],
         "drafts": [
             {"key": d.key, "title": d.title, "body": d.body, "tags": d.tags, "saved_at": _time(d.updated_at)}
