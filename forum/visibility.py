@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import has_request_context, request
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from forum.extensions import db
 from forum.models import Block, MemberPreference, Reply, Story, StoryUpdate, Tag, story_tags
@@ -49,9 +50,38 @@ NO_BLOCKS = Blocks()
 
 
 def blocks_for(viewer: Any) -> Blocks:
-    """Every block that concerns this viewer (one query)."""
+    """Every block that concerns this viewer (one query, kept for the rest of the request: a story page asked
+    three times; a block or unblock in the request drops it, see _block_written)."""
     if not _signed_in(viewer):
         return NO_BLOCKS
+    if not has_request_context():
+        return _read_blocks(viewer)
+    kept = getattr(request, "_village_blocks", None)
+    if kept is None or kept[0] != viewer.id:
+        kept = (viewer.id, _read_blocks(viewer))
+        request._village_blocks = kept  # type: ignore[attr-defined]
+    return kept[1]
+
+
+def _drop_kept_blocks() -> None:
+    if has_request_context() and hasattr(request, "_village_blocks"):
+        del request._village_blocks
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _blocks_bulk_written(state: ORMExecuteState) -> None:
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) == Block.__tablename__:
+        _drop_kept_blocks()
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _block_written(session: Session, context: object, instances: object) -> None:
+    if any(isinstance(item, Block) for item in (*session.new, *session.deleted)):
+        _drop_kept_blocks()
+
+
+def _read_blocks(viewer: Any) -> Blocks:
     rows = db.session.execute(
         sa.select(Block.blocker_id, Block.blocked_id, Block.blocked_story_id, Story.author_id)
         .outerjoin(Story, Story.id == Block.blocked_story_id)

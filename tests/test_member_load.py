@@ -72,3 +72,14 @@ def test_a_ban_deletion_or_demotion_takes_effect_on_the_next_request(app, member
     db.session.execute(sa.update(User).where(User.id == moderator.id).values(deleted_at=utcnow()))
     db.session.commit()
     assert staff.get("/settings").status_code == 302
+
+
+def test_the_story_page_reads_blocks_once(app, member, other_member):
+    story = make_story(other_member, title="Toddler tantrums")
+    make_reply(other_member, story, body="It passes, I promise.")
+    client = signed_in_client(app, member)
+    assert client.get(f"/stories/{story.id}").status_code == 200
+    db.session.expire_all()
+    with counted() as statements:
+        assert client.get(f"/stories/{story.id}").status_code == 200
+    assert sum(s.lstrip().startswith("SELECT blocks.blocker_id") for s in statements) == 1
