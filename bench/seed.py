@@ -190,12 +190,17 @@ def embed_texts(texts: list[str]) -> list[bytes]:
 
 def source_vectors(sources: list[dict], pool: mp.pool.Pool) -> list[bytes]:
     """One vector per source text, computed in batches across the pool and cached between runs."""
+    from forum.similar.engine import model_spec
+
     texts = [source_text(s) for s in sources]
-    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    spec = model_spec()  # SIMILAR_MODEL, as the pool's embedders and the site read it
+    # The cache is per model version: vectors of two models (or widths) must never be mixed.
+    key = hashlib.sha256("\x00".join([spec.version, *texts]).encode()).hexdigest()[:16]
     cached = CACHE / f"source-vectors-{key}.bin"
+    width = 4 * spec.dimensions
     if cached.exists():
         blob = cached.read_bytes()
-        return [blob[i * 1536 : (i + 1) * 1536] for i in range(len(texts))]
+        return [blob[i * width : (i + 1) * width] for i in range(len(texts))]
     batches = [texts[i : i + 32] for i in range(0, len(texts), 32)]
     vectors = [v for batch in pool.imap(embed_texts, batches) for v in batch]
     CACHE.mkdir(parents=True, exist_ok=True)
