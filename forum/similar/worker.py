@@ -94,6 +94,9 @@ class WorkerIndex:
         self.index: VectorIndex = BruteForceIndex(dimensions=spec.dimensions)
         self.loaded_until: datetime | None = None  # the newest change loaded
         self.recent: dict[int, datetime] = {}  # changes within OVERLAP of it, not applied twice
+        # When the last look for changes began (this host's clock): a row committed after it was stamped at
+        # most OVERLAP before it, so the next look need not go further back than that.
+        self.looked_at: datetime | None = None
         self.stored_model: str | None = None
         self.checked_at = 0.0
         self.loaded_at = 0.0
@@ -117,8 +120,16 @@ class WorkerIndex:
         query = sa.select(Story.id, Story.status, Story.embedding, Story.vector_updated_at).order_by(
             Story.vector_updated_at, Story.id
         )
+        looking_at = utcnow()
+        since = None
         if self.loaded_until is not None:  # else nothing was there at the last look: everything is new
-            query = query.where(Story.vector_updated_at >= self.loaded_until - OVERLAP)
+            # Not only OVERLAP behind the newest change: after a bulk import or a rebuild, when every row was
+            # stamped within minutes and nothing new came since, that window would read them all again at
+            # every refresh (100k vectors every five seconds).
+            since = self.loaded_until - OVERLAP
+            if self.looked_at is not None:
+                since = max(since, self.looked_at - OVERLAP)
+            query = query.where(Story.vector_updated_at >= since)
         ids: list[int] = []
         vectors: list[np.ndarray] = []
         gone: list[int] = []
@@ -137,8 +148,9 @@ class WorkerIndex:
             self.index.remove(gone)
         if ids:
             self.index.add(ids, np.stack(vectors))
-        if self.loaded_until is not None:
-            horizon = self.loaded_until - OVERLAP
+        self.looked_at = looking_at
+        if self.loaded_until is not None:  # rows stamped before the next look's window are never read again
+            horizon = max(self.loaded_until, looking_at) - OVERLAP
             self.recent = {i: s for i, s in self.recent.items() if s >= horizon}
 
     def _published(self) -> sa.Select[Any]:
@@ -237,11 +249,14 @@ class WorkerIndex:
 
     def _load_all(self) -> None:
         self.loaded_until, self.recent = None, {}
+        # Rows committed after this reading began are stamped at most OVERLAP before it (the ANN path's
+        # files were built earlier: their changes are looked for from what they hold).
+        self.looked_at = utcnow()
         count = self._with_vectors()
         if self.directory is not None and count >= self.ann_threshold:
             meta = self._ann_files(self.directory)
             self.index = ann.MappedIndex(self.directory, meta)
-            self.loaded_until = self.index.built_until
+            self.loaded_until, self.looked_at = self.index.built_until, None
             self._load_changes()
         else:
             self.index = BruteForceIndex(dimensions=self.spec.dimensions)  # the old one can go first

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask_caching.backends.simplecache import SimpleCache
 
@@ -159,3 +160,33 @@ def test_the_hosts_files_are_rebuilt_in_the_background_once_due(app, host_b, sit
         index.refresh(force=True)
         assert index.index.meta["generation"] != first and index.index._in_base(newer.id)
     assert newer.id in similar_on(host_b, site[0].id)
+
+
+def test_a_refresh_after_a_bulk_import_reads_only_what_changed_since_the_last_look(
+    app, host_b, site, monkeypatch
+):
+    """Every story stamped long ago within minutes of each other (an import, a rebuild): the next looks read
+    nothing again, however close together the stamps are (they used to re-read all within OVERLAP of the
+    newest, every five seconds), and a story changed after the last look is still read."""
+    long_ago = worker.utcnow() - 10 * worker.OVERLAP
+    db.session.execute(sa.update(Story).values(vector_updated_at=long_ago))
+    db.session.commit()
+    read: list[int] = []
+    real_rows = worker.WorkerIndex._rows
+
+    def counted_rows(self, query):  # noqa: ANN001, ANN202
+        for row in real_rows(self, query):
+            read.append(row[0])
+            yield row
+
+    monkeypatch.setattr(worker.WorkerIndex, "_rows", counted_rows)
+    with host_b.app_context():
+        store.worker_index().refresh(force=True)  # the full load reads every story once
+    next_refresh(host_b)
+    read.clear()
+    next_refresh(host_b)
+    assert read == []
+    story = site[0]
+    store_vector(story, far_away())
+    next_refresh(host_b)
+    assert story.id in read
