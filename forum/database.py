@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_request_context, request
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from forum.extensions import db
 
@@ -69,3 +70,25 @@ def include_in_autogenerate(obj: Any, name: str | None, type_: str, reflected: b
     if type_ == "index" and name and name.startswith("ix_search_"):
         return False
     return True
+
+
+def forget_when_written(model: type[Any], attribute: str) -> None:
+    """A value kept on the request (`request.<attribute>`) that was read from `model`'s table is dropped as
+    soon as the request writes that table: rows added, changed or deleted through the session, or a bulk
+    UPDATE or DELETE. The next reader then reads it again instead of seeing what was there before."""
+    table_name = model.__tablename__
+
+    def forget() -> None:
+        if has_request_context() and hasattr(request, attribute):
+            delattr(request, attribute)
+
+    @sa.event.listens_for(Session, "do_orm_execute")
+    def _bulk_written(state: ORMExecuteState) -> None:
+        table = getattr(state.statement, "table", None)
+        if (state.is_update or state.is_delete) and getattr(table, "name", None) == table_name:
+            forget()
+
+    @sa.event.listens_for(Session, "before_flush")
+    def _flushed(session: Session, _context: object, _instances: object) -> None:
+        if any(isinstance(item, model) for item in (*session.new, *session.dirty, *session.deleted)):
+            forget()

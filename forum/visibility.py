@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import has_request_context, request
-from sqlalchemy.orm import ORMExecuteState, Session
 
+from forum.database import forget_when_written
 from forum.extensions import db
 from forum.models import Block, MemberPreference, Reply, Story, StoryUpdate, Tag, story_tags
 
@@ -51,7 +51,7 @@ NO_BLOCKS = Blocks()
 
 def blocks_for(viewer: Any) -> Blocks:
     """Every block that concerns this viewer (one query, kept for the rest of the request: a story page asked
-    three times; a block or unblock in the request drops it, see _block_written)."""
+    three times; a block or unblock in the request drops it, see forget_when_written)."""
     if not _signed_in(viewer):
         return NO_BLOCKS
     if not has_request_context():
@@ -63,22 +63,7 @@ def blocks_for(viewer: Any) -> Blocks:
     return kept[1]
 
 
-def _drop_kept_blocks() -> None:
-    if has_request_context() and hasattr(request, "_village_blocks"):
-        del request._village_blocks
-
-
-@sa.event.listens_for(Session, "do_orm_execute")
-def _blocks_bulk_written(state: ORMExecuteState) -> None:
-    table = getattr(state.statement, "table", None)
-    if (state.is_update or state.is_delete) and getattr(table, "name", None) == Block.__tablename__:
-        _drop_kept_blocks()
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _block_written(session: Session, context: object, instances: object) -> None:
-    if any(isinstance(item, Block) for item in (*session.new, *session.deleted)):
-        _drop_kept_blocks()
+forget_when_written(Block, "_village_blocks")
 
 
 def _read_blocks(viewer: Any) -> Blocks:

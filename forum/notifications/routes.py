@@ -26,7 +26,7 @@ def unread_notifications() -> dict[str, Any]:
     if not current_user.is_authenticated:
         return {"unread_notifications": 0}
     # The sign-in statement counted them already (forum.auth.sessions), unless this request has written a
-    # notification since (services._drop_prefetched_unread).
+    # notification since (services: forget_when_written).
     prefetched = getattr(request, "_village_unread", None)
     if prefetched is not None and prefetched[0] == current_user.id:
         return {"unread_notifications": prefetched[1]}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import has_request_context, request
-from sqlalchemy.orm import ORMExecuteState, Session, selectinload
+from sqlalchemy.orm import selectinload
 
+from forum.database import forget_when_written
 from forum.extensions import db
 from forum.models import Notification, Reply, Story, User, utcnow
 
@@ -88,24 +88,9 @@ def reaction_changed(
             db.session.delete(note)
 
 
-def _drop_prefetched_unread() -> None:
-    if has_request_context() and hasattr(request, "_village_unread"):
-        del request._village_unread
-
-
-@sa.event.listens_for(Session, "do_orm_execute")
-def _bulk_write(state: ORMExecuteState) -> None:
-    """An UPDATE or DELETE of notifications (marking read, regrouping) makes the count read at sign-in stale."""
-    table = getattr(state.statement, "table", None)
-    if (state.is_update or state.is_delete) and getattr(table, "name", None) == Notification.__tablename__:
-        _drop_prefetched_unread()
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _flushed_write(session: Session, context: object, instances: object) -> None:
-    """So does a notification added, changed or deleted through the session."""
-    if any(isinstance(item, Notification) for item in (*session.new, *session.dirty, *session.deleted)):
-        _drop_prefetched_unread()
+# The unread count read with the member at sign-in (forum.auth.sessions) is stale once this request marks
+# notifications read, regroups them or adds one.
+forget_when_written(Notification, "_village_unread")
 
 
 def unread_count(user_id: int) -> int:
