@@ -86,13 +86,16 @@ def story_vector(story: Story) -> np.ndarray:
 
 
 def embed_story(story: Story) -> None:
-    """Store a story's vector and put it in this worker's index (others pick it up by polling)."""
+    """Store a story's vector and put it in this process's index if it has one (others, and this one at its
+    next refresh, pick it up by polling). A jobs worker or a command has none and builds none: an index there
+    would only grow, never asked."""
     vector = story_vector(story)
     story.embedding = engine.to_bytes(vector)
     record_model(current_model())
     db.session.commit()
-    if story.status == Status.PUBLISHED.value:
-        worker_index().index.add([story.id], vector[None, :])
+    index = current_app.extensions.get("similar_index")
+    if index is not None and story.status == Status.PUBLISHED.value:
+        index.index.add([story.id], vector[None, :])
 
 
 def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> int:
