@@ -89,7 +89,7 @@ def _exportable_text(target: Any) -> str | None:
 
 
 def exported_labels() -> Iterator[dict[str, Any]]:
-    """Each allowed verdict as a training row (label scheme of /work/notes/KINDS.md, no ids)."""
+    """Each allowed verdict as a training row (label scheme of forum/care/data/KINDS.md, no ids)."""
     for verdict in db.session.scalars(sa.select(CareVerdict).order_by(CareVerdict.id)):
         try:
             target = load_target(verdict.target_type, verdict.target_id)

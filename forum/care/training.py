@@ -1,6 +1,6 @@
 """Training the care classifier (forum.care.classifier) from labelled texts, with cross-validated figures.
 
-Data: every ``data/train/*.jsonl`` (independent writers, label scheme in /work/notes/KINDS.md), the older
+Data: every ``data/train/*.jsonl`` (independent writers, label scheme in forum/care/data/KINDS.md), the older
 ``data/train.jsonl`` (one earlier writer, labelled ``crisis``), real r/Parenting posts as background texts that
 need no card (ids in ``data/train/background-reddit*.ids``, none of them in the evaluation labels) and any
 moderator labels exported with ``flask care export-labels``. Never the evaluation sets under bench/data: they
