@@ -72,6 +72,55 @@ def test_installed_files_match_their_pins():
     assert all(is_current(spec) for spec in MODELS.values())
 
 
+def test_sessions_load_the_mapped_form_and_give_the_same_vectors(embedder):
+    """The installed mapped form (weights memory-mapped, shared by a host's workers) is what the engine loads,
+    and it gives model.onnx's vectors to the bit."""
+    import onnxruntime
+
+    from forum.similar.convert import mapped_is_current
+
+    assert mapped_is_current(embedder.spec)
+    assert embedder.model_path == embedder.spec.directory / engine.MAPPED_GRAPH
+    texts = [r["text"] for r in REFERENCE[embedder.spec.name]] + [" ".join(["a calm morning."] * 200)]
+    mapped = embedder.embed(texts)
+    single = engine.Embedder(embedder.spec)
+    single.session = onnxruntime.InferenceSession(
+        str(embedder.spec.directory / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    assert np.array_equal(mapped, single.embed(texts))
+
+
+def test_mapped_form_is_page_aligned_and_used_only_for_its_source(tmp_path, monkeypatch):
+    """write_mapped moves the large tensors to page-aligned offsets of one file; a mapped form written from
+    another model.onnx than the pinned one is never loaded (the engine falls back to model.onnx)."""
+    import shutil
+
+    import onnx
+
+    from forum.similar.convert import MAPPED_MIN_BYTES, PAGE, write_mapped
+
+    spec = MODELS["minilm"]
+    monkeypatch.setattr(engine, "MODEL_ROOT", tmp_path)
+    (tmp_path / "minilm").mkdir()
+    shutil.copyfile(
+        HERE.parent.parent / "forum/similar/model/minilm/model.onnx", spec.directory / "model.onnx"
+    )
+    assert engine.model_file(spec) == spec.directory / "model.onnx"  # no mapped form yet
+    write_mapped(spec)
+    assert engine.model_file(spec) == spec.directory / engine.MAPPED_GRAPH
+    graph = onnx.load(str(spec.directory / engine.MAPPED_GRAPH), load_external_data=False).graph
+    moved = {}
+    for tensor in graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            fields = {entry.key: entry.value for entry in tensor.external_data}
+            moved[tensor.name] = int(fields["offset"])
+        else:
+            assert len(tensor.raw_data) < MAPPED_MIN_BYTES
+    assert "word_embeddings" in moved and all(offset % PAGE == 0 for offset in moved.values())
+    (spec.directory / engine.MAPPED_SOURCE).write_text("0" * 64 + "\n")  # written from another model
+    assert engine.model_file(spec) == spec.directory / "model.onnx"
+
+
 def test_paraphrase_scores_well_above_unrelated(embedder):
     a, b, unrelated = embedder.embed(
         [
