@@ -1,8 +1,9 @@
 """The learned layer of the care detector: logistic regression on the similar-stories sentence embeddings.
 
-Two stages, both numpy-only logistic regressions:
+Two stages, numpy only:
 1. *units* (one sentence, two neighbouring sentences, or a short text): a crisis logit from the unit's
-   embedding;
+   embedding and hashed n-grams (a logistic regression), optionally plus a small one-hidden-layer network over
+   the embedding (`fit_mlp`; which one is shipped is chosen by cross-validation in forum.care.training);
 2. *texts*: a calibrated probability from a few aggregates of the unit logits (the strongest plain unit, the
    strongest unit the context rules guard, the whole text) and whether a reviewed phrase survived the rules.
    Stage 2 is fitted on out-of-fold stage-1 scores, so it is a Platt-style calibration learnt on held-out
@@ -180,6 +181,95 @@ def _two_loop(gradient: np.ndarray, steps: list[tuple[np.ndarray, np.ndarray]]) 
     return q
 
 
+@dataclass
+class Stage1:
+    """A stage-1 unit scorer: a logistic regression on the embedding (and hashed n-grams when ``weights`` is
+    longer than the embedding), plus, when ``hidden_v`` is not empty, one hidden ReLU layer over the embedding
+    whose output is added to the logit."""
+
+    weights: np.ndarray
+    bias: float
+    hidden_w: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    hidden_b: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    hidden_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def hidden_logits(self, dense: np.ndarray) -> np.ndarray:
+        """The hidden layer's share of the logit (zero without one)."""
+        dense = np.asarray(dense)
+        if not len(self.hidden_v):
+            return np.zeros(len(dense))
+        h = np.maximum(dense.astype(np.float32) @ self.hidden_w.astype(np.float32) + self.hidden_b, 0.0)
+        return np.asarray(h @ self.hidden_v, dtype=np.float64)
+
+    def design_logits(self, design: Design) -> np.ndarray:
+        """Logits of a Design's rows (its n-gram columns are read only when the weights cover them)."""
+        d = design.dense.shape[1]
+        linear = design.dense @ self.weights[:d] + self.bias
+        if len(self.weights) > d and design.buckets:
+            linear += np.bincount(
+                design.rows, weights=design.vals * self.weights[d:][design.cols], minlength=len(design)
+            )
+        return linear + self.hidden_logits(design.dense)
+
+
+def fit_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    decay: float,
+    hidden: int = 32,
+    checkpoints: tuple[int, ...] = (20,),
+    weight: np.ndarray | None = None,
+    seed: int = 0,
+    rate: float = 1e-3,
+    batch: int = 256,
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
+    """One hidden ReLU layer over the embedding ``x``, its output added to a fixed logit ``offset`` (the
+    logistic stage's), trained by Adam on class-balanced weighted log-loss with decoupled weight decay
+    (numpy; deterministic for a seed). Returns (W, b, v, extra bias) after each epoch count in ``checkpoints``,
+    so cross-validation can choose when to stop."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    offset = np.asarray(offset, dtype=np.float32)
+    n, d = x.shape
+    w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    positive, negative = max(float((w * y).sum()), 1e-9), max(float((w * (1 - y)).sum()), 1e-9)
+    sample = (w * np.where(y == 1, 0.5 / positive, 0.5 / negative) * n).astype(np.float32)
+    params = [
+        rng.normal(0.0, 1.0 / np.sqrt(d), (d, hidden)).astype(np.float32),
+        np.zeros(hidden, dtype=np.float32),
+        rng.normal(0.0, 0.01, hidden).astype(np.float32),
+        np.zeros(1, dtype=np.float32),
+    ]
+    moments = [np.zeros_like(p) for p in params]
+    squares = [np.zeros_like(p) for p in params]
+    step, out = 0, {}
+    for epoch in range(1, max(checkpoints) + 1):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            rows = order[start : start + batch]
+            xb, hw, hb, v, b = x[rows], *params
+            pre = xb @ hw + hb
+            h = np.maximum(pre, 0.0)
+            z = offset[rows] + h @ v + b[0]
+            r = sample[rows] * (1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))) - y[rows]) / len(rows)
+            back = np.outer(r, v) * (pre > 0)
+            grads = [xb.T @ back, back.sum(axis=0), h.T @ r, np.array([r.sum()], dtype=np.float32)]
+            step += 1
+            for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+                moments[i] = 0.9 * moments[i] + 0.1 * g
+                squares[i] = 0.999 * squares[i] + 0.001 * g * g
+                m_hat = moments[i] / (1 - 0.9**step)
+                s_hat = squares[i] / (1 - 0.999**step)
+                if i in (0, 2):  # weights decay, biases do not
+                    p -= rate * decay * p
+                p -= rate * m_hat / (np.sqrt(s_hat) + 1e-8)
+        if epoch in checkpoints:
+            out[epoch] = (params[0].copy(), params[1].copy(), params[2].copy(), float(params[3][0]))
+    return out
+
+
 def ngram_indices(text: str, buckets: int = NGRAM_BUCKETS) -> np.ndarray:
     """The hashed word uni- and bigrams of a normalised text (distinct bucket numbers)."""
     words = normalise(text).split()
@@ -285,6 +375,15 @@ class Classifier:
     plain_threshold: float = 0.5
     damp: float = 1.0  # kept for callers of the earlier detector; the rules now enter through stage 2
     widths: tuple[int, ...] = WIDTHS  # sentences per unit the model was trained with
+    # Stage 1's hidden layer (empty when stage 1 is the logistic regression alone): see Stage1.
+    hidden_w: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    hidden_b: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    hidden_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def stage1(self) -> Stage1:
+        """Stage 1 as a unit scorer."""
+        return Stage1(self.weights, self.bias, self.hidden_w, self.hidden_b, self.hidden_v)
 
     @property
     def version(self) -> str:
@@ -293,7 +392,12 @@ class Classifier:
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """Stage-1 crisis probability of each unit, from its embedding and its text."""
-        return sigmoid(unit_features(vectors, texts) @ self.weights + self.bias)
+        vectors = np.asarray(vectors, dtype=np.float64)
+        if len(self.weights) > vectors.shape[1]:
+            linear = unit_features(vectors, texts) @ self.weights
+        else:  # a stage 1 trained without n-grams
+            linear = vectors @ self.weights
+        return sigmoid(linear + self.bias + self.stage1.hidden_logits(vectors))
 
     def post_probability(self, features: np.ndarray) -> float:
         """The calibrated probability that a text needs the card, from its stage-2 features."""
@@ -326,6 +430,9 @@ class Classifier:
             plain_bias=self.plain_bias,
             plain_threshold=self.plain_threshold,
             widths=np.array(self.widths),
+            hidden_w=self.hidden_w.astype(np.float32),
+            hidden_b=self.hidden_b.astype(np.float32),
+            hidden_v=self.hidden_v.astype(np.float32),
         )
 
     @classmethod
@@ -345,6 +452,9 @@ class Classifier:
                 float(npz["plain_bias"]),
                 float(npz["plain_threshold"]),
                 widths=tuple(int(w) for w in npz["widths"]) if "widths" in npz else (1, 2),
+                hidden_w=npz["hidden_w"] if "hidden_w" in npz else np.zeros((0, 0)),
+                hidden_b=npz["hidden_b"] if "hidden_b" in npz else np.zeros(0),
+                hidden_v=npz["hidden_v"] if "hidden_v" in npz else np.zeros(0),
             )
 
 

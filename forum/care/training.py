@@ -37,8 +37,10 @@ from forum.care.classifier import (
     Classifier,
     Design,
     Embedder,
+    Stage1,
     engine_model_id,
     fit_logistic,
+    fit_mlp,
     ngram_indices,
     plain_features,
     sigmoid,
@@ -79,6 +81,45 @@ HARD_NEGATIVE_WEIGHT = 2.0
 SHORT_BACKGROUND_WEIGHT = 0.25
 BACKGROUND_SHORT = "reddit-background-short"
 NEGATIVE_UNITS = 6  # per text that needs no card: its strongest units under the first-round model
+LABELLED_WRITER_MIN = 50  # a writer with fewer texts is not held out on its own
+
+
+@dataclass(frozen=True)
+class Method:
+    """How stage 1 is fitted and how the folds are drawn; the candidates are compared by cross-validation on
+    the training data (bench/care_cv.py) and the better one is METHOD."""
+
+    name: str
+    hard_negative_weight: float = HARD_NEGATIVE_WEIGHT
+    # Each writer carries the same weight within each kind (a kind written mostly by one hand must not teach
+    # that hand's style as the kind).
+    balance_writers: bool = False
+    ngrams: bool = True
+    hidden: int = 0  # units of stage 1's hidden layer over the embedding; 0: the logistic regression alone
+    decay: float = 1e-2  # the hidden layer's weight decay
+    epochs: tuple[int, ...] = (4, 8, 16, 24)  # the hidden layer's candidate stopping points, chosen by CV
+    # "stratified": 5 folds stratified by writer, kind and label; "writer": each fold holds out one writer
+    # (the background posts spread over the folds), once three or more writers have enough texts.
+    folds: str = "stratified"
+
+
+METHODS = {
+    m.name: m
+    for m in (
+        Method("logistic", folds="writer"),  # the method of the first learned build
+        Method("logistic, hard x4", hard_negative_weight=4.0, folds="writer"),
+        Method("logistic, writers balanced", balance_writers=True, folds="writer"),
+        Method(
+            "logistic, writers balanced, hard x4",
+            hard_negative_weight=4.0,
+            balance_writers=True,
+            folds="writer",
+        ),
+        Method("logistic, no n-grams, writers balanced", ngrams=False, balance_writers=True, folds="writer"),
+        Method("mlp-32, writers balanced", hidden=32, balance_writers=True, folds="writer"),
+    )
+}
+METHOD = METHODS["logistic"]
 
 
 @dataclass
@@ -142,13 +183,34 @@ def short_ids_path() -> Path:
     return BACKGROUND_IDS.with_name("background-reddit-short.ids")
 
 
-def weight_of(row: Labelled) -> float:
+def weight_of(row: Labelled, hard_negative_weight: float = HARD_NEGATIVE_WEIGHT) -> float:
     """A text's weight within its class (see HARD_NEGATIVE_WEIGHT)."""
     if row.writer == BACKGROUND_SHORT:
         return SHORT_BACKGROUND_WEIGHT
     if not row.signpost and row.kind.startswith("neg_"):
-        return HARD_NEGATIVE_WEIGHT
+        return hard_negative_weight
     return 1.0
+
+
+def is_labelled_writer(writer: str) -> bool:
+    """A writer of labelled texts (not the background posts, not the moderators' verdicts)."""
+    return not writer.startswith("reddit-background") and writer != "moderator"
+
+
+def weights_for(rows: Sequence[Labelled], method: Method | None = None) -> np.ndarray:
+    """Each text's weight within its class under a method: weight_of, and with ``balance_writers`` each
+    (writer, kind) cell scaled so that every writer of a kind carries the same share of it (the kind's total
+    weight unchanged)."""
+    method = method or METHOD
+    weight = np.array([weight_of(r, method.hard_negative_weight) for r in rows])
+    if method.balance_writers:
+        cells = Counter((r.writer, r.kind) for r in rows if is_labelled_writer(r.writer))
+        kinds = Counter(r.kind for r in rows if is_labelled_writer(r.writer))
+        writers_of = Counter(kind for _, kind in cells)
+        for i, r in enumerate(rows):
+            if is_labelled_writer(r.writer):
+                weight[i] *= kinds[r.kind] / (writers_of[r.kind] * cells[(r.writer, r.kind)])
+    return weight
 
 
 def data_sha(extra: Sequence[Path] = ()) -> str:
@@ -216,9 +278,9 @@ class Prepared:
             self.row, self.vectors[index], [self.grams[i] for i in index], spans, self.guarded, self.phrase
         )
 
-    def logits(self, model: tuple[np.ndarray, float]) -> np.ndarray:
+    def logits(self, model: Stage1) -> np.ndarray:
         """Stage-1 logits of the units, then of the whole text."""
-        return Design(self.vectors, self.grams, NGRAM_BUCKETS).dot(model[0]) + model[1]
+        return model.design_logits(Design(self.vectors, self.grams, NGRAM_BUCKETS))
 
 
 def prepare(rows: list[Labelled], embedder: Embedder, cache_path: Path | None) -> list[Prepared]:
@@ -238,48 +300,75 @@ def prepare(rows: list[Labelled], embedder: Embedder, cache_path: Path | None) -
 
 
 def _stage1_rows(
-    texts: list[Prepared], seed_model: tuple[np.ndarray, float] | None
+    texts: list[Prepared], weights: np.ndarray, seed_model: Stage1 | None, ngrams: bool = True
 ) -> tuple[Design, np.ndarray, np.ndarray]:
     """Stage-1 rows, labels and weights: each text whole; units of a text that needs no card (no part of it
     does: its single sentences at first, then its NEGATIVE_UNITS strongest units under the first model);
     and, given a first model, the strongest unit of each multi-sentence text that does (multiple-instance)."""
     vectors, grams, y, weight = [], [], [], []
 
-    def add(t: Prepared, index: int, label: int) -> None:
+    def add(t: Prepared, index: int, label: int, w: float) -> None:
         vectors.append(t.vectors[index])
         grams.append(t.grams[index])
         y.append(label)
-        weight.append(weight_of(t.row))
+        weight.append(w)
 
-    for t in texts:
-        add(t, len(t.spans), int(t.row.signpost))
+    for t, w in zip(texts, weights, strict=True):
+        add(t, len(t.spans), int(t.row.signpost), w)
         if len(t.spans) < 2:
             continue
         if seed_model is None:
             if not t.row.signpost:
                 for i in [i for i, (a, b) in enumerate(t.spans) if b - a == 1][:24]:
-                    add(t, i, 0)
+                    add(t, i, 0, w)
             continue
         logits = t.logits(seed_model)[:-1]
         if t.row.signpost:
-            add(t, int(np.argmax(logits)), 1)
+            add(t, int(np.argmax(logits)), 1, w)
         else:
             for i in np.argsort(-logits)[:NEGATIVE_UNITS]:
-                add(t, int(i), 0)
-    design = Design(np.array(vectors), grams, NGRAM_BUCKETS)
+                add(t, int(i), 0, w)
+    design = Design(np.array(vectors), grams if ngrams else None, NGRAM_BUCKETS)
     return design, np.array(y, dtype=float), np.array(weight)
 
 
-def fit_stage1(texts: list[Prepared], l2: float) -> tuple[np.ndarray, float]:
+def fit_stage1_checkpoints(
+    texts: list[Prepared], l2: float, method: Method | None = None, weights: np.ndarray | None = None
+) -> dict[int, Stage1]:
     """Stage 1 in two rounds: texts and clear units first, then with each positive post's strongest unit
-    and each negative post's strongest units (its hardest parts)."""
-    design, y, weight = _stage1_rows(texts, None)
-    seed = fit_logistic(design, y, l2, weight=weight)
-    design, y, weight = _stage1_rows(texts, seed)
-    return fit_logistic(design, y, l2, weight=weight)
+    and each negative post's strongest units (its hardest parts). With a hidden layer, it is fitted in the
+    second round on top of the logistic regression's logit, one model per candidate stopping point (keyed by
+    epochs; the logistic regression alone is key 0)."""
+    method = method or METHOD
+    weights = weights_for([t.row for t in texts], method) if weights is None else weights
+    design, y, weight = _stage1_rows(texts, weights, None, method.ngrams)
+    seed = Stage1(*fit_logistic(design, y, l2, weight=weight))
+    design, y, weight = _stage1_rows(texts, weights, seed, method.ngrams)
+    linear = Stage1(*fit_logistic(design, y, l2, weight=weight))
+    if not method.hidden:
+        return {0: linear}
+    snapshots = fit_mlp(
+        design.dense, y, linear.design_logits(design), method.decay, method.hidden, method.epochs, weight
+    )
+    return {
+        epochs: Stage1(linear.weights, linear.bias + extra, hw, hb, v)
+        for epochs, (hw, hb, v, extra) in snapshots.items()
+    }
 
 
-def stage2_features(t: Prepared, model: tuple[np.ndarray, float]) -> np.ndarray:
+def fit_stage1(
+    texts: list[Prepared],
+    l2: float,
+    method: Method | None = None,
+    weights: np.ndarray | None = None,
+    epochs: int | None = None,
+) -> Stage1:
+    """Stage 1 (see fit_stage1_checkpoints), stopped after ``epochs`` (default: the method's last)."""
+    models = fit_stage1_checkpoints(texts, l2, method, weights)
+    return models[epochs if epochs is not None else max(models)]
+
+
+def stage2_features(t: Prepared, model: Stage1) -> np.ndarray:
     """The stage-2 input of one text under a stage-1 model."""
     logits = t.logits(model)
     return text_features(logits[:-1], t.spans, t.guarded, float(logits[-1]), t.phrase)
@@ -301,13 +390,49 @@ def folds_of(rows: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> np.
     return fold
 
 
-def out_of_fold_features(texts: list[Prepared], fold: np.ndarray, l2: float) -> np.ndarray:
-    """Stage-2 features of every text from a stage-1 model that never saw it."""
-    features = np.zeros((len(texts), len(STAGE2)))
+def writer_folds(rows: Sequence[Labelled], seed: int = 0) -> np.ndarray | None:
+    """A fold per labelled writer with at least LABELLED_WRITER_MIN texts (each fold holds out one writer
+    whole), the other texts (background posts, moderators' verdicts, small writers) spread over the folds,
+    stratified by kind; None when fewer than three writers qualify."""
+    counts = Counter(r.writer for r in rows if is_labelled_writer(r.writer))
+    writers = sorted(w for w, n in counts.items() if n >= LABELLED_WRITER_MIN)
+    if len(writers) < 3:
+        return None
+    rest = [i for i, r in enumerate(rows) if r.writer not in writers]
+    fold = np.full(len(rows), -1, dtype=int)
+    for i, r in enumerate(rows):
+        if r.writer in writers:
+            fold[i] = writers.index(r.writer)
+    fold[rest] = folds_of([rows[i] for i in rest], len(writers), seed)
+    return fold
+
+
+def folds_for(rows: Sequence[Labelled], method: Method | None = None) -> tuple[np.ndarray, str]:
+    """The method's folds and their name."""
+    method = method or METHOD
+    if method.folds == "writer":
+        fold = writer_folds(rows)
+        if fold is not None:
+            return fold, "writer"
+    return folds_of(rows), "stratified"
+
+
+def out_of_fold_features(
+    texts: list[Prepared], fold: np.ndarray, l2: float, method: Method | None = None
+) -> dict[int, np.ndarray]:
+    """Stage-2 features of every text from a stage-1 model that never saw it, per stopping point."""
+    method = method or METHOD
+    weights = weights_for([t.row for t in texts], method)
+    features: dict[int, np.ndarray] = {}
     for k in range(fold.max() + 1):
-        model = fit_stage1([t for t, f in zip(texts, fold, strict=True) if f != k], l2)
-        for i in np.flatnonzero(fold == k):
-            features[i] = stage2_features(texts[i], model)
+        inside = fold != k
+        models = fit_stage1_checkpoints(
+            [t for t, f in zip(texts, inside, strict=True) if f], l2, method, weights[inside]
+        )
+        for epochs, model in models.items():
+            out = features.setdefault(epochs, np.zeros((len(texts), len(STAGE2))))
+            for i in np.flatnonzero(fold == k):
+                out[i] = stage2_features(texts[i], model)
     return features
 
 
@@ -333,65 +458,129 @@ def train(
     return fit(texts, engine_model_id(embedder), probes, data_sha(extra))
 
 
-def fit(
-    texts: list[Prepared], model_id: str, probes: np.ndarray, sha: str, widths: tuple[int, ...] = WIDTHS
-) -> tuple[Classifier, dict[str, Any]]:
-    """Choose and fit everything on prepared texts (see the module's docstring)."""
+@dataclass
+class OutOfFold:
+    """A method's cross-validated scores: calibrated text probabilities that never saw the text."""
+
+    fold: np.ndarray
+    scheme: str  # "stratified" or "writer"
+    epochs: int  # the stopping point chosen (0: no hidden layer)
+    features: np.ndarray  # stage-2 inputs
+    probs: np.ndarray
+    loss: dict[int, float]  # log-loss per stopping point
+
+
+def out_of_fold(texts: list[Prepared], method: Method | None = None, l2: float = L2_GRID[0]) -> OutOfFold:
+    """The method's out-of-fold calibrated probabilities, its stopping point chosen by their log-loss."""
+    method = method or METHOD
     rows = [t.row for t in texts]
     y = np.array([r.signpost for r in rows], dtype=float)
-    weight = np.array([weight_of(r) for r in rows])
+    weight = weights_for(rows, method)
+    fold, scheme = folds_for(rows, method)
+    oof = out_of_fold_features(texts, fold, l2, method)
+    probs = {e: calibrated_out_of_fold(f, y, fold, weight) for e, f in oof.items()}
+    loss = {e: log_loss(y, p) for e, p in probs.items()}
+    epochs = min(loss, key=lambda e: loss[e])
+    return OutOfFold(fold, scheme, epochs, oof[epochs], probs[epochs], loss)
+
+
+def fit(
+    texts: list[Prepared],
+    model_id: str,
+    probes: np.ndarray,
+    sha: str,
+    widths: tuple[int, ...] = WIDTHS,
+    method: Method | None = None,
+) -> tuple[Classifier, dict[str, Any]]:
+    """Choose and fit everything on prepared texts (see the module's docstring)."""
+    method = method or METHOD
+    rows = [t.row for t in texts]
+    y = np.array([r.signpost for r in rows], dtype=float)
+    weight = weights_for(rows, method)
     background = np.array([r.writer == BACKGROUND_WRITER for r in rows])
-    fold = folds_of(rows)
-    oof = {l2: out_of_fold_features(texts, fold, l2) for l2 in L2_GRID}
-    probs = {l2: calibrated_out_of_fold(f, y, fold, weight) for l2, f in oof.items()}
-    loss = {l2: log_loss(y, p) for l2, p in probs.items()}
-    l2 = min(L2_GRID, key=lambda v: loss[v])
-    point = choose_operating_point(probs[l2], y, background, RECALL_TARGET, RECALL_FLOOR, FALSE_ALARM_CAP)
-    stage2, stage2_bias = fit_logistic(oof[l2], y, STAGE2_L2, weight=weight)
-    plain_x = plain_features(oof[l2])
+    l2 = L2_GRID[0]
+    cv_scores = out_of_fold(texts, method, l2)
+    fold, probs = cv_scores.fold, cv_scores.probs
+    point = choose_operating_point(probs, y, background, RECALL_TARGET, RECALL_FLOOR, FALSE_ALARM_CAP)
+    stage2, stage2_bias = fit_logistic(cv_scores.features, y, STAGE2_L2, weight=weight)
+    plain_x = plain_features(cv_scores.features)
     plain_probs = calibrated_out_of_fold(plain_x, y, fold, weight)
     plain_point = choose_operating_point(
         plain_probs, y, background, RECALL_TARGET, RECALL_FLOOR, FALSE_ALARM_CAP
     )
     plain, plain_bias = fit_logistic(plain_x, y, STAGE2_L2, weight=weight)
-    weights, bias = fit_stage1(texts, l2)
-    cv = figures_for(rows, probs[l2] >= point.threshold)
+    stage1 = fit_stage1(texts, l2, method, weight, cv_scores.epochs)
+    cv = figures_for(rows, probs >= point.threshold)
     cv_plain = figures_for(rows, plain_probs >= plain_point.threshold)
     trained_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if cv_scores.scheme == "writer":  # each writer's texts were scored by a model that never read that writer
+        held_out = _per_writer(rows, probs >= point.threshold)
+    else:
+        held_out = _held_out_authors(texts, l2, (stage2, stage2_bias), point.threshold, method)
     figures = {
         "version": f"care-{trained_at[:10]}-{sha[:8]}",
         "trained_at": trained_at,
         "data_sha": sha,
         "model_id": model_id,
+        "method": asdict(method) | {"epochs_chosen": cv_scores.epochs},
+        "folds": cv_scores.scheme,
         "writers": dict(sorted(Counter(r.writer for r in rows).items())),
         "l2": l2,
-        "log_loss": {str(k): round(v, 4) for k, v in loss.items()},
+        "log_loss": {str(k): round(v, 4) for k, v in cv_scores.loss.items()},
         "threshold": point.threshold,
         "operating_point": asdict(point),
         "cross_validated": cv,
         "cross_validated_classifier_alone": {k: cv_plain[k] for k in ("precision", "recall")},
-        "held_out_author": _held_out_authors(texts, l2, (stage2, stage2_bias), point.threshold),
+        "held_out_author": held_out,
     }
-    model = Classifier(model_id, weights, bias, stage2, stage2_bias, point.threshold, probes, figures)
+    model = Classifier(
+        model_id,
+        stage1.weights,
+        stage1.bias,
+        stage2,
+        stage2_bias,
+        point.threshold,
+        probes,
+        figures,
+        hidden_w=stage1.hidden_w,
+        hidden_b=stage1.hidden_b,
+        hidden_v=stage1.hidden_v,
+    )
     model.plain, model.plain_bias, model.plain_threshold = plain, plain_bias, plain_point.threshold
     model.widths = widths
     return model, figures
 
 
+def _per_writer(rows: Sequence[Labelled], predicted: np.ndarray) -> list[dict[str, Any]]:
+    """Figures per labelled writer from out-of-fold decisions."""
+    out = []
+    for writer in sorted({r.writer for r in rows if is_labelled_writer(r.writer)}):
+        index = [i for i, r in enumerate(rows) if r.writer == writer]
+        if len(index) >= LABELLED_WRITER_MIN:
+            result = figures_for([rows[i] for i in index], predicted[index])
+            result["writer"] = writer
+            out.append(result)
+    return out
+
+
 def _held_out_authors(
-    texts: list[Prepared], l2: float, stage2: tuple[np.ndarray, float], threshold: float
+    texts: list[Prepared],
+    l2: float,
+    stage2: tuple[np.ndarray, float],
+    threshold: float,
+    method: Method | None = None,
 ) -> list[dict[str, Any]]:
     """For each writer of labelled texts: stage 1 trained without that writer, tested on its texts (with the
     cross-validated calibration and threshold). Each writer covers its own kinds, so this measures a new
     author and new kinds at once: a pessimistic check, not the figure the threshold is chosen on."""
     out = []
-    writers = Counter(t.row.writer for t in texts if not t.row.writer.startswith("reddit-background"))
+    writers = Counter(t.row.writer for t in texts if is_labelled_writer(t.row.writer))
     for writer, count in sorted(writers.items()):
         inside = [t for t in texts if t.row.writer != writer]
         outside = [t for t in texts if t.row.writer == writer]
-        if count < 50 or not any(t.row.signpost for t in inside):
+        if count < LABELLED_WRITER_MIN or not any(t.row.signpost for t in inside):
             continue
-        model = fit_stage1(inside, l2)
+        model = fit_stage1(inside, l2, method)
         probs = sigmoid(np.array([stage2_features(t, model) for t in outside]) @ stage2[0] + stage2[1])
         result = figures_for([t.row for t in outside], probs >= threshold)
         result["writer"] = writer

@@ -197,3 +197,82 @@ def test_the_classifier_alone_ignores_the_rules(trained) -> None:
     alone = Detector(embedder=embedder, classifier=model, alone=True).check(text)
     assert combined.reasons[-1].startswith("whole text") and alone.reasons[-1].startswith("whole text")
     assert f"card at {model.plain_threshold:g}" in alone.reasons[-1]
+
+
+def many_writers_rows() -> list[Labelled]:
+    """Three writers who each cover both kinds (60 texts each), one small writer, and background posts."""
+    rows = []
+    for writer in ("writer-x", "writer-y", "writer-z"):
+        rows += [Labelled(f"{RISK[i % 8]} ({writer} {i})", True, "risk", writer) for i in range(20)]
+        rows += [Labelled(f"{SAFE[i % 8]} ({writer} {i})", False, "neg_idiom", writer) for i in range(40)]
+    rows += [Labelled(t, True, "risk", "writer-small") for t in RISK[:4]]
+    rows += [
+        Labelled(f"{s} Real post {i}.", False, "background_real_post", training.BACKGROUND_WRITER, "post")
+        for i, s in enumerate(SAFE * 3)
+    ]
+    return rows
+
+
+def test_writer_folds_hold_out_each_writer_whole() -> None:
+    rows = many_writers_rows()
+    folds = training.writer_folds(rows)
+    assert folds is not None and set(folds.tolist()) == {0, 1, 2}
+    for writer in ("writer-x", "writer-y", "writer-z"):
+        assert len({f for f, r in zip(folds, rows, strict=True) if r.writer == writer}) == 1
+    # The small writer and the background posts are spread over the folds, never left out.
+    spread = [f for f, r in zip(folds, rows, strict=True) if r.writer == training.BACKGROUND_WRITER]
+    assert set(spread) == {0, 1, 2}
+    # Fewer than three writers with enough texts: no writer folds (the stratified ones are used instead).
+    assert training.writer_folds([r for r in rows if r.writer != "writer-z"]) is None
+    method = training.Method("test", folds="writer")
+    assert training.folds_for([r for r in rows if r.writer != "writer-z"], method)[1] == "stratified"
+
+
+def test_balancing_gives_each_writer_the_same_share_of_a_kind() -> None:
+    rows = [Labelled(f"a{i}", True, "risk", "writer-x") for i in range(30)]
+    rows += [Labelled(f"b{i}", True, "risk", "writer-y") for i in range(10)]
+    rows += [Labelled(f"c{i}", False, "neg_idiom", "writer-y") for i in range(10)]
+    rows += [Labelled("bg", False, "background_real_post", training.BACKGROUND_WRITER, "post")]
+    plain = training.weights_for(rows, training.Method("plain"))
+    balanced = training.weights_for(rows, training.Method("balanced", balance_writers=True))
+    x = np.array([r.writer == "writer-x" for r in rows])
+    risk = np.array([r.kind == "risk" for r in rows])
+    assert plain[x].sum() == 3 * plain[risk & ~x].sum()  # unbalanced: writer-x carries three quarters
+    assert balanced[x].sum() == pytest.approx(balanced[risk & ~x].sum())
+    assert balanced[risk].sum() == pytest.approx(plain[risk].sum())  # the kind's total is unchanged
+    assert balanced[-1] == plain[-1] == 1.0  # background posts are not writers' texts
+
+
+def test_a_hidden_layer_is_fitted_saved_and_used(tmp_path: Path) -> None:
+    rows = many_writers_rows()
+    embedder = HashEmbedder()
+    texts = training.prepare(rows, embedder, None)
+    method = training.Method("mlp", hidden=8, epochs=(2, 4), balance_writers=True, folds="writer")
+    probes = np.asarray(embedder.embed(list(clf.PROBES)), dtype=np.float64)
+    model, figures = training.fit(texts, embedder.model_id, probes, "sha", method=method)
+    assert figures["folds"] == "writer" and figures["method"]["epochs_chosen"] in (2, 4)
+    assert model.hidden_w.shape == (48, 8) and model.hidden_v.shape == (8,)
+    assert {h["writer"] for h in figures["held_out_author"]} == {"writer-x", "writer-y", "writer-z"}
+    model.save(clf.model_path(model.model_id, tmp_path))
+    loaded = load_classifier(embedder, tmp_path)
+    assert np.allclose(loaded.hidden_v, model.hidden_v)
+    vectors = np.asarray(embedder.embed(RISK[:3]), dtype=np.float64)
+    without = clf.Classifier(**{**model.__dict__, "hidden_v": np.zeros(0)})
+    assert np.allclose(
+        loaded.probabilities(vectors, RISK[:3]), model.probabilities(vectors, RISK[:3]), atol=1e-5
+    )
+    assert not np.allclose(model.probabilities(vectors, RISK[:3]), without.probabilities(vectors, RISK[:3]))
+
+
+def test_the_hidden_layer_fit_is_deterministic_and_stops_where_asked() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 6)).astype(np.float32)
+    y = ((x[:, 0] * x[:, 1]) > 0).astype(float)  # not linearly separable: the hidden layer has work to do
+    first = clf.fit_mlp(x, y, np.zeros(200), 1e-3, hidden=8, checkpoints=(5, 60), rate=0.01)
+    second = clf.fit_mlp(x, y, np.zeros(200), 1e-3, hidden=8, checkpoints=(5, 60), rate=0.01)
+    assert set(first) == {5, 60} and all(
+        np.array_equal(a, b) for a, b in zip(first[60][:3], second[60][:3], strict=True)
+    )
+    hw, hb, v, b = first[60]
+    z = np.maximum(x @ hw + hb, 0) @ v + b
+    assert ((z > 0) == y).mean() > 0.75  # a linear rule gets about half of these right
