@@ -34,8 +34,8 @@ from forum.similar.index import BruteForceIndex, VectorIndex
 
 # Other workers (and hosts) learn about changes by polling the database this often, cheaply.
 REFRESH_SECONDS = 5.0
-# Everything is loaded again this often (for the approximate index: its files mapped again, and rebuilt when
-# too much has changed since they were built).
+# Everything is loaded again this often, as a safety net, built aside in a background thread (for the
+# approximate index: its files mapped again, and rebuilt when too much has changed since they were built).
 FULL_RELOAD_SECONDS = 600.0
 # How far behind the newest loaded change a refresh looks again (see above).
 OVERLAP = timedelta(minutes=2)
@@ -99,9 +99,13 @@ class WorkerIndex:
         self.looked_at: datetime | None = None
         self.stored_model: str | None = None
         self.checked_at = 0.0
-        self.loaded_at = 0.0
+        self.loaded_at: float | None = None  # when the last full load ran or was started (monotonic)
         self.lock = threading.Lock()
         self.rebuilding: threading.Thread | None = None
+        # The periodic full reload: built aside in this thread, handed over in `reloaded`, swapped in by the
+        # next refresh (a request never waits for it).
+        self.reloading: threading.Thread | None = None
+        self.reloaded: WorkerIndex | None = None
 
     def state(self) -> str:
         """What this index holds, for a cache key: the newest change loaded and the size."""
@@ -262,8 +266,43 @@ class WorkerIndex:
             self.index = BruteForceIndex(dimensions=self.spec.dimensions)  # the old one can go first
             self._load_exact(count)
 
+    def _reload_aside(self) -> None:
+        """Start the periodic full reload in a background thread: a fresh index built from the database (at
+        100k MPNet vectors, seconds of reading and coding) while this one keeps serving. Memory: both are
+        held until the swap, then the old one is freed."""
+        if self.reloading is not None and self.reloading.is_alive():
+            return
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        fresh = WorkerIndex(self.spec, self.ann_threshold, self.directory)
+        fresh.stored_model = self.stored_model
+
+        def reload() -> None:
+            with app.app_context():
+                try:
+                    fresh._load_all()
+                    self.reloaded = fresh
+                except Exception:  # noqa: BLE001 - the current index keeps serving; the next one tries again
+                    app.logger.exception("Could not reload the similar-stories index")
+                finally:
+                    db.session.remove()
+                    engine.release_free_memory()  # the rows fetched to build it
+
+        self.reloading = threading.Thread(target=reload, name="similar-index-reload", daemon=True)
+        self.reloading.start()
+
+    def _adopt(self, fresh: WorkerIndex) -> None:
+        """Serve a fresh index built aside, once it has loaded what changed while it was built."""
+        fresh._load_changes()
+        self.index, self.loaded_until = fresh.index, fresh.loaded_until
+        self.recent, self.looked_at = fresh.recent, fresh.looked_at
+        if fresh.rebuilding is not None and (self.rebuilding is None or not self.rebuilding.is_alive()):
+            self.rebuilding = fresh.rebuilding
+        engine.release_free_memory()  # the old index
+
     def refresh(self, force: bool = False) -> None:
-        """Load what changed since the last look; everything again now and then."""
+        """Load what changed since the last look. Now and then everything is reloaded, built aside in a
+        background thread and swapped in by a later refresh; only the first load and a forced one (the
+        stored vectors' model changed) run here, in the request."""
         now = time.monotonic()
         if not force and now - self.checked_at < REFRESH_SECONDS:
             return
@@ -278,13 +317,19 @@ class WorkerIndex:
                         stored,
                         self.spec.version,
                     )
+            fresh, self.reloaded = self.reloaded, None
             if self.stored_model not in (None, self.spec.version):
                 self.index, self.loaded_until = BruteForceIndex(dimensions=self.spec.dimensions), None
-            elif now - self.loaded_at > FULL_RELOAD_SECONDS or force:
+            elif force or self.loaded_at is None:
                 self._load_all()
                 self.loaded_at = now
                 engine.release_free_memory()  # the rows fetched to build it
+            elif fresh is not None and fresh.stored_model == self.stored_model:
+                self._adopt(fresh)
             else:
+                if now - self.loaded_at > FULL_RELOAD_SECONDS:
+                    self._reload_aside()
+                    self.loaded_at = now
                 self._load_changes()
             self.checked_at = now
 

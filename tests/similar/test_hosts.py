@@ -5,6 +5,7 @@ moved by hand."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -190,3 +191,53 @@ def test_a_refresh_after_a_bulk_import_reads_only_what_changed_since_the_last_lo
     store_vector(story, far_away())
     next_refresh(host_b)
     assert story.id in read
+
+
+def test_the_periodic_full_reload_is_built_aside_and_never_in_the_request(app, host_b, site, monkeypatch):
+    """When the full reload is due, the refresh that notices starts it in a background thread and goes on
+    serving (and refreshing) the current index; a later refresh swaps the fresh index in, with what changed
+    while it was built."""
+    threads: list[str] = []
+    real_load_all = worker.WorkerIndex._load_all
+
+    def recorded_load_all(self):  # noqa: ANN001, ANN202
+        threads.append(threading.current_thread().name)
+        real_load_all(self)
+
+    monkeypatch.setattr(worker.WorkerIndex, "_load_all", recorded_load_all)
+    with host_b.app_context():
+        index = store.worker_index()
+        serving = index.index
+        index.loaded_at -= worker.FULL_RELOAD_SECONDS + 1
+    gate = threading.Event()  # the reload waits here, as a slow one would, so the request can be watched
+    real_rows = worker.WorkerIndex._rows
+
+    def slow_rows(self, query):  # noqa: ANN001, ANN202
+        if threading.current_thread().name == "similar-index-reload":
+            assert gate.wait(10)
+        yield from real_rows(self, query)
+
+    monkeypatch.setattr(worker.WorkerIndex, "_rows", slow_rows)
+    newer = services.publish_story(
+        make_user(pseudonym="Meanwhile"), title="Gate", body="Tears at the gate before lunch."
+    )
+    store_vector(newer, near_theme())
+    next_refresh(host_b)  # the reload is due: started aside; this refresh still loads the change itself
+    with host_b.app_context():
+        assert threads == ["similar-index-reload"] and index.reloading is not None
+        assert index.index is serving and newer.id in index.index
+    assert newer.id in similar_on(host_b, site[0].id)
+
+    later = services.publish_story(
+        make_user(pseudonym="Later on"), title="Gate", body="Tears at the gate after lunch."
+    )
+    gate.set()
+    index.reloading.join(10)
+    store_vector(later, near_theme())  # committed after the fresh index read the table
+    next_refresh(host_b)  # the swap, with what changed meanwhile
+    with host_b.app_context():
+        assert index.index is not serving and index.reloaded is None
+        assert newer.id in index.index and later.id in index.index
+        assert site[1].id in index.index
+    assert threads == ["similar-index-reload"]  # no full load ever ran in the request
+    assert later.id in similar_on(host_b, site[0].id)
