@@ -1,17 +1,21 @@
-"""`flask similar rebuild`: recompute story vectors (a new model, or an imported site); `flask similar learn`:
-train the re-ranking from members' signals."""
+"""`flask similar rebuild`: recompute story vectors (a new model, or an imported site); `flask similar
+build-index`: this host's approximate-index files from the stored vectors; `flask similar learn`: train the
+re-ranking from members' signals."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
 
 from forum.extensions import db
 from forum.models import Story
-from forum.similar import feedback, learning
+from forum.similar import ann, feedback, learning, worker
 from forum.similar.store import current_model, embed_many, record_model, stored_model
 
 similar_cli = AppGroup("similar", help="Similar stories.")
@@ -39,6 +43,42 @@ def rebuild(missing_only: bool) -> None:
         record_model(spec, replace=True)
         db.session.commit()
     click.echo(f"{len(ids)} stories embedded with {spec.title}.")
+
+
+@similar_cli.command("build-index")
+@click.option("--force", is_flag=True, help="Build a new generation even when this host's files are current.")
+def build_index(force: bool) -> None:
+    """Build this host's approximate-index files (instance/similar-index/) from the stored vectors.
+
+    Run it on a new host of a large site before its workers start: otherwise the first worker that needs
+    the files builds them in a request (about 12 minutes of CPU at a million stories) while the host's other
+    workers wait. Workers map the new files at their next full reload; changes since are loaded as usual.
+    """
+    index = worker.new_index(current_app)
+    spec, stored = index.spec, stored_model()
+    if stored not in (None, spec.version):
+        raise click.ClickException(
+            f"Stored vectors come from {stored}, not {spec.version}: run `flask similar rebuild` first."
+        )
+    directory = index.directory or Path(current_app.instance_path) / "similar-index"
+    meta = ann.read_meta(directory)
+    if meta is not None and meta.get("model") == spec.version and not force:
+        click.echo(f"{directory}: generation {meta['generation']} of {meta['count']} stories is current.")
+        return
+    count = index.count_with_vectors()
+    click.echo(f"Building the approximate index of {count} stories ({spec.title}) in {directory} ...")
+    started, cpu = time.perf_counter(), time.process_time()
+    with ann.host_lock(directory):
+        meta = index.build_files(directory)
+    click.echo(
+        f"Generation {meta['generation']}: {meta['count']} stories in {time.perf_counter() - started:.0f} s "
+        f"({time.process_time() - cpu:.0f} s of CPU)."
+    )
+    if count < index.ann_threshold:
+        click.echo(
+            f"Workers use these files once the site has {index.ann_threshold} stories with vectors "
+            "(SIMILAR_ANN_THRESHOLD); below that they keep the exact index."
+        )
 
 
 @similar_cli.command("learn")

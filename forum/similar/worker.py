@@ -206,9 +206,11 @@ class WorkerIndex:
             meta = ann.read_meta(directory)  # another worker may have built them meanwhile
             if meta is not None and meta.get("model") == self.spec.version:
                 return meta
-            return self._build(directory)
+            return self.build_files(directory)
 
-    def _build(self, directory: Path) -> dict[str, Any]:
+    def build_files(self, directory: Path) -> dict[str, Any]:
+        """Write a new generation of the host's approximate-index files from the stored vectors (the caller
+        holds the host's lock) and return its meta."""
         # Changes from here on have later stamps (less the overlap): the delta loads them.
         until = db.session.scalar(sa.select(sa.func.max(Story.vector_updated_at))) or utcnow()
         current_app.logger.info("Building the similar-stories index files in %s", directory)
@@ -224,7 +226,7 @@ class WorkerIndex:
                 try:
                     with ann.host_lock(directory, wait=False):
                         if (ann.read_meta(directory) or {}).get("generation") == stale:  # nobody else did
-                            self._build(directory)
+                            self.build_files(directory)
                 except BlockingIOError:
                     pass  # another worker of this host is rebuilding them
                 except Exception:  # noqa: BLE001 - the old files keep serving; the next reload tries again
@@ -247,7 +249,7 @@ class WorkerIndex:
             )
         )
 
-    def _with_vectors(self) -> int:
+    def count_with_vectors(self) -> int:
         query = sa.select(sa.func.count()).select_from(self._published().subquery())
         return int(db.session.scalar(query) or 0)
 
@@ -256,7 +258,7 @@ class WorkerIndex:
         # Rows committed after this reading began are stamped at most OVERLAP before it (the ANN path's
         # files were built earlier: their changes are looked for from what they hold).
         self.looked_at = utcnow()
-        count = self._with_vectors()
+        count = self.count_with_vectors()
         if self.directory is not None and count >= self.ann_threshold:
             meta = self._ann_files(self.directory)
             self.index = ann.MappedIndex(self.directory, meta)
@@ -334,15 +336,20 @@ class WorkerIndex:
             self.checked_at = now
 
 
+def new_index(app: Flask) -> WorkerIndex:
+    """An index for this app's model, threshold and host folder (not loaded yet)."""
+    return WorkerIndex(
+        engine.model_spec(app.config.get("SIMILAR_MODEL")),
+        ann_threshold=int(app.config.get("SIMILAR_ANN_THRESHOLD", 250_000)),
+        directory=Path(app.instance_path) / "similar-index",
+    )
+
+
 def worker_index(app: Flask | None = None) -> WorkerIndex:
     """The index of this process for this app, created on first use (after fork)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     if "similar_index" not in app.extensions:
-        app.extensions["similar_index"] = WorkerIndex(
-            engine.model_spec(app.config.get("SIMILAR_MODEL")),
-            ann_threshold=int(app.config.get("SIMILAR_ANN_THRESHOLD", 250_000)),
-            directory=Path(app.instance_path) / "similar-index",
-        )
+        app.extensions["similar_index"] = new_index(app)
     index: WorkerIndex = app.extensions["similar_index"]
     return index
 
