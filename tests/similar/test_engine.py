@@ -243,3 +243,35 @@ def test_index_is_exact_centred_cosine_with_add_and_remove(dimensions):
 
 def test_empty_index_returns_nothing():
     assert BruteForceIndex(dimensions=384).search(np.ones(384, dtype=np.float32), 5) == []
+
+
+def test_row_map_behaves_as_a_dict_for_dense_and_far_ids():
+    """The index's id -> row map (an array indexed by id, a dict for far ids) answers as a dict would, through
+    adds, replacements and removals of near, far and negative ids."""
+    from forum.similar.index import RowMap
+
+    rng = np.random.default_rng(5)
+    rows, expected = RowMap(), {}
+    ids = [*range(0, 3000), 10**9, 2**31 - 1, -7, 70_000, 5_000_000]
+    for step in range(20_000):
+        item_id = int(ids[rng.integers(len(ids))])
+        if rng.random() < 0.3:
+            assert rows.pop(item_id, None) == expected.pop(item_id, None)
+        else:
+            rows[item_id] = expected[item_id] = step
+    assert len(rows) == len(expected)
+    for item_id in ids:
+        assert (item_id in rows) == (item_id in expected)
+        assert rows.get(item_id) == expected.get(item_id)
+    assert rows._dense.nbytes <= 4 * max(1 << 16, 8 * (len(expected) + 1))  # far ids never widen the array
+
+
+def test_index_answers_for_numpy_and_python_ids_alike():
+    index = BruteForceIndex(dimensions=384)
+    vectors = _unit(np.random.default_rng(2).standard_normal((3, 384)).astype(np.float32))
+    index.add(np.array([5, 900_000_000, 7]), vectors)
+    assert 5 in index and np.int64(900_000_000) in index and len(index) == 3
+    assert np.allclose(index.vectors([np.int64(7), 900_000_000]), vectors[[2, 1]], atol=0.01)
+    index.remove([np.int64(900_000_000)])
+    assert 900_000_000 not in index and len(index) == 2
+    assert [i for i, _ in index.search(vectors[0], 5)][0] == 5
