@@ -1,11 +1,16 @@
-"""Kept replies on the story page: a reply's head and body, and its actions as any other member sees them,
-rendered once and kept (forum.fragments) by reply id and version; only the reactions between them (the reader's
-own, her blocks) are rendered for each reader.
+"""Kept replies on the story page: each reply, its reactions included, rendered once as any other member sees
+it and kept (forum.fragments) by reply id and version; at each request only a few slots are filled in.
 
 Kept only where nothing in them is the reader's: a published reply by someone else, read by a signed-in member
 who is not a moderator (moderators get tools, authors get "Edit" and "You (anonymous)"; those replies are
-rendered as before). The times move with the clock and the CSRF token is the reader's, so a kept reply has
-slots for them, filled at each request.
+rendered as before). The version covers everything a kept reply shows that is not a slot: the reply, its
+author's name and role, the story's state, the page, and who reacted how. Slots, filled at each request: the
+times (they move with the clock), the reader's CSRF token, and whether each reaction button is hers ("mine":
+the button's state). A reader whose blocks hide some of a reply's reactions gets those replies rendered for her
+(her list of names differs), and they are never kept.
+
+A kept reply is a string with slots between NUL characters ("\\x00c\\x00" ...): filling it is one split and
+one join, no template.
 """
 
 from __future__ import annotations
@@ -17,45 +22,76 @@ from markupsafe import Markup, escape
 
 from forum import fragments
 from forum.models import Reply, Status, Story
+from forum.stories.queries import ReactionSummary
 
-CREATED, EDITED, TOKEN, SPLIT = "\x00c\x00", "\x00e\x00", "\x00t\x00", "\x00|\x00"
+SEP = "\x00"
+CREATED, EDITED, TOKEN = f"{SEP}c{SEP}", f"{SEP}e{SEP}", f"{SEP}t{SEP}"
+
+
+def state_slots(kind: str) -> tuple[str, str, str]:
+    """The slots of one reaction button's state: its wanted value, its "is-on" class, its aria-pressed."""
+    return f"{SEP}w{kind}{SEP}", f"{SEP}o{kind}{SEP}", f"{SEP}p{kind}{SEP}"
+
+
+class SlottedSummary(ReactionSummary):
+    """A reply's reactions with slots where the reader's own state goes (rendered into a kept reply)."""
+
+    def want(self, kind: str) -> str:
+        return state_slots(kind)[0]
+
+    def on_class(self, kind: str) -> str:
+        return state_slots(kind)[1]
+
+    def pressed(self, kind: str) -> str:
+        return state_slots(kind)[2]
+
+
+def slot_values(
+    summary: ReactionSummary, kinds: Any, created: str, edited: str, token: str
+) -> dict[str, str]:
+    """What fills a kept reply's slots for this reader."""
+    values = {"c": created, "e": edited, "t": str(escape(token))}
+    for kind in kinds:
+        values[f"w{kind}"] = summary.want(kind)
+        values[f"o{kind}"] = summary.on_class(kind)
+        values[f"p{kind}"] = summary.pressed(kind)
+    return values
+
+
+def fill(html: str, values: dict[str, str]) -> Markup:
+    """A kept reply with its slots filled (every odd part of the split is a slot's name)."""
+    parts = html.split(SEP)
+    parts[1::2] = [values[name] for name in parts[1::2]]
+    # HTML this app rendered (autoescaped) and kept; the values are rendered Markup or escaped here.
+    return Markup("".join(parts))  # nosec B704
 
 
 @dataclass
 class KeptReply:
     reply_id: int
     version: str
-    head: str | None = None
-    tail: str | None = None
+    summary: ReactionSummary
+    html: str | None = None  # kept, with slots
+    keep_it: bool = True  # False: the reader's view of its reactions is her own (blocks)
 
-    def show_head(self, created: Markup, edited: Markup) -> Markup:
-        # HTML this app rendered (autoescaped) and kept; the slots take rendered Markup.
-        return Markup((self.head or "").replace(CREATED, str(created)).replace(EDITED, str(edited)))  # nosec B704
+    def slotted(self) -> SlottedSummary:
+        """The summary to render for keeping: the same names and counts, slots for the reader's state."""
+        return SlottedSummary(people=self.summary.people)
 
-    def show_tail(self, token: str) -> Markup:
-        # HTML this app rendered (autoescaped) and kept; the CSRF token is escaped into its slot.
-        return Markup((self.tail or "").replace(TOKEN, str(escape(token))))  # nosec B704
-
-    def keep_head(self, html: Markup, created: Markup, edited: Markup) -> Markup:
-        self.head = _slot(_slot(str(html), str(created), CREATED), str(edited), EDITED)
-        return html
-
-    def keep_tail(self, html: Markup, token: str) -> Markup:
-        self.tail = _slot(str(html), str(token), TOKEN)
-        if self.head is not None:
-            fragments.put("reply", self.reply_id, self.version, self.head + SPLIT + self.tail)
-        return html
-
-    @property
-    def found(self) -> bool:
-        return self.head is not None and self.tail is not None
+    def keep(self, html: Markup, created: Markup, edited: Markup, token: str, kinds: Any) -> Markup:
+        """Keep a reply just rendered with slots for the reader's state, and give it back filled in for her."""
+        text = _slot(_slot(_slot(str(html), str(created), CREATED), str(edited), EDITED), str(token), TOKEN)
+        filled = fill(text, slot_values(self.summary, kinds, str(created), str(edited), token))
+        if self.keep_it:
+            fragments.put("reply", self.reply_id, self.version, text)
+        return filled
 
 
 def _slot(html: str, value: str, slot: str) -> str:
     return html.replace(value, slot) if value else html
 
 
-def _version(story: Story, reply: Reply, page: int) -> str:
+def _version(story: Story, reply: Reply, page: int, summary: ReactionSummary) -> str:
     author = reply.author
     return fragments.version(
         reply.id,
@@ -71,21 +107,47 @@ def _version(story: Story, reply: Reply, page: int) -> str:
         story.status,
         story.locked,
         page,
+        sorted((kind, tuple(names)) for kind, names in summary.people.items() if names),
     )
 
 
-def kept_replies(story: Story, replies: list[Reply], viewer: Any, page: int) -> dict[int, KeptReply]:
-    """Reply id -> its kept parts (found, or to be kept once the page renders them) for the replies whose
+def kept_replies(
+    story: Story, replies: list[Reply], viewer: Any, page: int, reactions: dict[str, ReactionSummary]
+) -> dict[int, KeptReply]:
+    """Reply id -> its kept form (found, or to be kept once the page renders it) for the replies whose
     rendering is the same for every such reader; one cache round trip."""
-    if not getattr(viewer, "is_authenticated", False) or viewer.is_moderator:
+    if not getattr(viewer, "is_authenticated", False) or viewer.is_moderator or not fragments.enabled():
         return {}
-    parts = {
-        reply.id: KeptReply(reply.id, _version(story, reply, page))
-        for reply in replies
-        if reply.status == Status.PUBLISHED.value and reply.author_id != viewer.id
-    }
+    parts = {}
+    for reply in replies:
+        if reply.status != Status.PUBLISHED.value or reply.author_id == viewer.id:
+            continue
+        summary = reactions[f"reply-{reply.id}"]
+        parts[reply.id] = KeptReply(
+            reply.id, _version(story, reply, page, summary), summary, keep_it=not summary.filtered
+        )
     found = fragments.get_many("reply", {i: p.version for i, p in parts.items()})
     for reply_id, html in found.items():
-        head, _, tail = html.partition(SPLIT)
-        parts[reply_id].head, parts[reply_id].tail = head, tail
+        parts[reply_id].html = html
     return parts
+
+
+def ready_replies(
+    replies: list[Reply], parts: dict[int, KeptReply], token: str, kinds: Any
+) -> dict[int, Markup]:
+    """Reply id -> the page's HTML of each reply found kept, its slots filled for this reader."""
+    from forum.templating import time_tag  # the template filter (forum.templating imports the story views)
+
+    ready: dict[int, Markup] = {}
+    for reply in replies:
+        part = parts.get(reply.id)
+        if part is None or part.html is None:
+            continue
+        values = slot_values(
+            part.summary, kinds, str(time_tag(reply.created_at)), str(time_tag(reply.edited_at)), token
+        )
+        try:
+            ready[reply.id] = fill(part.html, values)
+        except KeyError:  # kept by an older release with other slots: render it again
+            part.html = None
+    return ready

@@ -141,9 +141,20 @@ class ReactionSummary:
 
     people: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     mine: set[str] = field(default_factory=set)
+    filtered: bool = False  # the viewer's blocks left some reactions out: this list is hers alone
 
     def count(self, kind: str) -> int:
         return len(self.people.get(kind, ()))
+
+    # A reaction button's state for the viewer (forum.stories.kept renders slots in their place).
+    def want(self, kind: str) -> str:
+        return "0" if kind in self.mine else "1"
+
+    def on_class(self, kind: str) -> str:
+        return " is-on" if kind in self.mine else ""
+
+    def pressed(self, kind: str) -> str:
+        return "true" if kind in self.mine else "false"
 
 
 def reaction_summaries(
@@ -171,9 +182,10 @@ def reaction_summaries(
     # parent"'s, like her replies there: a list of names must never put her pseudonym beside her own story.
     anonymous_author = thread.author_id if thread.anonymous else None
     for story_id, reply_id, kind, user_id, pseudonym in rows:
-        if hides_author(thread, user_id, viewer, blocks):
-            continue
         summary = summaries[f"reply-{reply_id}" if reply_id else f"story-{story_id}"]
+        if hides_author(thread, user_id, viewer, blocks):
+            summary.filtered = True
+            continue
         summary.people[kind].append(ANONYMOUS_LABEL if user_id == anonymous_author else pseudonym)
         if user_id == viewer_id:
             summary.mine.add(kind)

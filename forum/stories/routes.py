@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from forum import drafts
 from forum import text as textlib
@@ -134,6 +135,8 @@ def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200
     )
     replies = list(pagination.items)
     form.ensure_key()
+    reactions = queries.reaction_summaries(story, replies, current_user)
+    parts = kept.kept_replies(story, replies, current_user, pagination.page, reactions)
     return render_template(
         "stories/show.html",
         story=story,
@@ -141,8 +144,9 @@ def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200
         pagination=pagination,
         form=form,
         updates=queries.updates_for(story, current_user),
-        reactions=queries.reaction_summaries(story, replies, current_user),
-        kept=kept.kept_replies(story, replies, current_user, pagination.page),
+        reactions=reactions,
+        kept=parts,
+        ready=kept.ready_replies(replies, parts, generate_csrf() if parts else "", REACTION_LABELS),
         posted=request.args.get("posted") == "1" and queries._is_author(story, current_user),
         sent_reply=any(
             r.id == request.args.get("sent", type=int) and queries._is_author(r, current_user)
