@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from forum import fragments
 from forum.extensions import db, limiter
 from forum.models import Story
 from forum.params import bounded_int
@@ -22,7 +24,8 @@ MAX_TEXT = 20_000
 # about 1,000 characters anyway; a draft's opening says what it is about).
 QUERY_CHARS = 2_000
 TEXT_QUERY_LIMITS = "30 per minute;300 per hour"
-OWN_RECENT_STORIES = 5
+OWN_RECENT_STORIES = 5  # her stories considered for /not-alone (bounds its work)
+MEMBER_K = 8  # similar stories taken from each of them
 
 
 def _clamp_k(raw: Any, default: int) -> int:
@@ -42,11 +45,59 @@ def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
     """The closest stories, how many parents shared something similar and the member's own verdicts on
     them (only ever hers), for the story page."""
     try:
-        matches, count = store.similar_with_count(story, current_user, k)
+        neighbours = kept_neighbours(story, k)
+        if neighbours is None:
+            return {"matches": [], "count": 0, "verdicts": {}}
+        matches, count = store.panel_matches(story, neighbours, current_user, k)
         verdicts = feedback.verdicts_for(current_user, story, [m.story.id for m in matches])
         return {"matches": matches, "count": count, "verdicts": verdicts}
     except Exception:  # noqa: BLE001 - the panel is a kindness, never a reason for an error page
         return {"matches": [], "count": 0, "verdicts": {}}
+
+
+# What the index answers for a story is the same for every viewer until the story's vector or the index changes:
+# it is kept (forum.fragments: this worker, and Redis when shared) under the story's id and a version of both,
+# and each viewer's filters (blocks, mutes, her own stories) apply to it at each request, in one query.
+def _index_version(story: Story, *settings: Any) -> str:
+    return fragments.version(
+        story.embedding,
+        story.status,
+        story.author_id,
+        store.index_state(),
+        store.current_model().version,
+        settings,
+    )
+
+
+def kept_neighbours(story: Story, k: int) -> store.Neighbours | None:
+    """The story page panel's candidates and count of close parents (store.story_neighbours), kept."""
+    if story.embedding is None:  # a story posted moments ago: its page computes a vector for itself
+        return store.story_neighbours(story, k)
+    ver = _index_version(story, "panel", k)
+    found = fragments.get_many("similar-panel", {story.id: ver}).get(story.id)
+    if found is not None:
+        data = json.loads(found)
+        return None if data is None else store.Neighbours([(i, s) for i, s in data["found"]], data["close"])
+    neighbours = store.story_neighbours(story, k)
+    kept = None if neighbours is None else {"found": neighbours.found, "close": neighbours.close_parents}
+    fragments.put("similar-panel", story.id, ver, json.dumps(kept))
+    return neighbours
+
+
+def kept_candidates(stories: list[Story], k: int) -> dict[int, list[tuple[int, float]]]:
+    """Story id -> the index's candidates for it (store.candidates), kept; one cache round trip."""
+    versions = {s.id: _index_version(s, "candidates", k) for s in stories if s.embedding is not None}
+    kept = fragments.get_many("similar-candidates", versions)
+    found: dict[int, list[tuple[int, float]]] = {}
+    for story in stories:
+        if story.id in kept:
+            found[story.id] = [(i, score) for i, score in json.loads(kept[story.id])]
+            continue
+        vector = store.stored_vector(story.embedding, store.current_model())
+        found[story.id] = store.candidates(vector, k, {story.id}) if vector is not None else []
+        if story.id in versions:
+            fragments.put("similar-candidates", story.id, versions[story.id], json.dumps(found[story.id]))
+    return found
 
 
 @bp.get("/api/stories/<int:story_id>/similar")
@@ -104,10 +155,15 @@ def not_alone() -> str:
 
 
 def _merge_for_member(own: list[Story]) -> list[store.Match]:
-    """Similar stories to each recent story of theirs, best first; stories with updates first among near-equals."""
+    """Similar stories to each recent story of theirs, best first; stories with updates first among near-equals.
+    Each story's candidates come kept from the index; the stories behind them are read in one query."""
+    per_story = kept_candidates(own, MEMBER_K)
+    stories = store.candidate_stories(
+        sorted({i for found in per_story.values() for i, _ in found}), current_user
+    )
     best: dict[int, store.Match] = {}
     for story in own:
-        for match in store.similar_to_story(story, current_user, 8):
+        for match in store.matches_among(per_story[story.id], stories, MEMBER_K, {story.id}):
             if match.story.id not in best or best[match.story.id].score < match.score:
                 best[match.story.id] = match
     ranked = sorted(

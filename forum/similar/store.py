@@ -126,16 +126,13 @@ def embed_many(story_ids: list[int], batch: int = 64, progress: Any = None) -> i
     return done
 
 
-def _matches(
-    vector: np.ndarray,
-    viewer: Any,
-    k: int,
-    exclude_ids: set[int],
-    nearest: list[tuple[int, float]] | None = None,
-) -> list[Match]:
+def candidates(
+    vector: np.ndarray, k: int, exclude_ids: set[int], nearest: list[tuple[int, float]] | None = None
+) -> list[tuple[int, float]]:
+    """The index's nearest stories to a vector, after query expansion: (id, score), best first, for any viewer
+    (her filters apply afterwards, in matches_among)."""
     index = worker_index()
     index.refresh()
-    banned_authors = excluded_author_ids(viewer)
     wanted = k * OVERFETCH + len(exclude_ids)
     if nearest is None:
         nearest = index.index.search(vector, EXPAND_WITH, frozenset(exclude_ids))
@@ -143,21 +140,45 @@ def _matches(
     if nearest:
         expanded = vector + index.index.vectors([i for i, _ in nearest]).mean(0)
         vector = expanded / max(float(np.linalg.norm(expanded)), 1e-12)
-    candidates = index.index.search(vector, wanted, frozenset(exclude_ids))
-    if not candidates:
-        return []
+    return index.index.search(vector, wanted, frozenset(exclude_ids))
+
+
+def candidate_stories(ids: list[int], viewer: Any) -> dict[int, Story]:
+    """The published stories among these ids that this viewer may be offered (one query, tags and authors)."""
+    if not ids:
+        return {}
+    banned_authors = excluded_author_ids(viewer)
     query = (
         visible_stories()
-        .where(Story.id.in_([c[0] for c in candidates]), *story_filters(viewer))
+        .where(Story.id.in_(ids), *story_filters(viewer))
         .options(selectinload(Story.tags), selectinload(Story.author))
     )
     if banned_authors:
         query = query.where(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))
-    stories = {s.id: s for s in db.session.scalars(query)}
+    return {s.id: s for s in db.session.scalars(query)}
+
+
+def matches_among(
+    found: list[tuple[int, float]], stories: dict[int, Story], k: int, exclude_ids: set[int]
+) -> list[Match]:
+    """The candidates the viewer may be offered (`stories`, from candidate_stories), best first."""
     # The learned re-ranking (forum.similar.learning) reorders a story's candidates once one is trained.
-    return learning.rerank(
-        [Match(stories[i], score) for i, score in candidates if i in stories], exclude_ids, k
-    )[:k]
+    return learning.rerank([Match(stories[i], score) for i, score in found if i in stories], exclude_ids, k)[
+        :k
+    ]
+
+
+def _matches(
+    vector: np.ndarray,
+    viewer: Any,
+    k: int,
+    exclude_ids: set[int],
+    nearest: list[tuple[int, float]] | None = None,
+) -> list[Match]:
+    found = candidates(vector, k, exclude_ids, nearest)
+    if not found:
+        return []
+    return matches_among(found, candidate_stories([c[0] for c in found], viewer), k, exclude_ids)
 
 
 def similar_to_story(story: Story, viewer: Any = None, k: int = 5) -> list[Match]:
@@ -185,24 +206,50 @@ def _page_vector(story: Story) -> np.ndarray | None:
     return vector
 
 
-def similar_with_count(
-    story: Story, viewer: Any = None, k: int = 5, threshold: float = 0.3, limit: int = 200
-) -> tuple[list[Match], int]:
-    """The story page's panel: the closest stories, and how many parents shared something similar (stories
-    within `threshold`, centred cosine: 0.3 kept about two in three same-theme stories in the dev set). The
-    count and the query expansion share one scan of the index."""
+@dataclass
+class Neighbours:
+    """A story's panel as the index gives it, the same for every viewer: its candidates (after expansion) and
+    how many parents other than its author wrote a story within the panel's threshold."""
+
+    found: list[tuple[int, float]]
+    close_parents: int
+
+
+def story_neighbours(story: Story, k: int = 5, threshold: float = 0.3, limit: int = 200) -> Neighbours | None:
+    """The viewer-independent part of the story page's panel (None: the story has no vector). The count
+    (stories within `threshold`, centred cosine: 0.3 kept about two in three same-theme stories in the dev
+    set) and the query expansion share one scan of the index."""
     vector = _page_vector(story)
     if vector is None:
-        return [], 0
+        return None
     index = worker_index()
     index.refresh()
     raw = index.index.search(vector, limit, frozenset({story.id}))
-    matches = _matches(vector, viewer, k, {story.id}, nearest=raw)
     close = [i for i, score in raw if score >= threshold]
+    return Neighbours(candidates(vector, k, {story.id}, nearest=raw), _count_parents(close, story))
+
+
+def panel_matches(story: Story, neighbours: Neighbours, viewer: Any, k: int = 5) -> tuple[list[Match], int]:
+    """The panel for this viewer: the closest stories she may be offered, and how many parents shared
+    something similar."""
+    found = neighbours.found
+    matches = (
+        matches_among(found, candidate_stories([i for i, _ in found], viewer), k, {story.id}) if found else []
+    )
     shown = {
         _parent(m.story) for m in matches if story.author_id is None or m.story.author_id != story.author_id
     }
-    return matches, max(len(shown), _count_parents(close, story))
+    return matches, max(len(shown), neighbours.close_parents)
+
+
+def similar_with_count(
+    story: Story, viewer: Any = None, k: int = 5, threshold: float = 0.3, limit: int = 200
+) -> tuple[list[Match], int]:
+    """The story page's panel: the closest stories, and how many parents shared something similar."""
+    neighbours = story_neighbours(story, k, threshold, limit)
+    if neighbours is None:
+        return [], 0
+    return panel_matches(story, neighbours, viewer, k)
 
 
 def _parent(story: Story) -> int:
