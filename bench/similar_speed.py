@@ -12,8 +12,12 @@ From SIMILAR_ANN_THRESHOLD stories on (as the app does) the index is the approxi
 a separate builder process writes the host's files (as one worker per host does) and measures recall@10
 against an exact scan, then the measured worker maps them read-only. The synthetic vectors there are
 clustered (topics and sub-topics, as stories are): on uniformly random vectors "the 10 nearest" is noise.
-RSS is split into private memory (anon) and mapped file pages (file): the index file's pages are shared by
-every worker on the host, counted once in the page cache.
+RSS is split into private memory (anon) and mapped file pages (file): the index file's pages and the model's
+mapped weights (forum/similar/convert.py, write_mapped) are shared by every worker on the host, counted once in
+the page cache. Pss (shared pages divided among the processes mapping them) and USS (pages of this process
+alone) say what a worker adds to a host. "steady" columns: the same process after it has also embedded the
+150 dev stories (../shared/data/stories-dev.jsonl, when present), which touch most of the model's word table
+as a long-running worker's texts do; the columns before them are right after the timed queries.
 """
 
 from __future__ import annotations
@@ -37,11 +41,29 @@ DRAFT = (
 )
 
 
+DEV_STORIES = ROOT.parent / "shared" / "data" / "stories-dev.jsonl"
+
+
 def rss_mb(field: str = "VmRSS") -> float:
+    """A field of /proc/self/status (VmRSS, RssAnon, RssFile), or of smaps_rollup (Pss), in MB; "USS" is
+    Private_Clean + Private_Dirty."""
+    if field in ("Pss", "USS"):
+        rollup = {
+            line.split(":")[0]: int(line.split()[1]) / 1024
+            for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]
+        }
+        return rollup["Pss"] if field == "Pss" else rollup["Private_Clean"] + rollup["Private_Dirty"]
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def dev_texts() -> list[str]:
+    if not DEV_STORIES.exists():
+        return []
+    rows = [json.loads(line) for line in DEV_STORIES.open(encoding="utf-8") if line.strip()]
+    return [f"{row.get('title', '')}. {row.get('body', '')}" for row in rows]
 
 
 ANN_THRESHOLD = 250_000  # forum.config.Config.SIMILAR_ANN_THRESHOLD
@@ -193,7 +215,22 @@ def one_size(size: int, model: str) -> dict[str, float]:
         )
         post_ms.append((time.perf_counter() - t) * 1000)
         cpu_ms.append((time.process_time() - cpu) * 1000)
+    measured = {
+        "worker_rss_mb": rss_mb(),
+        "anon_mb": rss_mb("RssAnon"),
+        "file_mb": rss_mb("RssFile"),
+        "pss_mb": rss_mb("Pss"),
+        "uss_mb": rss_mb("USS"),
+    }
+    texts = dev_texts()
+    for start in range(0, len(texts), 16):
+        embedder.embed(texts[start : start + 16])
+    release_free_memory()  # as the app does after a full load (the scratch heap kept up to 64 MB otherwise)
     return {
+        **measured,
+        "steady_rss_mb": rss_mb() if texts else float("nan"),
+        "steady_pss_mb": rss_mb("Pss") if texts else float("nan"),
+        "steady_uss_mb": rss_mb("USS") if texts else float("nan"),
         "model": model,
         "stories": size,
         "story_p50_ms": statistics.median(story_ms),
@@ -206,9 +243,6 @@ def one_size(size: int, model: str) -> dict[str, float]:
         "story_query_cpu_p95_ms": percentile(story_cpu, 95),
         "draft_query_cpu_p95_ms": percentile(draft_cpu, 95),
         "model_rss_mb": model_rss,
-        "worker_rss_mb": rss_mb(),
-        "anon_mb": rss_mb("RssAnon"),
-        "file_mb": rss_mb("RssFile"),
         "index": "usearch" if size >= ANN_THRESHOLD else "exact",
         **extra,
     }
@@ -281,7 +315,8 @@ def main() -> None:
     print(
         f"{'model':>7} {'stories':>8} {'story p50':>10} {'story p95':>10} {'draft p50':>10} "
         f"{'draft p95':>10} {'posting +':>10} {'CPU/story':>10} {'model RSS':>10} {'RSS MB':>8} {'anon':>6} "
-        f"{'file':>6} {'index':>8} {'recall@10':>9} {'story CPU95':>11} {'draft CPU95':>11}"
+        f"{'file':>6} {'Pss':>6} {'USS':>6} {'index':>8} {'recall@10':>9} {'story CPU95':>11} {'draft CPU95':>11} "
+        f"{'steady RSS':>10} {'Pss':>6} {'USS':>6}"
     )
     for model in MODELS if args.model == "all" else [args.model]:
         for size in args.sizes:
@@ -296,13 +331,16 @@ def main() -> None:
                 f"{r['model']:>7} {r['stories']:>8} {r['story_p50_ms']:>10.2f} {r['story_p95_ms']:>10.2f} "
                 f"{r['draft_p50_ms']:>10.1f} {r['draft_p95_ms']:>10.1f} {r['posting_adds_ms']:>10.1f} "
                 f"{r['story_cpu_ms']:>10.1f} {r['model_rss_mb']:>10.0f} {r['worker_rss_mb']:>8.0f} "
-                f"{r['anon_mb']:>6.0f} {r['file_mb']:>6.0f} {r['index']:>8} "
+                f"{r['anon_mb']:>6.0f} {r['file_mb']:>6.0f} {r['pss_mb']:>6.0f} {r['uss_mb']:>6.0f} {r['index']:>8} "
                 f"{r.get('recall_at_10', float('nan')):>9.3f} "
-                f"{r['story_query_cpu_p95_ms']:>11.2f} {r['draft_query_cpu_p95_ms']:>11.1f}"
+                f"{r['story_query_cpu_p95_ms']:>11.2f} {r['draft_query_cpu_p95_ms']:>11.1f} "
+                f"{r['steady_rss_mb']:>10.0f} {r['steady_pss_mb']:>6.0f} {r['steady_uss_mb']:>6.0f}"
             )
     print(
         "(milliseconds; CPU/story: CPU time to embed one 280-word story on one thread; RSS in MB, anon: private, "
-        "file: mapped files, shared with other processes; CPU95: p95 of each query's CPU time)"
+        "file: mapped files, shared with other processes; Pss: shared pages divided among their processes, USS: "
+        "this process's alone; CPU95: p95 of each query's CPU time; steady: after also embedding the 150 dev "
+        "stories)"
     )
 
 
