@@ -33,9 +33,11 @@ class FeedFilters:
     age_band: str | None = None
     with_updates: bool = False
     tag: str | None = None
+    # How many stories carry the tag, when known (a tag page): decides how the page is read (_tagged).
+    tag_stories: int | None = None
 
     @classmethod
-    def from_args(cls, args: Any, tag: str | None = None) -> FeedFilters:
+    def from_args(cls, args: Any, tag: str | None = None, tag_stories: int | None = None) -> FeedFilters:
         sort = args.get("sort", "newest")
         setting = args.get("setting") or None
         age_band = args.get("age") or args.get("age_band") or None
@@ -45,6 +47,7 @@ class FeedFilters:
             age_band=age_band if age_band in {a.value for a in AgeBand} else None,
             with_updates=args.get("updates") in ("1", "on", "true", "yes"),
             tag=tag,
+            tag_stories=tag_stories,
         )
 
     def query_args(self) -> dict[str, str]:
@@ -95,13 +98,33 @@ def _filtered(filters: FeedFilters, query: sa.Select[Any]) -> sa.Select[Any]:
     if filters.with_updates:
         query = query.where(Story.update_count > 0)
     if filters.tag:
-        tagged = (
+        query = query.where(_tagged(filters.tag, filters.tag_stories))
+    return query
+
+
+# A tag on more stories than this is read by walking the stories in the page's order and checking each one's
+# tags; a smaller one from its own list of stories, sorted.
+WALK_TAGGED_FROM = 1000
+
+
+def _tagged(name: str, size: int | None) -> Any:
+    """The stories carrying this tag, as a condition on Story.
+
+    SQLite chooses the plan from average statistics (about 60 stories a tag), so for `IN (the tag's stories)`
+    it always starts from the tag: on a tag of 30,000 of 100,000 stories it read and sorted all 30,000 to
+    show 20 (about 170-300 ms). For a large tag the condition is a correlated EXISTS instead, which SQLite
+    checks row by row while it walks the created/activity index in order, stopping after a page: about
+    21 x stories / tag size primary-key probes (1 ms for that tag). PostgreSQL plans both forms alike from its
+    own statistics."""
+    if size is not None and size >= WALK_TAGGED_FROM:
+        return (
             sa.select(story_tags.c.story_id)
             .join(Tag, Tag.id == story_tags.c.tag_id)
-            .where(Tag.name == filters.tag)
+            .where(story_tags.c.story_id == Story.id, Tag.name == name)
+            .exists()
         )
-        query = query.where(Story.id.in_(tagged))
-    return query
+    tagged = sa.select(story_tags.c.story_id).join(Tag, Tag.id == story_tags.c.tag_id).where(Tag.name == name)
+    return Story.id.in_(tagged)
 
 
 def awaiting_support() -> Any:

@@ -48,7 +48,7 @@ def tag_page(tag: str) -> str:
     found = queries.tag_named(name) if name else None
     if found is None:
         raise HTTPNotFound(f"No stories are tagged #{name or tag} yet.")
-    filters = queries.FeedFilters.from_args(request.args, tag=found.name)
+    filters = queries.FeedFilters.from_args(request.args, tag=found.name, tag_stories=found.story_count)
     page = cards.feed_cards(filters, request.args.get("cursor"), viewer=current_user)
     return render_template("feeds/tag.html", tag=found, page=page, filters=filters)
 
