@@ -66,6 +66,11 @@ def blocks_for(viewer: Any) -> Blocks:
 forget_when_written(Block, "_village_blocks")
 
 
+def keep_no_blocks(viewer_id: int) -> None:
+    """The viewer has no block at all (known from her sign-in statement, forum.auth.sessions): no read needed."""
+    request._village_blocks = (viewer_id, NO_BLOCKS)  # type: ignore[attr-defined]
+
+
 def _read_blocks(viewer: Any) -> Blocks:
     rows = db.session.execute(
         sa.select(Block.blocker_id, Block.blocked_id, Block.blocked_story_id, Story.author_id)

@@ -7,6 +7,7 @@ import re
 
 import sqlalchemy as sa
 
+from forum.care.preferences import block_author_of
 from forum.extensions import db
 from forum.models import MemberPreference, User, utcnow
 from tests.factories import make_reply, make_story, signed_in_client
@@ -78,8 +79,18 @@ def test_the_story_page_reads_blocks_once(app, member, other_member):
     story = make_story(other_member, title="Toddler tantrums")
     make_reply(other_member, story, body="It passes, I promise.")
     client = signed_in_client(app, member)
+
+    def block_reads() -> int:
+        db.session.expire_all()
+        with counted() as statements:
+            assert client.get(f"/stories/{story.id}").status_code == 200
+        return sum(s.lstrip().startswith("SELECT blocks.blocker_id") for s in statements)
+
+    # No block concerns her (her sign-in statement says so): none is read.
     assert client.get(f"/stories/{story.id}").status_code == 200
-    db.session.expire_all()
-    with counted() as statements:
-        assert client.get(f"/stories/{story.id}").status_code == 200
-    assert sum(s.lstrip().startswith("SELECT blocks.blocker_id") for s in statements) == 1
+    assert block_reads() == 0
+    # A block on one of her anonymous stories, made by someone else, concerns her: read once.
+    hers = make_story(member, title="Quiet one", anonymous=True)
+    block_author_of(other_member, hers)
+    db.session.commit()
+    assert block_reads() == 1

@@ -12,7 +12,7 @@ from flask_login import LoginManager
 
 from forum import visibility
 from forum.extensions import db
-from forum.models import LoginSession, MemberPreference, Notification, User, utcnow
+from forum.models import Block, LoginSession, MemberPreference, Notification, Story, User, utcnow
 
 # Writing last_seen_at on every request would turn every read into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
@@ -54,8 +54,21 @@ _UNREAD = (
     .where(Notification.user_id == User.id, Notification.read_at.is_(None))
     .scalar_subquery()
 )
+# Whether any block concerns her (hers, on her, or on one of her anonymous stories): most members have none, and
+# then no page needs to read them (forum.visibility.blocks_for).
+_STORY_OF_HERS_BLOCKED = (
+    sa.select(Block.id)
+    .join(Story, Story.id == Block.blocked_story_id)
+    .where(Story.author_id == User.id)
+    .exists()
+)
+_HAS_BLOCKS = sa.or_(
+    sa.select(Block.id).where(Block.blocker_id == User.id).exists(),
+    sa.select(Block.id).where(Block.blocked_id == User.id).exists(),
+    _STORY_OF_HERS_BLOCKED,
+).label("has_blocks")
 _MEMBER_BY_TOKEN = (
-    sa.select(User, MemberPreference, LoginSession.id, LoginSession.last_seen_at, _UNREAD)
+    sa.select(User, MemberPreference, LoginSession.id, LoginSession.last_seen_at, _UNREAD, _HAS_BLOCKS)
     .join(LoginSession, LoginSession.user_id == User.id)
     .outerjoin(MemberPreference, MemberPreference.user_id == User.id)
     .where(LoginSession.token_hash == sa.bindparam("token_hash"))
@@ -68,12 +81,12 @@ def load_user_by_token(token: str) -> User | None:
     One statement per request, checked against the database every time (a suspension, ban, deletion or
     sign-out elsewhere takes effect on the next request): the member, her session's id and last-seen time as
     plain columns rather than a second ORM object, her preferences row (muted tags, content notes: every list
-    reads them) and the header's unread count, left for forum.notifications (which drops it if the request
-    then writes a notification)."""
+    reads them), the header's unread count, left for forum.notifications (which drops it if the request
+    then writes a notification), and whether any block concerns her (if none, no page reads her blocks)."""
     row = db.session.execute(_MEMBER_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    user, prefs, session_id, last_seen_at, unread_count = row
+    user, prefs, session_id, last_seen_at, unread_count, has_blocks = row
     if not user.is_active:
         return None
     now = utcnow()
@@ -85,6 +98,8 @@ def load_user_by_token(token: str) -> User | None:
     user.current_session_token = token
     request._village_unread = (user.id, int(unread_count or 0))  # type: ignore[attr-defined]
     visibility.keep_preferences(user.id, prefs)
+    if not has_blocks:
+        visibility.keep_no_blocks(user.id)
     return user
 
 
