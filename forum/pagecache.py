@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, make_response, request, session
 
-from forum import events
+from forum import events, memberpages
 from forum.extensions import cache
 
 GENERATION_KEY = "pagecache:generation"
@@ -123,7 +123,7 @@ def _lookup() -> Response | None:
     return response
 
 
-def _lifetime(key: str) -> float:
+def lifetime(key: str) -> float:
     """PAGE_CACHE_SECONDS, shortened by up to a fifth depending on the worker and the page."""
     spread = zlib.crc32(f"{os.getpid()}:{key}".encode()) % 1000 / 5000
     return float(current_app.config.get("PAGE_CACHE_SECONDS", 30)) * (1 - spread)
@@ -140,18 +140,18 @@ def _store(response: Response) -> None:
     key = g.pop("page_cache_key", None) or _key()
     try:
         generation = cache.get(GENERATION_KEY) or 0
-        lifetime = _lifetime(key)
+        seconds = lifetime(key)
         # Kept well past its freshness so an aged copy is there to serve while one request renders anew.
         cache.set(
             key,
             (
                 generation,
-                time.time() + lifetime,
+                time.time() + seconds,
                 response.status_code,
                 response.mimetype,
                 response.get_data(),
             ),
-            timeout=int(lifetime * 10),
+            timeout=int(seconds * 10),
         )
         if g.pop("page_cache_claim", None) == key:
             _release_refresh(key)
@@ -178,6 +178,7 @@ def visitor_cached(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def invalidate(*_args: Any, **_extra: Any) -> None:
     """Make every cached page stale (called after every content write)."""
+    memberpages.stamp_generation()
     try:
         if cache.cache.inc(GENERATION_KEY) is None:
             cache.set(GENERATION_KEY, 1, timeout=0)
@@ -192,3 +193,5 @@ def init_app(app: Flask) -> None:
     # A new post, an edit, and every status change (sent once per transaction by forum.stories.lifecycle).
     for signal in (events.content_created, events.content_changed, events.post_visibility_changed):
         signal.connect(invalidate, app, weak=False)
+    # Members' feed pages, kept by page and kind of reader under the same generation.
+    memberpages.init_app(app)

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request, url_for
 from markupsafe import Markup, escape
 
-from forum import permissions
+from forum import memberpages, permissions
 from forum.atom import routes as atom_routes
 from forum.auth import badges
 from forum.care import routes as care_routes
@@ -45,8 +45,10 @@ def time_tag(when: datetime | None) -> Markup:
     if when is None:
         return Markup("")
     exact = when.strftime("%-d %B %Y at %H:%M UTC")
+    # On a page being kept for members (forum.memberpages) the relative text is a slot, filled at each request.
+    relative = memberpages.slot("t" + when.isoformat()) or relative_time(when)
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        when.isoformat(timespec="seconds"), exact, relative_time(when)
+        when.isoformat(timespec="seconds"), exact, relative
     )
 
 
@@ -115,6 +117,7 @@ def init_app(app: Flask) -> None:
         feed_link=feed_routes.feed_link,
         staff_badge=badges.staff_badge,
         similar_panel=similar_routes.similar_panel,
+        unread_badge=notification_routes.unread_badge,
     )
     # Care's helpers: welfare verdicts in the queue, the writer's support card, the privacy warning, the
     # support list, content-note handling and the settings page's blocks and mutes.
@@ -128,6 +131,16 @@ def init_app(app: Flask) -> None:
         care_routes.care_settings,
     ):
         app.add_template_global(helper)
+    # A kept member page (forum.memberpages) writes these for each reader.
+    memberpages.register_slot_writers(
+        unread=lambda: str(
+            notification_routes.unread_badge(
+                notification_routes.unread_notifications()["unread_notifications"]
+            )
+        ),
+        owner=story_routes.draft_owner,
+        relative_time=relative_time,
+    )
     # Run in this order for every render; a later one would win a clash of names (there is none).
     for processor in (
         notification_routes.unread_notifications,  # the header's unread count

@@ -118,7 +118,7 @@ def test_cached_pages_of_two_workers_do_not_age_at_the_same_moment(app) -> None:
         for pid in (101, 102, 103):
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(pagecache.os, "getpid", lambda pid=pid: pid)
-                lifetimes.add(pagecache._lifetime("page:/?"))
+                lifetimes.add(pagecache.lifetime("page:/?"))
     assert len(lifetimes) == 3 and all(24 <= lifetime <= 30 for lifetime in lifetimes)
 
 

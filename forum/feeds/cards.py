@@ -16,7 +16,7 @@ from typing import Any
 from flask import request
 from markupsafe import Markup
 
-from forum import fragments
+from forum import fragments, memberpages
 from forum.feeds import queries
 from forum.models import Role
 from forum.visibility import note_modes
@@ -135,6 +135,7 @@ def feed_cards(filters: queries.FeedFilters, cursor: str | None = None, viewer: 
     """One feed page as cards: kept ones as they are, the others with their bodies read and rendered by the
     template (story_list.html). Two statements with every card kept, three otherwise."""
     rows, next_cursor, tags = queries.feed_rows(filters, cursor, viewer=viewer)
+    memberpages.note_authors(row.author_id for row in rows)  # a page holding her own story is hers alone
     viewer_id = _signed_in_id(viewer)
     modes = _note_modes(viewer) if viewer_id is not None else {}
     cards = []

@@ -8,8 +8,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from forum import memberpages
 from forum.extensions import db
 from forum.notifications import services
 from forum.params import page_arg
@@ -31,6 +33,16 @@ def unread_notifications() -> dict[str, Any]:
     if prefetched is not None and prefetched[0] == current_user.id:
         return {"unread_notifications": prefetched[1]}
     return {"unread_notifications": services.unread_count(current_user.id)}
+
+
+def unread_badge(count: int) -> Markup:
+    """The header's unread badge (base.html); a slot on a page kept for members (forum.memberpages)."""
+    kept = memberpages.slot("unread")
+    if kept is not None:
+        return kept
+    if not count:
+        return Markup("")
+    return Markup('<span class="badge">{}<span class="visually-hidden"> unread</span></span>').format(count)
 
 
 def deliver_due_reminders() -> None:

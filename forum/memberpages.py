@@ -1,0 +1,240 @@
+"""Kept pages for signed-in members: the feed pages (home, tag pages) rendered once per page and kind of
+reader, and laid out for each member by filling a few slots.
+
+A member's feed page differs from another member's in very little: the header's unread count, her CSRF token
+and draft key, the relative times ("3 hours ago", which move with the clock) and, on a tag page, whether she
+follows the tag. Everything else is decided by things many members share: her blocks, muted tags and
+content-note choices (which stories are read and how their cards look). So the page is rendered as any member
+with those settings sees it, with those few bits left as slots (markers carrying a secret per-site nonce, so
+no text a member writes can forge one), and kept under:
+
+- the page's path and query (sort, filters, cursor),
+- a digest of the reader's blocks (both ways), muted tags and content-note choices, and on a tag page whether
+  she follows it,
+- the page cache's generation (forum.pagecache), which every story, reply, edit and change of visibility
+  bumps, so new content shows at once; PAGE_CACHE_SECONDS bounds the rest (reaction counts, a renamed
+  author), as for visitors.
+
+Never kept or served from a kept page: moderators' and admins' pages (their header and cards differ), a page
+with a flashed message waiting, and a page holding one of the reader's own stories (her card says "You
+(posted anonymously)" and carries her Edit link): a page is kept only when no card on it is the renderer's own,
+and it is served only to a reader who wrote none of its stories (the authors' ids are kept with the page,
+server-side, and never shown). With REDIS_URL the pages are shared by every worker and host; without it each
+worker keeps its own, and the generation is also stamped on a file in the instance folder so a write in one
+worker shows in the others at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from forum import pagecache, visibility
+from forum.extensions import cache, db
+from forum.models import Follow, Tag
+from forum.text import normalise_tag
+
+KEPT_ENDPOINTS = ("feeds.home", "feeds.tag_page")
+_marker: ContextVar[str | None] = ContextVar("member_page_marker", default=None)
+
+
+def slot(name: str) -> Markup | None:
+    """The marker for one of the reader's own bits while a kept page is being rendered, else None."""
+    marker = _marker.get()
+    return None if marker is None else Markup(f"\x00{marker}{name}\x00")  # nosec B704 - no user text
+
+
+def _nonce() -> str:
+    """Per site (the same in every worker and host, so pages can be shared), unguessable by members."""
+    key = str(current_app.secret_key).encode()
+    return hmac.new(key, b"member-page-slots", hashlib.sha256).hexdigest()[:16]
+
+
+def enabled() -> bool:
+    return bool(current_app.config.get("MEMBER_PAGE_CACHE_ENABLED", True))
+
+
+def _shared() -> bool:
+    return current_app.config.get("CACHE_TYPE") == "RedisCache"
+
+
+def _stamp_path() -> str:
+    return os.path.join(current_app.instance_path, "pagecache-generation")
+
+
+def stamp_generation() -> None:
+    """Without Redis each worker has its own generation: mark the change on a file its neighbours look at."""
+    if _shared():
+        return
+    path = _stamp_path()
+    now = time.time_ns()
+    try:
+        os.utime(path, ns=(now, now))  # explicit times are kept to the nanosecond (no coarse clock tick)
+    except FileNotFoundError:
+        with open(path, "a"):
+            pass
+        os.utime(path, ns=(now, now))
+    except OSError:  # noqa: PERF203 - the lifetime still bounds staleness
+        current_app.logger.warning("could not stamp the page generation", exc_info=True)
+
+
+def _stamp() -> int:
+    if _shared():
+        return 0
+    try:
+        return os.stat(_stamp_path()).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _tag_follow_key() -> str:
+    """On a tag page: whether the reader follows the tag (her button says so)."""
+    name = normalise_tag(str((request.view_args or {}).get("tag", "")))
+    follows = db.session.scalar(
+        sa.select(Follow.id)
+        .join(Tag, Tag.id == Follow.tag_id)
+        .where(Follow.user_id == current_user.id, Tag.name == name)
+        .limit(1)
+    )
+    return "following" if follows is not None else "-"
+
+
+# What else, beyond the reader's view settings, a page shows of her (a statement each, read before the lookup).
+_EXTRA_KEYS: dict[str, Callable[[], str]] = {"feeds.tag_page": _tag_follow_key}
+
+
+def _reader_key() -> str | None:
+    """A digest of everything that decides this reader's page besides her slots, or None: not kept for her."""
+    user = current_user
+    if not getattr(user, "is_authenticated", False) or user.is_moderator:
+        return None
+    if "_flashes" in session:
+        return None
+    blocks = visibility.blocks_for(user)
+    prefs = visibility.preferences(user)
+    extra = _EXTRA_KEYS.get(request.endpoint or "")
+    parts = (
+        sorted(blocks.members),
+        sorted(blocks.stories),
+        prefs.muted_tags if prefs else "",
+        prefs.content_notes if prefs else "",
+        extra() if extra is not None else "",
+    )
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+
+
+def note_authors(author_ids: Any) -> None:
+    """Called by a page's view with the authors of the stories it shows (forum.feeds.cards)."""
+    g.member_page_authors = frozenset(i for i in author_ids if i is not None)
+
+
+# How the reader's own bits are written (set by forum.templating, which knows the features that own them):
+# the header's unread badge, her browser-draft key, and a relative time from a timestamp.
+_writers: dict[str, Callable[..., str]] = {}
+
+
+def register_slot_writers(
+    unread: Callable[[], str], owner: Callable[[], str], relative_time: Callable[[datetime, datetime], str]
+) -> None:
+    _writers.update(unread=unread, owner=owner, time=relative_time)
+
+
+def _fill(segments: tuple[str, ...]) -> str:
+    """A kept page with this reader's bits in its slots."""
+    now = datetime.now(UTC)
+    values: dict[str, str] = {}
+    out: list[str] = []
+    for index, part in enumerate(segments):
+        if not index % 2:
+            out.append(part)
+        elif part.startswith("t"):
+            out.append(_writers["time"](datetime.fromisoformat(part[1:]), now))
+        else:
+            value = values.get(part)
+            if value is None:
+                value = values[part] = generate_csrf() if part == "csrf" else _writers[part]()
+            out.append(value)
+    return "".join(out)
+
+
+def _segments(html: str, marker: str) -> tuple[str, ...]:
+    """The page split at its slots: text, slot name, text, ... (the reader's own values taken out first)."""
+    token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    if token:  # the page has a form: generate_csrf() gave this request's token to it
+        html = html.replace(token, f"\x00{marker}csrf\x00")
+    owner = _writers["owner"]()
+    html = html.replace(f'data-draft-owner="{owner}"', f'data-draft-owner="\x00{marker}owner\x00"')
+    return tuple(re.split(f"\x00{marker}([a-z][^\x00]*)\x00", html))
+
+
+def _lookup(key: str) -> tuple[Any, str | None]:
+    """The generation to store under, and the kept page if it is current and may go to this reader."""
+    try:
+        generation, entry = cache.get_many(pagecache.GENERATION_KEY, key)
+    except Exception:  # noqa: BLE001 - a cache outage must never take pages down: render instead
+        current_app.logger.warning("member page cache unavailable", exc_info=True)
+        return None, None
+    generation = (generation or 0, _stamp())
+    if not entry or entry[0] != generation or time.time() >= entry[1]:
+        return generation, None
+    _, _, authors, segments = entry
+    if current_user.id in authors:
+        return generation, None  # one of her own stories is on it: her card is hers alone
+    return generation, _fill(segments)
+
+
+def member_kept(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve this feed view to signed-in members from a kept page when one fits them, keeping what it renders."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.method != "GET" or not enabled():
+            return view(*args, **kwargs)
+        reader = _reader_key()
+        if reader is None:
+            return view(*args, **kwargs)
+        key = f"mpage:{request.full_path}|{reader}"
+        generation, body = _lookup(key)
+        if body is not None:
+            return current_app.response_class(body, mimetype="text/html")
+        marker = _nonce()
+        g.pop("member_page_authors", None)
+        token = _marker.set(marker)
+        try:
+            result = view(*args, **kwargs)
+        finally:
+            _marker.reset(token)
+        if not isinstance(result, str):
+            return result  # a redirect or a response of its own: nothing to keep
+        segments = _segments(result, marker)
+        authors = g.pop("member_page_authors", None)
+        if generation is not None and authors is not None and current_user.id not in authors:
+            lifetime = pagecache.lifetime(key)
+            try:
+                cache.set(key, (generation, time.time() + lifetime, authors, segments), timeout=int(lifetime))
+            except Exception:  # noqa: BLE001
+                current_app.logger.warning("member page cache unavailable", exc_info=True)
+        return _fill(segments)
+
+    return wrapper
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("MEMBER_PAGE_CACHE_ENABLED", True)
+    for endpoint in KEPT_ENDPOINTS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = member_kept(app.view_functions[endpoint])
