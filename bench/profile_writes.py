@@ -105,6 +105,58 @@ def measure(client, requests: list[tuple[str, dict[str, str]]]) -> float:
     return (time.process_time() - start) * 1000 / max(len(requests), 1)
 
 
+class StatementLog:
+    """The SQL statements and commits of the requests sent while it is on (engine events), with the wall time
+    each statement and commit took: what a write waits for besides its own CPU."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine, self.on = engine, False
+        self.statements: list[tuple[str, float]] = []
+        self.commits: list[float] = []
+        self._started = 0.0
+        sa.event.listen(engine, "before_cursor_execute", self._before)
+        sa.event.listen(engine, "after_cursor_execute", self._after)
+        sa.event.listen(engine, "commit", self._commit_started)
+
+    def _before(self, *args: object) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        if self.on:
+            self.statements.append((" ".join(statement.split())[:150], time.perf_counter() - self._started))
+
+    def _commit_started(self, conn: object) -> None:
+        if self.on:
+            self.commits.append(time.perf_counter())
+
+
+def trace(client, log: StatementLog, requests: list[tuple[str, dict[str, str]]], lines: list[str]) -> None:
+    """Statements and commits per request, wall against CPU, and the statements of the last request."""
+    wall = cpu = 0.0
+    counts: list[int] = []
+    commits: list[int] = []
+    for path, data in requests:
+        log.statements, log.commits = [], []
+        log.on = True
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        answer = client.post(path, data=data)
+        wall += time.perf_counter() - start_wall
+        cpu += time.process_time() - start_cpu
+        log.on = False
+        assert answer.status_code in (302, 303), (path, answer.status_code)
+        counts.append(len(log.statements))
+        commits.append(len(log.commits))
+    n = max(len(requests), 1)
+    lines.append(
+        f"   statements per request {sum(counts) / n:.1f} (min {min(counts)}, max {max(counts)}), "
+        f"commits per request {sum(commits) / n:.1f}; wall {wall * 1000 / n:.1f} ms, CPU {cpu * 1000 / n:.1f} ms "
+        "per request (one client: the wait beyond CPU is the database's own work and its syncs)"
+    )
+    lines.append("   the last request's statements (wall ms, statement):")
+    for statement, seconds in log.statements:
+        lines.append(f"     {seconds * 1000:6.2f}  {statement}")
+
+
 def summary(title: str, plain: float, cpu: float, stats: pstats.Stats, count: int, lines: list[str]) -> None:
     lines.append(
         f"\n== {title}: {plain:.1f} ms CPU per request without the profiler; "
@@ -216,13 +268,17 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     ]
     run_jobs(app, [])
+    with app.app_context():
+        log = StatementLog(db.engine)
     plain = measure(client, [reply(1000 + i) for i in range(args.replies)])
     cpu, stats = profile(client, [reply(i) for i in range(args.replies)])
     summary("reply-post", plain, cpu, stats, args.replies, lines)
+    trace(client, log, [reply(2000 + i) for i in range(10)], lines)
     run_jobs(app, lines)
     plain = measure(client, [story(1000 + i) for i in range(args.stories)])
     cpu, stats = profile(client, [story(i) for i in range(args.stories)])
     summary("story-post", plain, cpu, stats, args.stories, lines)
+    trace(client, log, [story(2000 + i) for i in range(5)], lines)
     run_jobs(app, lines)
     text = "\n".join(lines)
     print(text)

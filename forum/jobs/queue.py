@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import sqlalchemy as sa
 from sqlalchemy import orm
 
 from forum.extensions import db
@@ -25,7 +26,8 @@ Handler = Callable[[dict[str, Any]], None]
 Item = Story | Reply | StoryUpdate
 F = TypeVar("F", bound=Callable[..., Any])
 
-# A session's jobs written in its current transaction (for JOBS_INLINE, which runs them after the commit).
+# A session's jobs written in its current transaction, as Job rows or ids (for JOBS_INLINE, which runs them after
+# the commit).
 ADDED = "jobs.added"
 _MODELS: dict[str, type[Item]] = {"story": Story, "reply": Reply, "update": StoryUpdate}
 _NAMES: dict[type, str] = {model: name for name, model in _MODELS.items()}
@@ -64,20 +66,29 @@ def enqueue(
     if kind not in _handlers:
         raise LookupError(f"no handler registered for job kind {kind!r}")
     session = session if session is not None else db.session()
-    now = utcnow()
-    job = Job(
-        kind=kind,
-        payload=payload or {},
-        state="queued",
-        run_at=now + timedelta(seconds=delay),
-        claim="",
-        attempts=0,
-        last_error="",
-        created_at=now,
-    )
+    job = Job(**_row(kind, payload, delay))
     session.add(job)
     session.info.setdefault(ADDED, []).append(job)
     return job
+
+
+def _row(kind: str, payload: dict[str, Any] | None, delay: float = 0) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "kind": kind,
+        "payload": payload or {},
+        "state": "queued",
+        "run_at": now + timedelta(seconds=delay),
+        "claim": "",
+        "attempts": 0,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
+# One INSERT … RETURNING for all of a post's follow-ups (a table statement: no ORM objects to flush).
+_JOBS = cast(sa.Table, Job.__table__)
+_INSERT_MANY = sa.insert(_JOBS).returning(_JOBS.c.id)
 
 
 def after_post(kind: str, models: tuple[type[Item], ...], *, on_edit: bool = False) -> Callable[[F], F]:
@@ -97,13 +108,20 @@ def after_post(kind: str, models: tuple[type[Item], ...], *, on_edit: bool = Fal
     return wrap
 
 
-def enqueue_follow_ups(item: Item, *, edited: bool = False) -> list[Job]:
-    """Queue every registered follow-up of this new (or edited) post, in the current transaction."""
+def enqueue_follow_ups(item: Item, *, edited: bool = False) -> list[int]:
+    """Queue every registered follow-up of this new (or edited) post, in the current transaction, with one
+    statement; returns the jobs' ids. Each follow-up is its own job, so a retry of one never repeats another."""
     if item.id is None:
         db.session.flush()
     name = _NAMES[type(item)]
-    return [
-        enqueue(follow_up.kind, {"model": name, "id": item.id, "edited": edited})
+    rows = [
+        _row(follow_up.kind, {"model": name, "id": item.id, "edited": edited})
         for follow_up in _follow_ups.values()
         if isinstance(item, follow_up.models) and (follow_up.on_edit or not edited)
     ]
+    if not rows:
+        return []
+    session = db.session()
+    ids = list(session.scalars(_INSERT_MANY, rows))
+    session.info.setdefault(ADDED, []).extend(ids)
+    return ids

@@ -194,7 +194,11 @@ def _run_after_commit(session: orm.Session) -> None:
     added = session.info.pop(queue.ADDED, None)
     if not added or not has_app_context() or not current_app.config.get("JOBS_INLINE"):
         return
-    ids = [key[0] for job in added if (key := sa.inspect(job).identity) is not None]
+    ids = [
+        job if isinstance(job, int) else key[0]
+        for job in added
+        if isinstance(job, int) or (key := sa.inspect(job).identity) is not None
+    ]
     if not ids:
         return
     # A fresh app context gets its own session: this one has just committed and may not run SQL here. The

@@ -25,6 +25,19 @@ def existing(model: type[T], key: str | None, owner_id: int, owner: Callable[[T]
     return item
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds. The request only reads back what it has just written
+    (the new post, its story, the writer) to answer with a redirect and to run the after-commit checks; with
+    the usual expiry each of them was loaded again, four SELECTs per reply. Values changed in SQL during the
+    transaction (counters) were expired when they were changed and still load fresh."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def commit_once(
     model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int | None], build: Callable[[], T]
 ) -> T:
@@ -32,7 +45,7 @@ def commit_once(
     for attempt in range(2):
         try:
             item = build()
-            db.session.commit()
+            commit_keeping_loaded()
             return item
         except IntegrityError:
             db.session.rollback()
