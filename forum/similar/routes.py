@@ -156,14 +156,18 @@ def not_alone() -> str:
 
 def _merge_for_member(own: list[Story]) -> list[store.Match]:
     """Similar stories to each recent story of theirs, best first; stories with updates first among near-equals.
-    Each story's candidates come kept from the index; the stories behind them are read in one query."""
+    Each story's candidates come kept from the index; one query says which of them she may be offered, and
+    only the few each list can show are read whole."""
     per_story = kept_candidates(own, MEMBER_K)
-    stories = store.candidate_stories(
-        sorted({i for found in per_story.values() for i, _ in found}), current_user
-    )
+    allowed = store.offerable_ids(sorted({i for found in per_story.values() for i, _ in found}), current_user)
+    depth = store.shown_depth(MEMBER_K)
+    tops = {
+        sid: [(i, score) for i, score in found if i in allowed][:depth] for sid, found in per_story.items()
+    }
+    stories = store.candidate_stories(sorted({i for top in tops.values() for i, _ in top}), current_user)
     best: dict[int, store.Match] = {}
     for story in own:
-        for match in store.matches_among(per_story[story.id], stories, MEMBER_K, {story.id}):
+        for match in store.matches_among(tops[story.id], stories, MEMBER_K, {story.id}):
             if match.story.id not in best or best[match.story.id].score < match.score:
                 best[match.story.id] = match
     ranked = sorted(

@@ -143,6 +143,25 @@ def candidates(
     return index.index.search(vector, wanted, frozenset(exclude_ids))
 
 
+def offerable_ids(ids: list[int], viewer: Any) -> set[int]:
+    """Which of these stories this viewer may be offered (published, not hidden from her, not her own): one
+    query of ids, so that only the few shown are then loaded whole (candidate_stories)."""
+    if not ids:
+        return set()
+    banned_authors = excluded_author_ids(viewer)
+    query = sa.select(Story.id).where(
+        Story.status == Status.PUBLISHED.value, Story.id.in_(ids), *story_filters(viewer)
+    )
+    if banned_authors:
+        query = query.where(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))
+    return set(db.session.scalars(query))
+
+
+def shown_depth(k: int) -> int:
+    """How far down the candidates a list of k can reach (the learned re-ranking may look past the k)."""
+    return k + int(current_app.config.get("SIMILAR_LEARNED_REACH", 0))
+
+
 def candidate_stories(ids: list[int], viewer: Any) -> dict[int, Story]:
     """The published stories among these ids that this viewer may be offered (one query, tags and authors)."""
     if not ids:
@@ -232,10 +251,9 @@ def story_neighbours(story: Story, k: int = 5, threshold: float = 0.3, limit: in
 def panel_matches(story: Story, neighbours: Neighbours, viewer: Any, k: int = 5) -> tuple[list[Match], int]:
     """The panel for this viewer: the closest stories she may be offered, and how many parents shared
     something similar."""
-    found = neighbours.found
-    matches = (
-        matches_among(found, candidate_stories([i for i, _ in found], viewer), k, {story.id}) if found else []
-    )
+    allowed = offerable_ids([i for i, _ in neighbours.found], viewer)
+    top = [(i, score) for i, score in neighbours.found if i in allowed][: shown_depth(k)]
+    matches = matches_among(top, candidate_stories([i for i, _ in top], viewer), k, {story.id}) if top else []
     shown = {
         _parent(m.story) for m in matches if story.author_id is None or m.story.author_id != story.author_id
     }
