@@ -83,6 +83,21 @@ def _asset_url(filename: str) -> str:
     return url_for("static", filename=filename, v=version)
 
 
+_paths: dict[tuple[str, str], str] = {}
+
+
+def path_for(endpoint: str) -> str:
+    """url_for(endpoint) of a page that takes no arguments, kept per worker outside debug mode: the layout
+    links the same dozen pages on every page, and building each URL costs more than the rest of its line."""
+    if current_app.debug or not has_request_context():
+        return url_for(endpoint)
+    key = (request.script_root, endpoint)
+    path = _paths.get(key)
+    if path is None:
+        path = _paths[key] = url_for(endpoint)
+    return path
+
+
 def has_endpoint(name: str) -> bool:
     """True when a view with this endpoint is registered."""
     return name in current_app.view_functions
@@ -109,6 +124,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["excerpt"] = following_routes.excerpt_filter  # plain text, quoted lines left out
     app.jinja_env.globals.update(
         asset_url=asset_url,
+        path_for=path_for,
         has_endpoint=has_endpoint,
         plural=plural,
         can=permissions.can,

@@ -142,3 +142,32 @@ def test_reminders_are_delivered_on_page_load_and_by_the_cli(
     assert "how did" in page and "turn out" in page
     result = runner.invoke(args=["stories", "send-reminders"])
     assert result.exit_code == 0 and "Sent 0 update reminder(s)." in result.output
+
+
+def test_the_notifications_list_counts_only_when_it_has_more_than_a_page(app: Flask, member: User) -> None:
+    from forum.notifications.routes import PER_PAGE
+    from tests.test_query_counts import counted
+
+    client = factories.signed_in_client(app, member)
+
+    def page(url: str = "/notifications") -> tuple[str, int]:
+        db.session.expire_all()
+        with counted() as statements:
+            html = client.get(url).text
+        # (the sign-in statement counts the unread ones inside itself: not this)
+        return html, sum(
+            s.lstrip().startswith("SELECT count(*)") and "notifications" in s for s in statements
+        )
+
+    for i in range(3):
+        notes.notify_message(member, f"Notice number {i}.")
+    db.session.commit()
+    html, counts = page()
+    assert "Notice number 2." in html and "Page 1 of" not in html and counts == 0
+    for i in range(3, PER_PAGE + 2):
+        notes.notify_message(member, f"Notice number {i}.")
+    db.session.commit()
+    html, counts = page()
+    assert "Page 1 of 2" in html and counts == 1
+    html, _ = page("/notifications?page=2")
+    assert "Page 2 of 2" in html and "Notice number 0." in html

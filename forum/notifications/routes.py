@@ -60,12 +60,18 @@ def deliver_due_reminders() -> None:
 @login_required
 def index() -> str:
     """The member's notifications, newest first."""
+    number = page_arg()
     page = db.paginate(
         services.notifications_for(current_user.id),
-        page=page_arg(),
+        page=number,
         per_page=PER_PAGE,
         error_out=False,
+        count=False,
     )
+    if number == 1 and len(page.items) < PER_PAGE:
+        page.total = len(page.items)  # all of them are on this page: nothing to count (most members)
+    else:
+        page.total = services.notification_total(current_user.id)
     return render_template("notifications/index.html", page=page, form=FlaskForm())
 
 

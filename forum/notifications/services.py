@@ -117,6 +117,16 @@ def notifications_for(user_id: int) -> sa.Select[tuple[Notification]]:
     )
 
 
+def notification_total(user_id: int) -> int:
+    """How many notifications a member has (for the pages of her notifications list)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Notification).where(Notification.user_id == user_id)
+        )
+        or 0
+    )
+
+
 def mark_read(user: User, notification_id: int | None = None) -> int:
     """Mark one of the member's notifications (or all of them) as read; returns how many changed."""
     query = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
