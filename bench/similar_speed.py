@@ -3,6 +3,7 @@ the CPU time of embedding one 280-word story (one thread) and worker memory, at 
 each sentence model.  Usage:
 
     .venv/bin/python bench/similar_speed.py [--model minilm|mpnet|all] [--embedding-only] [10000 100000 1000000]
+    .venv/bin/python bench/similar_speed.py --breakdown 100000 minilm [--single-file]   # memory, step by step
 
 The index part uses synthetic unit vectors (the index cannot tell them from real ones); the draft query and
 posting embed real text with the real model. Each size runs in a fresh process so RSS is that of one worker;
@@ -248,6 +249,55 @@ def one_size(size: int, model: str) -> dict[str, float]:
     }
 
 
+def breakdown(size: int, model: str, single_file: bool = False) -> None:
+    """What a worker's memory is made of, step by step (RSS, private anon, mapped files, Pss, USS in MB):
+    the imports (the app's packages, onnxruntime, numpy), the model's session, the exact index, the scratch
+    of queries and embeddings, and the steady state after the dev stories. `single_file`: the session loads
+    model.onnx itself (weights copied into the process), as before the mapped form."""
+    import numpy as np
+
+    from forum.similar import engine
+    from forum.similar.index import BruteForceIndex
+
+    def show(step: str) -> None:
+        values = [rss_mb(), rss_mb("RssAnon"), rss_mb("RssFile"), rss_mb("Pss"), rss_mb("USS")]
+        print(f"{step:<44}" + "".join(f"{v:>8.1f}" for v in values), flush=True)
+
+    print(f"{model} {size} stories, {'model.onnx' if single_file else 'mapped form'}")
+    print(f"{'':<44}{'RSS':>8}{'anon':>8}{'file':>8}{'Pss':>8}{'USS':>8}")
+    show("python, the app's packages, onnxruntime")
+    if single_file:
+        engine.model_file = lambda spec: spec.directory / "model.onnx"  # type: ignore[assignment]
+    embedder = engine.get_embedder(model)
+    show("+ the model's session and tokenizer")
+    embedder.embed(["warm up"])
+    show("+ a first short text")
+    rng = np.random.default_rng(42)
+    index = BruteForceIndex(capacity=size + size // 16 + 1024, dimensions=embedder.dimensions)
+    for start in range(0, size, 10_000):
+        block = rng.standard_normal((min(10_000, size - start), embedder.dimensions)).astype(np.float32)
+        index.add(range(start, start + len(block)), block / np.linalg.norm(block, axis=1, keepdims=True))
+    del block
+    engine.release_free_memory()
+    show(f"+ the exact index of {size} stories")
+    for i in range(200):
+        query = index.vectors([i])[0]
+        nearest = index.search(query, 2, frozenset({i}))
+        expanded = query + index.vectors([n for n, _ in nearest]).mean(0)
+        index.search(expanded / np.linalg.norm(expanded), 21, frozenset({i}))
+    show("+ 200 story queries")
+    long_story = " ".join([DRAFT] * 8)
+    for i in range(10):
+        embedder.embed([f"{long_story} ({i})"])
+    show("+ 10 long stories (scratch heap kept)")
+    texts = dev_texts()
+    for start in range(0, len(texts), 16):
+        embedder.embed(texts[start : start + 16])
+    show(f"+ {len(texts)} dev stories (word table touched)")
+    engine.release_free_memory()
+    show("after malloc_trim")
+
+
 def embedding_cost(model: str) -> dict[str, float]:
     """Embedding cost alone (the "embedding cost" section): CPU per 280-word story and per draft on one
     thread, and the RSS of a process that has only loaded the model (and embedded with it)."""
@@ -284,6 +334,9 @@ def main() -> None:
         return
     if len(sys.argv) > 4 and sys.argv[1] == "--build":
         print(json.dumps(build_ann(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+        return
+    if len(sys.argv) > 3 and sys.argv[1] == "--breakdown":  # --breakdown SIZE MODEL [--single-file]
+        breakdown(int(sys.argv[2]), sys.argv[3], single_file="--single-file" in sys.argv)
         return
     if len(sys.argv) > 2 and sys.argv[1] == "--embed":
         print(json.dumps(embedding_cost(sys.argv[2])))
