@@ -8,14 +8,16 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import g
 
 from forum import fragments
 from forum.care.preferences import block_author_of
 from forum.extensions import db
+from forum.models import Notification
 from forum.stories import services
 from tests.factories import make_story, make_user, signed_in_client
-from tests.test_query_counts import statements_for
+from tests.test_query_counts import counted, statements_for
 
 NURSERY = [
     ("Clinging at the door", "My son screams don't leave me and clings to my legs every morning at nursery."),
@@ -166,10 +168,49 @@ def test_story_page_statements_constant_with_kept_replies(app, thread, other_mem
     story, replies, third, fourth = thread
     url = f"/stories/{story.id}"
     reader = signed_in_client(app, make_user(pseudonym="Counter"))
-    first = statements_for(reader, url)
+    statements_for(reader, url)  # her first visit writes it (and keeps the replies)
+    few = statements_for(reader, url)
     for i in range(10):
         services.add_reply(fourth, story, body=f"Another thought from me, number {i}, it gets easier.")
-    assert statements_for(reader, url) == statements_for(reader, url) <= first
+    statements_for(reader, url)  # the visit moves on to the newest reply
+    assert statements_for(reader, url) == few
+
+
+def test_reading_a_story_again_writes_nothing_until_something_is_new(app, thread, member):
+    story, replies, third, fourth = thread
+    url = f"/stories/{story.id}"
+    reader = signed_in_client(app, member)  # the author, with notifications of the replies
+    reader.get(url)  # her first visit: recorded, her notifications of the replies marked read
+    with counted() as statements:
+        assert reader.get(url).status_code == 200
+    assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    services.add_reply(fourth, story, body="One more thing: it really does pass, hang on.")
+    with counted() as statements:
+        html = reader.get(url).get_data(as_text=True)
+    assert "Jump to 1 new reply" in html
+    assert [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    # Her reply notification was marked read by that visit: nothing is left to write.
+    unread = (
+        sa.select(sa.func.count())
+        .select_from(Notification)
+        .where(
+            Notification.user_id == member.id,
+            Notification.story_id == story.id,
+            Notification.read_at.is_(None),
+        )
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == member.id, Notification.story_id == story.id)
+        )
+        >= 1
+    )
+    assert db.session.scalar(unread) == 0
+    with counted() as statements:
+        assert "Jump to" not in reader.get(url).get_data(as_text=True)
+    assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
 
 
 @pytest.fixture

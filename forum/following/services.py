@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -158,42 +159,66 @@ class Unread:
     page: int = 1
 
 
+# How stale a visit's seen_at may grow before a page view writes it again (nothing reads it finer): a story
+# re-read with nothing new is then a read, not a write and a commit.
+VISIT_RESOLUTION = timedelta(hours=1)
+
+
 def open_story(user: User, story_id: int, per_page: int = 30) -> Unread | None:
     """She is opening a story: what is new since her last visit (first unread reply, how many, on which page),
     and the visit is moved on to the newest reply. A story she never opened shows no marker, except her own.
-    The same statements run whatever the story holds (the story page's query budget)."""
-    story = db.session.get(Story, story_id)
-    if story is None:
-        return None
-    visit = db.session.get(StoryVisit, (user.id, story_id))
-    never = 0 if story.author_id == user.id else 2**31 - 1
-    baseline = visit.last_reply_id if visit is not None else never
+    The same statements run whatever the story holds (the story page's query budget): one read, and writes
+    (one commit) only when something changed: a new visit, newer replies, unread notifications of this story
+    to mark read, or a seen_at older than VISIT_RESOLUTION."""
+    mine = sa.and_(StoryVisit.user_id == user.id, StoryVisit.story_id == story_id)
+    visited = sa.select(StoryVisit.last_reply_id).where(mine).scalar_subquery()
+    seen_at = sa.select(StoryVisit.seen_at).where(mine).scalar_subquery()
+    author = sa.select(Story.author_id).where(Story.id == story_id).scalar_subquery()
+    never = sa.case((author == user.id, 0), else_=2**31 - 1)
+    baseline = sa.func.coalesce(visited, never)
     newer = sa.and_(Reply.id > baseline, Reply.author_id.is_distinct_from(user.id))
-    newest, first, count, before = db.session.execute(
+    notes = sa.and_(
+        Notification.user_id == user.id,
+        Notification.story_id == story_id,
+        Notification.read_at.is_(None),
+        Notification.kind.in_(("reply", "quote", "follow_reply")),
+    )
+    row = db.session.execute(
         sa.select(
+            sa.select(Story.id).where(Story.id == story_id).exists(),
+            seen_at,
+            visited,
             sa.func.max(Reply.id),
             sa.func.min(sa.case((newer, Reply.id))),
             sa.func.count(sa.case((newer, 1))),
             sa.func.count(sa.case((Reply.id <= baseline, 1))),
+            sa.select(Notification.id).where(notes).exists(),
         ).where(Reply.story_id == story_id, Reply.status == LIVE)
     ).one()
+    found, last_seen, last_reply_id, newest, first, count, before, unread_notes = row
+    if not found:
+        return None
     unread = Unread(first, int(count or 0), int(before or 0) // per_page + 1)
-    if visit is None:
-        visit = StoryVisit(user_id=user.id, story_id=story_id, last_reply_id=0)
-        db.session.add(visit)
-    visit.last_reply_id = max(visit.last_reply_id or 0, newest or 0)
-    visit.seen_at = utcnow()
-    # What brought her here is seen now: the story's reply notifications stop counting as unread.
-    db.session.execute(
-        sa.update(Notification)
-        .where(
-            Notification.user_id == user.id,
-            Notification.story_id == story_id,
-            Notification.read_at.is_(None),
-            Notification.kind.in_(("reply", "quote", "follow_reply")),
+    now = utcnow()
+    if last_seen is None:
+        db.session.add(StoryVisit(user_id=user.id, story_id=story_id, last_reply_id=newest or 0, seen_at=now))
+    elif (newest or 0) > (last_reply_id or 0) or now - last_seen > VISIT_RESOLUTION:
+        db.session.execute(
+            sa.update(StoryVisit)
+            .where(mine)
+            .values(last_reply_id=max(last_reply_id or 0, newest or 0), seen_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(read_at=utcnow())
-    )
+    elif not unread_notes:
+        return unread  # nothing to write
+    # What brought her here is seen now: the story's reply notifications stop counting as unread.
+    if unread_notes:
+        db.session.execute(
+            sa.update(Notification)
+            .where(notes)
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
+        )
     try:
         db.session.commit()
     except (IntegrityError, OperationalError):
