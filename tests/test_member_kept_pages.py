@@ -185,3 +185,22 @@ def test_moderators_pages_are_never_kept(app, member, moderator, page_cache):
         html, statements = get(staff, "/")
         assert reads_stories(statements) and "Moderation" in html
     assert not any(str(key).startswith("mpage:") for key in page_cache._cache)
+
+
+def test_a_large_tag_lists_the_same_stories_either_way_it_is_read(app, member, other_member, monkeypatch):
+    from forum.feeds import queries
+
+    for i in range(25):
+        make_story(member, title=f"Big tag story {i}", body=f"Another day of this, number {i}.", tags="big")
+    make_story(member, title="Not tagged", body="A story without the big tag at all.", tags="other")
+    reader = signed_in_client(app, other_member)
+
+    def titles(url: str) -> list[str]:
+        return re.findall(r'story-card-title"><a[^>]*>([^<]*)', get(reader, url)[0])
+
+    for url in ("/tags/big", "/tags/big?sort=active"):
+        monkeypatch.setattr(queries, "WALK_TAGGED_FROM", 10**9)  # from the tag's own list of stories
+        listed = titles(url)
+        monkeypatch.setattr(queries, "WALK_TAGGED_FROM", 1)  # walking the stories, checking each one's tags
+        walked = titles(url)
+        assert listed == walked and len(walked) == 20 and "Not tagged" not in walked
