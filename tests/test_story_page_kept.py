@@ -15,6 +15,7 @@ from forum import fragments
 from forum.care.preferences import block_author_of
 from forum.extensions import db
 from forum.models import Notification
+from forum.similar import feedback
 from forum.stories import services
 from tests.factories import make_story, make_user, signed_in_client
 from tests.test_query_counts import counted, statements_for
@@ -270,3 +271,24 @@ def test_kept_similar_lists_follow_the_index(app, similar_site, member):
     stories[0].status = "hidden"
     db.session.commit()
     assert "Clinging at the door" not in reader.get("/not-alone").get_data(as_text=True)
+
+
+def test_kept_similar_panel_is_the_panel_afresh_and_her_verdicts_stay_hers(app, monkeypatch, similar_site):
+    stories, own = similar_site
+    url = f"/stories/{stories[0].id}"
+    first, second = make_user(pseudonym="FirstReader"), make_user(pseudonym="SecondReader")
+    feedback.record_signal(first, stories[0], stories[1], "helped")
+    readers = [signed_in_client(app, first), signed_in_client(app, second)]
+    for reader in readers:
+        reader.get(url)  # rendered and kept by the first, filled for the second
+    pages = []
+    for reader in readers:
+        html = _without_keys(reader.get(url).get_data(as_text=True))
+        assert "Sobbing at daycare" in html and "shared something similar" in html.replace("&#39;", "'")
+        assert html == _fresh(app, monkeypatch, reader, url)
+        pages.append(html)
+    helped = f'action="/stories/{stories[0].id}/similar/{stories[1].id}/signal"'
+    for html, pressed in zip(pages, ("true", "false"), strict=True):
+        form = html[html.index(helped) :]
+        button = re.search(r'<button[^>]*data-verdict="helped"[^>]*>', form).group(0)
+        assert f'aria-pressed="{pressed}"' in button

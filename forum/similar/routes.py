@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from forum import fragments
 from forum.extensions import db, limiter
-from forum.models import Story
+from forum.feeds import queries as feed_queries
+from forum.feeds.cards import CardStory
+from forum.models import Status, Story, User
 from forum.params import bounded_int
-from forum.similar import feedback, store
+from forum.similar import feedback, learning, store
 from forum.stories.queries import visible_stories
 from forum.text import bounded_text
 from forum.visibility import story_hidden
@@ -41,18 +46,135 @@ def _payload(story_id: int | None, matches: list[store.Match]) -> dict[str, Any]
     }
 
 
+class Verdicts(dict[int, str]):
+    """Her own verdicts by match id, and each feedback button's state as the template writes it."""
+
+    def want(self, match_id: int, value: str) -> str:
+        return "" if self.get(match_id) == value else value  # pressing her answer again takes it back
+
+    def on_class(self, match_id: int, value: str) -> str:
+        return " is-on" if self.get(match_id) == value else ""
+
+    def pressed(self, match_id: int, value: str) -> str:
+        return "true" if self.get(match_id) == value else "false"
+
+
+SEP = "\x00"
+VERDICT_VALUES = ("helped", "not-like-mine")
+
+
+class SlottedVerdicts(Verdicts):
+    """Slots where the reader's verdict states go, in a panel rendered to be kept."""
+
+    def want(self, match_id: int, value: str) -> str:
+        return f"{SEP}w{match_id}{value}{SEP}"
+
+    def on_class(self, match_id: int, value: str) -> str:
+        return f"{SEP}o{match_id}{value}{SEP}"
+
+    def pressed(self, match_id: int, value: str) -> str:
+        return f"{SEP}p{match_id}{value}{SEP}"
+
+
+@dataclass
+class KeptPanel:
+    """The story page's panel as every member sees it with these matches (kept, forum.fragments), with slots
+    for the reader's own verdicts and her CSRF token."""
+
+    story_id: int
+    version: str
+    match_ids: list[int]
+    html: str | None = None
+
+    def slotted(self) -> SlottedVerdicts:
+        return SlottedVerdicts()
+
+    def _values(self, verdicts: Verdicts, token: str) -> dict[str, str]:
+        values = {"t": str(escape(token))}
+        for match_id in self.match_ids:
+            for value in VERDICT_VALUES:
+                values[f"w{match_id}{value}"] = verdicts.want(match_id, value)
+                values[f"o{match_id}{value}"] = verdicts.on_class(match_id, value)
+                values[f"p{match_id}{value}"] = verdicts.pressed(match_id, value)
+        return values
+
+    def show(self, verdicts: Verdicts, token: str) -> Markup:
+        parts = (self.html or "").split(SEP)
+        values = self._values(verdicts, token)
+        parts[1::2] = [values[name] for name in parts[1::2]]
+        # HTML this app rendered (autoescaped) and kept; the values are fixed words or the escaped token.
+        return Markup("".join(parts))  # nosec B704
+
+    def keep(self, html: Markup, verdicts: Verdicts, token: str) -> Markup:
+        self.html = str(html).replace(token, f"{SEP}t{SEP}") if token else str(html)
+        fragments.put("similar-html", self.story_id, self.version, self.html)
+        return self.show(verdicts, token)
+
+
+@dataclass
+class Shown:
+    story: Any  # a CardStory (plain row) on members' panels, a Story elsewhere
+    score: float
+
+
+def _no_panel() -> dict[str, Any]:
+    return {"matches": [], "count": 0, "verdicts": Verdicts(), "kept": None}
+
+
 def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
     """The closest stories, how many parents shared something similar and the member's own verdicts on
     them (only ever hers), for the story page."""
     try:
         neighbours = kept_neighbours(story, k)
         if neighbours is None:
-            return {"matches": [], "count": 0, "verdicts": {}}
+            return _no_panel()
+        if current_user.is_authenticated and learning.active_ranker() is None:
+            return _member_panel(story, neighbours, k)
         matches, count = store.panel_matches(story, neighbours, current_user, k)
-        verdicts = feedback.verdicts_for(current_user, story, [m.story.id for m in matches])
-        return {"matches": matches, "count": count, "verdicts": verdicts}
+        verdicts = Verdicts(feedback.verdicts_for(current_user, story, [m.story.id for m in matches]))
+        return {"matches": matches, "count": count, "verdicts": verdicts, "kept": None}
     except Exception:  # noqa: BLE001 - the panel is a kindness, never a reason for an error page
-        return {"matches": [], "count": 0, "verdicts": {}}
+        return _no_panel()
+
+
+def _member_panel(story: Story, neighbours: store.Neighbours, k: int) -> dict[str, Any]:
+    """A member's panel from plain rows, kept whole once rendered (found: only her verdicts are read): which
+    candidates she may be offered, the shown ones' card columns, their tags and her verdicts, four statements.
+    (With a learned re-ranking in use the stories are loaded whole for it, as before.)"""
+    allowed = store.offerable_ids([i for i, _ in neighbours.found], current_user)
+    top = [(i, score) for i, score in neighbours.found if i in allowed][:k]
+    if not top:
+        return _no_panel()
+    ids = [i for i, _ in top]
+    rows = {
+        row.id: row
+        for row in db.session.execute(
+            sa.select(*feed_queries.CARD_COLUMNS, Story.body)
+            .outerjoin(User, User.id == Story.author_id)
+            .where(Story.id.in_(ids), Story.status == Status.PUBLISHED.value)
+        )
+    }
+    tags = feed_queries.tag_names(ids)
+    matches = []
+    for i, score in top:
+        if i in rows:
+            card = CardStory.from_row(rows[i], tags[i])
+            card.body = rows[i].body
+            matches.append(Shown(card, score))
+    parents = {
+        m.story.author_id if m.story.author_id is not None else -m.story.id
+        for m in matches
+        if story.author_id is None or m.story.author_id != story.author_id
+    }
+    count = max(len(parents), neighbours.close_parents)
+    shown = [m.story.id for m in matches]
+    verdicts = Verdicts(feedback.verdicts_for(current_user, story, shown))
+    kept = None
+    if fragments.enabled() and matches:
+        ver = fragments.version(story.id, k, count, [(tuple(rows[i]), tags[i]) for i in shown])
+        kept = KeptPanel(story.id, ver, shown)
+        kept.html = fragments.get_many("similar-html", {story.id: ver}).get(story.id)
+    return {"matches": matches, "count": count, "verdicts": verdicts, "kept": kept}
 
 
 # What the index answers for a story is the same for every viewer until the story's vector or the index changes:
