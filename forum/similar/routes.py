@@ -15,13 +15,13 @@ from werkzeug.wrappers import Response
 from forum import fragments
 from forum.extensions import db, limiter
 from forum.feeds import queries as feed_queries
-from forum.feeds.cards import CardStory
+from forum.feeds.cards import Card, CardStory
 from forum.models import Status, Story, User
 from forum.params import bounded_int
 from forum.similar import feedback, learning, store
 from forum.stories.queries import visible_stories
 from forum.text import bounded_text
-from forum.visibility import story_hidden
+from forum.visibility import note_modes, story_hidden
 
 bp = Blueprint("similar", __name__)
 MAX_TEXT = 20_000
@@ -31,6 +31,7 @@ QUERY_CHARS = 2_000
 TEXT_QUERY_LIMITS = "30 per minute;300 per hour"
 OWN_RECENT_STORIES = 5  # her stories considered for /not-alone (bounds its work)
 MEMBER_K = 8  # similar stories taken from each of them
+NOT_ALONE_SHOWN = 15
 
 
 def _clamp_k(raw: Any, default: int) -> int:
@@ -259,8 +260,9 @@ def text_similar() -> Response | tuple[Response, int]:
 def not_alone() -> str:
     """A member's feed of stories like their own; for visitors, stories like what they describe."""
     text = (request.args.get("q") or "")[:QUERY_CHARS]
-    matches: list[store.Match] = []
+    matches: list[Any] = []
     own: list[Story] = []
+    cards: list[Card] | None = None
     if text.strip():
         matches = store.similar_to_text(bounded_text(text, QUERY_CHARS), current_user, 10)
     elif current_user.is_authenticated:
@@ -272,14 +274,80 @@ def not_alone() -> str:
                 .limit(OWN_RECENT_STORIES)
             )
         )
-        matches = _merge_for_member(own)
-    return render_template("similar/not_alone.html", matches=matches, query=text, own=own)
+        if learning.active_ranker() is None:
+            cards = _cards_for_member(own)
+        else:
+            matches = _merge_for_member(own)
+    return render_template("similar/not_alone.html", matches=matches, cards=cards, query=text, own=own)
+
+
+def _best_first(per_story: dict[int, list[Any]], key: Any) -> list[Any]:
+    """Her stories' lists merged: each match once at its best score, best first; stories with updates first
+    among near-equals (key: a match's (score, update_count, created_at))."""
+    best: dict[int, Any] = {}
+    for found in per_story.values():
+        for match in found:
+            score, _, _ = key(match)
+            if match.id not in best or key(best[match.id])[0] < score:
+                best[match.id] = match
+    ranked = sorted(
+        best.values(),
+        key=lambda m: (round(key(m)[0], 1) + (0.05 if key(m)[1] else 0), key(m)[2]),
+        reverse=True,
+    )
+    return ranked[:NOT_ALONE_SHOWN]
+
+
+@dataclass
+class _Candidate:
+    id: int
+    score: float
+    row: Any
+
+
+def _cards_for_member(own: list[Story]) -> list[Card]:
+    """Her /not-alone as story cards, from kept parts: each of her stories' candidates kept from the index,
+    one query of which she may be offered and their card columns, one of the shown ones' tags; each card
+    kept (forum.feeds.cards, shared with the feed pages) and only missing ones rendered."""
+    per_story = kept_candidates(own, MEMBER_K)
+    allowed = store.offerable_ids(sorted({i for found in per_story.values() for i, _ in found}), current_user)
+    tops = {
+        sid: [(i, score) for i, score in found if i in allowed][:MEMBER_K] for sid, found in per_story.items()
+    }
+    ids = sorted({i for top in tops.values() for i, _ in top})
+    rows = {
+        row.id: row
+        for row in db.session.execute(
+            sa.select(*feed_queries.CARD_COLUMNS, Story.update_count)
+            .outerjoin(User, User.id == Story.author_id)
+            .where(Story.id.in_(ids), Story.status == Status.PUBLISHED.value)
+        )
+    }
+    found = {
+        sid: [_Candidate(i, score, rows[i]) for i, score in top if i in rows] for sid, top in tops.items()
+    }
+    shown = _best_first(found, lambda c: (c.score, c.row.update_count, c.row.created_at))
+    tags = feed_queries.tag_names([c.id for c in shown])
+    modes = note_modes(current_user)
+    cards = []
+    for candidate in shown:
+        row = tuple(candidate.row)[: len(feed_queries.CARD_COLUMNS)]
+        show_note = bool(candidate.row.content_note) and modes.get(candidate.row.content_note) == "show"
+        story = CardStory.from_row(candidate.row, tags[candidate.id])
+        cards.append(Card(story, fragments.version(row, tags[candidate.id], show_note)))
+    kept = fragments.get_many("card", {c.story.id: c.version for c in cards if c.version is not None})
+    for card in cards:
+        card.html = kept.get(card.story.id)
+    bodies = feed_queries.story_bodies([c.story.id for c in cards if c.html is None])
+    for card in cards:
+        card.story.body = bodies.get(card.story.id, card.story.body)
+    return cards
 
 
 def _merge_for_member(own: list[Story]) -> list[store.Match]:
-    """Similar stories to each recent story of theirs, best first; stories with updates first among near-equals.
-    Each story's candidates come kept from the index; one query says which of them she may be offered, and
-    only the few each list can show are read whole."""
+    """Similar stories to each recent story of theirs as whole stories (with a learned re-ranking in use,
+    which reads them): each story's candidates kept from the index, one query of which she may be offered,
+    and only the few each list can show read whole."""
     per_story = kept_candidates(own, MEMBER_K)
     allowed = store.offerable_ids(sorted({i for found in per_story.values() for i, _ in found}), current_user)
     depth = store.shown_depth(MEMBER_K)
@@ -287,14 +355,14 @@ def _merge_for_member(own: list[Story]) -> list[store.Match]:
         sid: [(i, score) for i, score in found if i in allowed][:depth] for sid, found in per_story.items()
     }
     stories = store.candidate_stories(sorted({i for top in tops.values() for i, _ in top}), current_user)
-    best: dict[int, store.Match] = {}
-    for story in own:
-        for match in store.matches_among(tops[story.id], stories, MEMBER_K, {story.id}):
-            if match.story.id not in best or best[match.story.id].score < match.score:
-                best[match.story.id] = match
-    ranked = sorted(
-        best.values(),
-        key=lambda m: (round(m.score, 1) + (0.05 if m.story.update_count else 0), m.story.created_at),
-        reverse=True,
+    lists = {story.id: store.matches_among(tops[story.id], stories, MEMBER_K, {story.id}) for story in own}
+    ranked = _best_first(
+        {sid: [_MatchById(m) for m in found] for sid, found in lists.items()},
+        lambda m: (m.match.score, m.match.story.update_count, m.match.story.created_at),
     )
-    return ranked[:15]
+    return [m.match for m in ranked]
+
+
+class _MatchById:
+    def __init__(self, match: store.Match) -> None:
+        self.match, self.id = match, match.story.id
