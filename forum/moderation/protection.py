@@ -129,6 +129,23 @@ def _recent_statement(model: type[Story] | type[Reply], by_author: bool) -> sa.S
 _RECENT = {(model, by): _recent_statement(model, by) for model in (Story, Reply) for by in (False, True)}
 
 
+def _before_write_statement(with_anyones: bool) -> sa.CompoundSelect:
+    """The writer's own recent stories and replies (own = 1) and, when wanted, anyone's latest (own = 0), in one
+    statement: the check before every write ran four (each statement costs a write about 0.3 ms of CPU)."""
+    arms = []
+    for own in (True, False) if with_anyones else (True,):
+        for model in (Story, Reply):
+            query = _RECENT[(model, own)]
+            if own:
+                query = query.limit(sa.bindparam("own_limit", type_=sa.Integer))
+            inner = query.add_columns(sa.literal_column("1" if own else "0").label("own")).subquery()
+            arms.append(sa.select(inner.c.own, *list(inner.c)[:3]))
+    return sa.union_all(*arms)
+
+
+_BEFORE_WRITE = {wanted: _before_write_statement(wanted) for wanted in (False, True)}
+
+
 def _recent_posts(since: Any, author_id: int | None = None, limit: int = NEAR_DUPLICATE_POSTS) -> list[Any]:
     """(author id, body) of the latest stories and replies since a time, by one author or by anyone (anyone's:
     among the latest `limit` of each, ids growing with time)."""
@@ -152,7 +169,25 @@ def check_repeated_text(author: User, kind: str, text: str, target: Any) -> str 
     wanted = shingles(body)
     if not wanted:
         return None
-    own = _recent_posts(utcnow() - REPEAT_WINDOW, author.id, limit=30)
+    near = len(wanted) >= NEAR_DUPLICATE_MIN_WORDS - 2
+    now = utcnow()
+    own_since, near_since = now - REPEAT_WINDOW, now - NEAR_DUPLICATE_WINDOW
+    found = db.session.connection().execute(
+        _BEFORE_WRITE[near],
+        {
+            "author_id": author.id,
+            "since": own_since,
+            "own_limit": 30,
+            "limit": NEAR_DUPLICATE_POSTS,
+        },
+    )
+    own: list[Any] = []
+    anyones: list[Any] = []
+    for is_own, writer, previous, created in found:
+        if is_own:
+            own.append((writer, previous))
+        elif created >= near_since:
+            anyones.append((writer, previous))
     if sum(1 for _, previous in own if shingles(previous or "") == wanted) >= 2:
         raise ValidationFailed(
             [
@@ -163,17 +198,22 @@ def check_repeated_text(author: User, kind: str, text: str, target: Any) -> str 
                 )
             ]
         )
-    others = _other_authors_of_near_duplicates(wanted, author.id)
+    others = _other_authors_of_near_duplicates(wanted, author.id, anyones)
     return "pending" if len(others) >= NEAR_DUPLICATE_HOLD_AUTHORS else None
 
 
-def _other_authors_of_near_duplicates(wanted: frozenset[str], author_id: int | None) -> set[int | None]:
-    """Other members who posted a near-duplicate of this text in the last hours (a bounded look)."""
+def _other_authors_of_near_duplicates(
+    wanted: frozenset[str], author_id: int | None, recent: list[Any] | None = None
+) -> set[int | None]:
+    """Other members who posted a near-duplicate of this text in the last hours (a bounded look; `recent`: those
+    posts, when the caller has read them already)."""
     if len(wanted) < NEAR_DUPLICATE_MIN_WORDS - 2:
         return set()
+    if recent is None:
+        recent = _recent_posts(utcnow() - NEAR_DUPLICATE_WINDOW)
     return {
         other
-        for other, previous in _recent_posts(utcnow() - NEAR_DUPLICATE_WINDOW)
+        for other, previous in recent
         if other != author_id and similarity(shingles(previous or ""), wanted) >= NEAR_DUPLICATE_JACCARD
     }
 

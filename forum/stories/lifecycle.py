@@ -82,10 +82,10 @@ def _story_tag_ids(story_id: int) -> list[int]:
     return list(db.session.scalars(sa.select(story_tags.c.tag_id).where(story_tags.c.story_id == story_id)))
 
 
-def _count(item: Post, delta: int) -> None:
+def _count(item: Post, delta: int, tag_ids: Iterable[int] | None = None) -> None:
     """Move the counters one published post adds to (delta +1) or takes from (delta -1)."""
     if isinstance(item, Story):
-        _count_tags(_story_tag_ids(item.id), delta)
+        _count_tags(_story_tag_ids(item.id) if tag_ids is None else tag_ids, delta)
         return
     values: dict[str, Any]
     attrs: tuple[str, ...]
@@ -118,7 +118,11 @@ def published(item: Post) -> None:
     commit is hooks.content_created, which the care check and the similar index also need.)"""
     db.session.flush()
     if item.status == LIVE:
-        _count(item, +1)
+        # A story just written has its tags in hand (flushed above): no need to read them back.
+        tags = None
+        if isinstance(item, Story) and "tags" not in sa.inspect(item).unloaded:
+            tags = [tag.id for tag in item.tags]
+        _count(item, +1, tags)
 
 
 def set_status(item: Post, status: str) -> bool:

@@ -175,7 +175,10 @@ def install() -> None:
 
 
 def _prefs(session: orm.Session, user_id: int) -> MailPreference:
-    return session.get(MailPreference, user_id) or P.get(user_id)
+    # P.get reads through db.session: asked of that same session, a member without a row was read twice.
+    return (
+        P.get(user_id) if session is db.session() else session.get(MailPreference, user_id) or P.get(user_id)
+    )
 
 
 def _fan_out(session: orm.Session, reply: Reply) -> None:
