@@ -4,6 +4,7 @@ each sentence model.  Usage:
 
     .venv/bin/python bench/similar_speed.py [--model minilm|mpnet|all] [--embedding-only] [10000 100000 1000000]
     .venv/bin/python bench/similar_speed.py --breakdown 100000 minilm [--single-file]   # memory, step by step
+    .venv/bin/python bench/similar_speed.py --shared minilm   # two workers: what the mapped weights share
 
 The index part uses synthetic unit vectors (the index cannot tell them from real ones); the draft query and
 posting embed real text with the real model. Each size runs in a fresh process so RSS is that of one worker;
@@ -298,6 +299,41 @@ def breakdown(size: int, model: str, single_file: bool = False) -> None:
     show("after malloc_trim")
 
 
+def _shared_worker(model: str, single_file: bool, barrier: Any, out: Any) -> None:
+    from forum.similar import engine
+
+    if single_file:
+        engine.model_file = lambda spec: spec.directory / "model.onnx"  # type: ignore[assignment]
+    embedder = engine.get_embedder(model)
+    texts = dev_texts()
+    for start in range(0, len(texts), 16):
+        embedder.embed(texts[start : start + 16])
+    engine.release_free_memory()
+    barrier.wait()  # both loaded and warm: measure while both map the files
+    out.put((round(rss_mb()), round(rss_mb("Pss")), round(rss_mb("USS"))))
+    barrier.wait()
+
+
+def shared(model: str) -> None:
+    """Two worker-like processes with the same model (no index), after embedding the dev stories: RSS, Pss
+    and USS of each, loading model.onnx (weights copied into each) and the mapped form (weights shared)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    for single_file in (True, False):
+        barrier, out = context.Barrier(2), context.Queue()
+        workers = [
+            context.Process(target=_shared_worker, args=(model, single_file, barrier, out)) for _ in range(2)
+        ]
+        for process in workers:
+            process.start()
+        rows = [out.get() for _ in workers]
+        for process in workers:
+            process.join()
+        form = "model.onnx " if single_file else "mapped form"
+        print(f"{model} {form}: each of two workers (RSS, Pss, USS MB): {rows}", flush=True)
+
+
 def embedding_cost(model: str) -> dict[str, float]:
     """Embedding cost alone (the "embedding cost" section): CPU per 280-word story and per draft on one
     thread, and the RSS of a process that has only loaded the model (and embedded with it)."""
@@ -337,6 +373,9 @@ def main() -> None:
         return
     if len(sys.argv) > 3 and sys.argv[1] == "--breakdown":  # --breakdown SIZE MODEL [--single-file]
         breakdown(int(sys.argv[2]), sys.argv[3], single_file="--single-file" in sys.argv)
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--shared":  # --shared MODEL
+        shared(sys.argv[2])
         return
     if len(sys.argv) > 2 and sys.argv[1] == "--embed":
         print(json.dumps(embedding_cost(sys.argv[2])))
