@@ -39,6 +39,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request, session
+from flask_caching.backends.nullcache import NullCache
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -65,7 +66,11 @@ def _nonce() -> str:
 
 
 def enabled() -> bool:
-    return bool(current_app.config.get("MEMBER_PAGE_CACHE_ENABLED", True))
+    """On unless turned off, and only with a cache that keeps anything (the tests' NullCache keeps nothing:
+    no page is then worth the statements that decide its key)."""
+    return bool(current_app.config.get("MEMBER_PAGE_CACHE_ENABLED", True)) and not isinstance(
+        cache.cache, NullCache
+    )
 
 
 def _shared() -> bool:
@@ -115,6 +120,16 @@ def _tag_follow_key() -> str:
 
 # What else, beyond the reader's view settings, a page shows of her (a statement each, read before the lookup).
 _EXTRA_KEYS: dict[str, Callable[[], str]] = {"feeds.tag_page": _tag_follow_key}
+# Pages that are hers alone (kept under her id): endpoint -> what decides the page (read before the lookup).
+_PERSONAL: dict[str, Callable[[], str]] = {}
+
+
+def keep_personal_page(app: Flask, endpoint: str, version: Callable[[], str]) -> None:
+    """Keep this signed-in page per member, under `version()` (a digest of what it shows of hers, from plain
+    rows) and the page-cache generation (what it shows of others' posts: titles, excerpts, statuses)."""
+    _PERSONAL[endpoint] = version
+    if endpoint in app.view_functions:
+        app.view_functions[endpoint] = member_kept(app.view_functions[endpoint])
 
 
 def _reader_key() -> str | None:
@@ -124,6 +139,9 @@ def _reader_key() -> str | None:
         return None
     if "_flashes" in session:
         return None
+    personal = _PERSONAL.get(request.endpoint or "")
+    if personal is not None:
+        return f"{user.id}:{personal()}"
     blocks = visibility.blocks_for(user)
     prefs = visibility.preferences(user)
     extra = _EXTRA_KEYS.get(request.endpoint or "")
@@ -222,6 +240,8 @@ def member_kept(view: Callable[..., Any]) -> Callable[..., Any]:
             return result  # a redirect or a response of its own: nothing to keep
         segments = _segments(result, marker)
         authors = g.pop("member_page_authors", None)
+        if authors is None and request.endpoint in _PERSONAL:
+            authors = frozenset()  # hers alone: kept under her id
         if generation is not None and authors is not None and current_user.id not in authors:
             lifetime = pagecache.lifetime(key)
             try:

@@ -204,3 +204,27 @@ def test_a_large_tag_lists_the_same_stories_either_way_it_is_read(app, member, o
         monkeypatch.setattr(queries, "WALK_TAGGED_FROM", 1)  # walking the stories, checking each one's tags
         walked = titles(url)
         assert listed == walked and len(walked) == 20 and "Not tagged" not in walked
+
+
+def test_her_notifications_page_is_kept_for_her_alone(app, member, other_member, page_cache, monkeypatch):
+    from forum.notifications import services as notes
+
+    story = make_story(member, title="Bedtime battles", body="Two hours of bedtime every single night.")
+    services.add_reply(other_member, story, body="We had the same, a lamp helped us.")
+    author, replier = signed_in_client(app, member), signed_in_client(app, other_member)
+    for _ in range(2):  # rendered and kept, then from the kept page
+        mine, statements = get(author, "/notifications")
+        assert "replied to “Bedtime battles”" in mine and 'class="badge">1<' in mine
+        theirs = get(replier, "/notifications")[0]
+        assert "Bedtime battles" not in theirs and "badge" not in theirs
+    assert len(statements) == 3  # her sign-in, this page's notifications as plain rows, her mail settings
+    assert without_tokens(mine) == without_tokens(fresh(app, author, "/notifications", monkeypatch))
+    assert tokens_are_hers(app, author, mine)
+    # A new notification, and marking them read, show at once.
+    notes.notify_message(member, "A moderator restored your story.")
+    db.session.commit()
+    assert "A moderator restored your story." in get(author, "/notifications")[0]
+    author.post("/notifications/read-all")
+    page = get(author, "/notifications")[0]
+    assert "badge" not in page and "Mark all as read" not in page
+    assert without_tokens(page) == without_tokens(fresh(app, author, "/notifications", monkeypatch))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -115,6 +117,27 @@ def notifications_for(user_id: int) -> sa.Select[tuple[Notification]]:
         )
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
+
+
+def page_version(user_id: int, page: int, per_page: int) -> str:
+    """A digest of one page of a member's notifications as plain columns (one statement, no objects)."""
+    rows = db.session.execute(
+        sa.select(
+            Notification.id,
+            Notification.kind,
+            Notification.read_at,
+            Notification.story_id,
+            Notification.reply_id,
+            Notification.actor_count,
+            Notification.message,
+            Notification.created_at,
+        )
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    ).all()
+    return hashlib.blake2b(repr([tuple(row) for row in rows]).encode(), digest_size=12).hexdigest()
 
 
 def notification_total(user_id: int) -> int:
