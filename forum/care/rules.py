@@ -8,6 +8,7 @@ classifier.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -65,6 +66,9 @@ _CLAUSE_PUNCT = re.compile(r"[,;:()\u2013\u2014]|\s-\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\s*\n\s*")
 
 
+# A sentence is normalised several times in one check (for the recovery look, as a whole, as its one clause), and
+# 22 substitutions a time are most of the rules' cost: the results are kept (pure function of its text).
+@functools.lru_cache(maxsize=2048)
 def normalise(text: str) -> str:
     """Lower-case words only, with contractions spelt out (I'm -> i am, can't -> cannot)."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_QUOTES).lower()
