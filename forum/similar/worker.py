@@ -319,7 +319,9 @@ class WorkerIndex:
                         stored,
                         self.spec.version,
                     )
-            fresh, self.reloaded = self.reloaded, None
+            fresh = self.reloaded  # set once by the reload thread, when it is done
+            if fresh is not None:
+                self.reloaded = None
             if self.stored_model not in (None, self.spec.version):
                 self.index, self.loaded_until = BruteForceIndex(dimensions=self.spec.dimensions), None
             elif force or self.loaded_at is None:
