@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from forum.errors import NotFound
 from forum.extensions import db
@@ -66,7 +66,7 @@ def get_story(story_id: int, viewer: Any = None) -> Story:
     story = db.session.scalar(
         sa.select(Story)
         .where(Story.id == story_id)
-        .options(selectinload(Story.tags), selectinload(Story.author))
+        .options(selectinload(Story.tags), joinedload(Story.author))
     )
     if story is None or not can_see(story, viewer):
         raise NotFound("We couldn't find that story. It may have been removed.")
@@ -102,7 +102,7 @@ def replies_for(story: Story, viewer: Any = None) -> sa.Select[tuple[Reply]]:
     return (
         sa.select(Reply)
         .where(Reply.story_id == story.id, visible)
-        .options(selectinload(Reply.author))
+        .options(joinedload(Reply.author))  # one statement for the page's replies and their authors
         .order_by(Reply.created_at, Reply.id)
     )
 
