@@ -16,7 +16,7 @@ from forum import fragments
 from forum.extensions import db, limiter
 from forum.feeds import queries as feed_queries
 from forum.feeds.cards import Card, CardStory
-from forum.models import Status, Story, User
+from forum.models import Story, User
 from forum.params import bounded_int
 from forum.similar import feedback, learning, store
 from forum.stories.queries import visible_stories
@@ -139,23 +139,21 @@ def similar_panel(story: Story, k: int = 5) -> dict[str, Any]:
 
 
 def _member_panel(story: Story, neighbours: store.Neighbours, k: int) -> dict[str, Any]:
-    """A member's panel from plain rows, kept whole once rendered (found: only her verdicts are read): which
-    candidates she may be offered, the shown ones' card columns, their tags and her verdicts, four statements.
+    """A member's panel from plain rows, kept whole once rendered (found: only her verdicts are read): the card
+    columns of the candidates she may be offered, the shown ones' tags and her verdicts, three statements.
     (With a learned re-ranking in use the stories are loaded whole for it, as before.)"""
-    allowed = store.offerable_ids([i for i, _ in neighbours.found], current_user)
-    top = [(i, score) for i, score in neighbours.found if i in allowed][:k]
-    if not top:
-        return _no_panel()
-    ids = [i for i, _ in top]
     rows = {
         row.id: row
         for row in db.session.execute(
             sa.select(*feed_queries.CARD_COLUMNS, Story.body)
             .outerjoin(User, User.id == Story.author_id)
-            .where(Story.id.in_(ids), Story.status == Status.PUBLISHED.value)
+            .where(Story.id.in_([i for i, _ in neighbours.found]), *store.offerable_conditions(current_user))
         )
     }
-    tags = feed_queries.tag_names(ids)
+    top = [(i, score) for i, score in neighbours.found if i in rows][:k]
+    if not top:
+        return _no_panel()
+    tags = feed_queries.tag_names([i for i, _ in top])
     matches = []
     for i, score in top:
         if i in rows:
@@ -307,24 +305,23 @@ class _Candidate:
 
 def _cards_for_member(own: list[Story]) -> list[Card]:
     """Her /not-alone as story cards, from kept parts: each of her stories' candidates kept from the index,
-    one query of which she may be offered and their card columns, one of the shown ones' tags; each card
-    kept (forum.feeds.cards, shared with the feed pages) and only missing ones rendered."""
+    one query of the card columns of those she may be offered, one of the shown ones' tags; each card kept
+    (forum.feeds.cards, shared with the feed pages) and only missing ones rendered."""
     per_story = kept_candidates(own, MEMBER_K)
-    allowed = store.offerable_ids(sorted({i for found in per_story.values() for i, _ in found}), current_user)
-    tops = {
-        sid: [(i, score) for i, score in found if i in allowed][:MEMBER_K] for sid, found in per_story.items()
-    }
-    ids = sorted({i for top in tops.values() for i, _ in top})
     rows = {
         row.id: row
         for row in db.session.execute(
             sa.select(*feed_queries.CARD_COLUMNS, Story.update_count)
             .outerjoin(User, User.id == Story.author_id)
-            .where(Story.id.in_(ids), Story.status == Status.PUBLISHED.value)
+            .where(
+                Story.id.in_(sorted({i for found in per_story.values() for i, _ in found})),
+                *store.offerable_conditions(current_user),
+            )
         )
     }
     found = {
-        sid: [_Candidate(i, score, rows[i]) for i, score in top if i in rows] for sid, top in tops.items()
+        sid: [_Candidate(i, score, rows[i]) for i, score in candidates if i in rows][:MEMBER_K]
+        for sid, candidates in per_story.items()
     }
     shown = _best_first(found, lambda c: (c.score, c.row.update_count, c.row.created_at))
     tags = feed_queries.tag_names([c.id for c in shown])

@@ -143,18 +143,24 @@ def candidates(
     return index.index.search(vector, wanted, frozenset(exclude_ids))
 
 
+def offerable_conditions(viewer: Any) -> list[Any]:
+    """SQL conditions on Story for what this viewer may be offered: published, not hidden from her by her
+    blocks, mutes or content notes, never her own."""
+    conditions = [Story.status == Status.PUBLISHED.value, *story_filters(viewer)]
+    banned_authors = excluded_author_ids(viewer)
+    if banned_authors:
+        conditions.append(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))
+    return conditions
+
+
 def offerable_ids(ids: list[int], viewer: Any) -> set[int]:
-    """Which of these stories this viewer may be offered (published, not hidden from her, not her own): one
-    query of ids, so that only the few shown are then loaded whole (candidate_stories)."""
+    """Which of these stories this viewer may be offered: one query of ids, so that only the few shown are
+    then loaded whole (candidate_stories)."""
     if not ids:
         return set()
-    banned_authors = excluded_author_ids(viewer)
-    query = sa.select(Story.id).where(
-        Story.status == Status.PUBLISHED.value, Story.id.in_(ids), *story_filters(viewer)
+    return set(
+        db.session.scalars(sa.select(Story.id).where(Story.id.in_(ids), *offerable_conditions(viewer)))
     )
-    if banned_authors:
-        query = query.where(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))
-    return set(db.session.scalars(query))
 
 
 def shown_depth(k: int) -> int:
