@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 STEP = 1000  # thresholds are multiples of 1/STEP
+FOLD_NAMES = {"stratified": "5-fold", "writer": "leave-one-writer-out"}
 
 
 class Row(Protocol):
@@ -99,14 +100,19 @@ def describe(figures: dict[str, Any]) -> list[str]:
     lines = [
         f"care classifier {figures['version']} on {figures['model_id']}",
         f"  texts by writer: {figures['writers']}; L2 {figures['l2']}; threshold {figures['threshold']}",
-        f"  5-fold cross-validated: precision {cv['precision']}, recall {cv['recall']} ({cv['texts']} texts)",
+        f"  {FOLD_NAMES.get(figures.get('folds', 'stratified'), 'cross-validated')} cross-validated: "
+        f"precision {cv['precision']}, recall {cv['recall']} ({cv['texts']} texts)",
         f"  held-out real background posts shown the card: {point['background_alarms']} "
         f"(threshold set by the {point['limited_by']})",
     ]
+    if "method" in figures:
+        lines.insert(
+            4, f"  method: {figures['method']['name']} (stopping point {figures['method']['epochs_chosen']})"
+        )
     lines += [f"    {kind:34s} card shown {share:.2f}" for kind, share in cv["carded_by_kind"].items()]
     for held in figures.get("held_out_author") or []:
         lines.append(
-            f"  trained without writer {held['writer']!r}, tested on its {held['texts']} texts: "
+            f"  trained without {held['writer']!r}, tested on its {held['texts']} texts: "
             f"precision {held['precision']}, recall {held['recall']}"
         )
     return lines

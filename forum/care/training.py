@@ -1,17 +1,20 @@
 """Training the care classifier (forum.care.classifier) from labelled texts, with cross-validated figures.
 
-Data: every ``data/train/*.jsonl`` (independent writers, label scheme in forum/care/data/KINDS.md), the older
-``data/train.jsonl`` (one earlier writer, labelled ``crisis``), real r/Parenting posts as background texts that
-need no card (ids in ``data/train/background-reddit*.ids``, none of them in the evaluation labels) and any
-moderator labels exported with ``flask care export-labels``. Never the evaluation sets under bench/data: they
-are for measuring only.
+Data: every ``data/train/*.jsonl`` (independent writers, label scheme in forum/care/data/KINDS.md), real
+r/Parenting posts as background texts that need no card (ids in ``data/train/background-reddit*.ids``, none of
+them in the evaluation labels) and any moderator labels exported with ``flask care export-labels``. Never the
+evaluation sets under bench/data: they are for measuring only.
 
-Everything the detector chooses (regularisation, calibration, operating point) is chosen here by 5-fold
-cross-validation, folds stratified by writer, kind and label (each writer covers different kinds, so a fold
-cannot hold out a whole writer and still test every kind); the figures printed are those out-of-fold figures.
-The operating point is the highest threshold whose cross-validated recall reaches RECALL_TARGET, raised when
-the held-out real posts' false-alarm rate is above FALSE_ALARM_CAP as long as recall stays at RECALL_FLOOR.
-As a check across authors, each writer's texts are also held out whole (train on the others, test on them).
+How stage 1 is fitted is a Method (weights, n-grams, an optional hidden layer); the candidates in METHODS are
+compared by bench/care_cv.py on the training data alone and the one kept is METHOD. Everything the detector
+then chooses (stopping point, calibration, operating point) is chosen here by cross-validation. Once three or
+more writers have enough texts (writers c and d each cover every kind), the folds hold out one writer whole
+each (leave-one-writer-out, the background posts spread over them): the calibration and the threshold are
+then set on scores of words the model never read from that hand, as a new parent's words will be. With fewer
+writers the folds are 5, stratified by writer, kind and label. The operating point is the highest threshold
+whose cross-validated recall reaches RECALL_TARGET, raised when the held-out real posts' false-alarm rate is
+above FALSE_ALARM_CAP as long as recall stays at RECALL_FLOOR. The figures printed are those out-of-fold
+figures, per held-out writer as well.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class Method:
     # that hand's style as the kind).
     balance_writers: bool = False
     ngrams: bool = True
+    l2: float = L2_GRID[0]  # stage 1's L2 strength
     hidden: int = 0  # units of stage 1's hidden layer over the embedding; 0: the logistic regression alone
     decay: float = 1e-2  # the hidden layer's weight decay
     epochs: tuple[int, ...] = (4, 8, 16, 24)  # the hidden layer's candidate stopping points, chosen by CV
@@ -116,7 +120,11 @@ METHODS = {
             folds="writer",
         ),
         Method("logistic, no n-grams, writers balanced", ngrams=False, balance_writers=True, folds="writer"),
+        Method("logistic, writers balanced, L2 1", l2=1.0, balance_writers=True, folds="writer"),
+        Method("logistic, writers balanced, L2 0.1", l2=0.1, balance_writers=True, folds="writer"),
+        Method("logistic, writers balanced, L2 3", l2=3.0, balance_writers=True, folds="writer"),
         Method("mlp-32, writers balanced", hidden=32, balance_writers=True, folds="writer"),
+        Method("mlp-32, writers balanced, L2 1", l2=1.0, hidden=32, balance_writers=True, folds="writer"),
     )
 }
 METHOD = METHODS["logistic"]
@@ -470,9 +478,10 @@ class OutOfFold:
     loss: dict[int, float]  # log-loss per stopping point
 
 
-def out_of_fold(texts: list[Prepared], method: Method | None = None, l2: float = L2_GRID[0]) -> OutOfFold:
+def out_of_fold(texts: list[Prepared], method: Method | None = None) -> OutOfFold:
     """The method's out-of-fold calibrated probabilities, its stopping point chosen by their log-loss."""
     method = method or METHOD
+    l2 = method.l2
     rows = [t.row for t in texts]
     y = np.array([r.signpost for r in rows], dtype=float)
     weight = weights_for(rows, method)
@@ -498,8 +507,8 @@ def fit(
     y = np.array([r.signpost for r in rows], dtype=float)
     weight = weights_for(rows, method)
     background = np.array([r.writer == BACKGROUND_WRITER for r in rows])
-    l2 = L2_GRID[0]
-    cv_scores = out_of_fold(texts, method, l2)
+    l2 = method.l2
+    cv_scores = out_of_fold(texts, method)
     fold, probs = cv_scores.fold, cv_scores.probs
     point = choose_operating_point(probs, y, background, RECALL_TARGET, RECALL_FLOOR, FALSE_ALARM_CAP)
     stage2, stage2_bias = fit_logistic(cv_scores.features, y, STAGE2_L2, weight=weight)
