@@ -208,6 +208,7 @@ def test_a_large_tag_lists_the_same_stories_either_way_it_is_read(app, member, o
 
 def test_her_notifications_page_is_kept_for_her_alone(app, member, other_member, page_cache, monkeypatch):
     from forum.notifications import services as notes
+    from forum.notifications.mail import prefs as mail_prefs
 
     story = make_story(member, title="Bedtime battles", body="Two hours of bedtime every single night.")
     services.add_reply(other_member, story, body="We had the same, a lamp helped us.")
@@ -217,7 +218,7 @@ def test_her_notifications_page_is_kept_for_her_alone(app, member, other_member,
         assert "replied to “Bedtime battles”" in mine and 'class="badge">1<' in mine
         theirs = get(replier, "/notifications")[0]
         assert "Bedtime battles" not in theirs and "badge" not in theirs
-    assert len(statements) == 3  # her sign-in, this page's notifications as plain rows, her mail settings
+    assert len(statements) == 2  # her sign-in; this page's notifications as plain rows with her mail settings
     assert without_tokens(mine) == without_tokens(fresh(app, author, "/notifications", monkeypatch))
     assert tokens_are_hers(app, author, mine)
     # A new notification, and marking them read, show at once.
@@ -228,3 +229,10 @@ def test_her_notifications_page_is_kept_for_her_alone(app, member, other_member,
     page = get(author, "/notifications")[0]
     assert "badge" not in page and "Mark all as read" not in page
     assert without_tokens(page) == without_tokens(fresh(app, author, "/notifications", monkeypatch))
+    # Confirming her address shows at once too (the page then links her mail settings instead).
+    assert "once you confirm your address" in page
+    prefs = mail_prefs.get(member.id)
+    prefs.verified_email = member.email
+    db.session.add(prefs)
+    db.session.commit()
+    assert "once you confirm your address" not in get(author, "/notifications")[0]

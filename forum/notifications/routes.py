@@ -57,8 +57,8 @@ def deliver_due_reminders() -> None:
 
 
 def kept_page_version() -> str:
-    """What the notifications page shows of hers (forum.memberpages keeps it per member under this, with
-    whether her address is confirmed): this page's notifications as plain columns and the unread count."""
+    """What the notifications page shows of hers (forum.memberpages keeps it per member under this): this
+    page's notifications as plain columns, whether her address is confirmed, and the unread count."""
     unread = unread_notifications()["unread_notifications"]
     return f"{services.page_version(current_user.id, page_arg(), PER_PAGE)}:{unread}"
 
