@@ -292,3 +292,16 @@ def test_kept_similar_panel_is_the_panel_afresh_and_her_verdicts_stay_hers(app, 
         form = html[html.index(helped) :]
         button = re.search(r'<button[^>]*data-verdict="helped"[^>]*>', form).group(0)
         assert f'aria-pressed="{pressed}"' in button
+
+
+def test_reply_pages_count_every_reply_even_past_the_end(app, thread):
+    story, replies, third, fourth = thread
+    reader = signed_in_client(app, make_user(pseudonym="PageReader"))
+    for i in range(30):
+        services.add_reply(fourth, story, body=f"More thoughts from me, number {i}, hang on in there.")
+    first = reader.get(f"/stories/{story.id}").get_data(as_text=True)
+    assert "33 replies" in first and "Page 1 of 2" in first and 'rel="next"' in first
+    second = reader.get(f"/stories/{story.id}?page=2").get_data(as_text=True)
+    assert "33 replies" in second and "Page 2 of 2" in second and "number 29" in second
+    past = reader.get(f"/stories/{story.id}?page=9").get_data(as_text=True)
+    assert "33 replies" in past and "number 29" not in past

@@ -107,6 +107,53 @@ def replies_for(story: Story, viewer: Any = None) -> sa.Select[tuple[Reply]]:
     )
 
 
+@dataclass
+class ReplyPage:
+    """One page of a story's replies, with what the pager reads (the names of Flask-SQLAlchemy's Pagination)."""
+
+    items: list[Reply]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+
+def reply_page(story: Story, viewer: Any = None, page: int = 1) -> ReplyPage:
+    """A page of the replies this viewer sees and how many there are in all, in one statement (the count is a
+    window over the same rows); a page past the end counts them on its own."""
+    page = max(page, 1)
+    select = replies_for(story, viewer)
+    rows = db.session.execute(
+        select.add_columns(sa.func.count().over().label("total"))
+        .limit(REPLIES_PER_PAGE)
+        .offset((page - 1) * REPLIES_PER_PAGE)
+    ).all()
+    if rows:
+        total = int(rows[0].total)
+    else:
+        total = int(db.session.scalar(sa.select(sa.func.count()).select_from(select.subquery())) or 0)
+    return ReplyPage([row[0] for row in rows], page, REPLIES_PER_PAGE, total)
+
+
 def reply_page_number(reply: Reply) -> int:
     """Which page of its story a published reply is on."""
     before = (

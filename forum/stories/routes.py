@@ -127,12 +127,7 @@ def _quote_for(story: Story, ref: str | None) -> tuple[str, str] | None:
 
 def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200) -> Any:
     """The story page: story, updates, a page of replies with their reactions, and the reply box."""
-    pagination = db.paginate(
-        queries.replies_for(story, current_user),
-        page=page,
-        per_page=queries.REPLIES_PER_PAGE,
-        error_out=False,
-    )
+    pagination = queries.reply_page(story, current_user, page)
     replies = list(pagination.items)
     form.ensure_key()
     reactions = queries.reaction_summaries(story, replies, current_user)
