@@ -8,8 +8,7 @@ node with the `onnx` helper API (BERT for all-MiniLM-L6-v2; MPNet, a BERT-like e
 position bias, for all-mpnet-base-v2), quantises most matrix products to int8 (which ones stay float32, and
 why: quantise()), and checks the result's sha256 against the pin in forum/similar/engine.py. Everything here
 is deterministic: the same inputs give the same bytes, so a changed hash means a changed input or tool version.
-From the checked file it then writes the mapped form the engine loads (write_mapped: the same tensors, moved
-to a weights file that onnxruntime memory-maps, so a host's workers share the model's largest table).
+From the checked file it then writes the mapped form the engine loads (forum/similar/model_files.py).
 
 The graph outputs mean-pooled (not yet normalised) token states, as sentence-transformers computes them
 before its Normalize step; the engine averages a long text's windows and normalises.
@@ -18,7 +17,6 @@ before its Normalize step; the engine averages a long text's windows and normali
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -32,27 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from forum.similar.engine import (
-    MAPPED_GRAPH,
-    MAPPED_SOURCE,
-    MAPPED_WEIGHTS,
-    MODELS,
-    ModelSpec,
-    mapped_source,
-)
+from forum.similar.engine import MODELS, ModelSpec
+from forum.similar.model_files import is_current, mapped_is_current, sha256, write_mapped
 
 if TYPE_CHECKING:
     import onnx  # imported where used at run time: only this install-time tool needs it
 
 OPSET = 20  # Gelu and LayerNormalization are standard operators from here on
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()  # nosemgrep - a file checksum
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- where the pinned packages put the weights ------------------------------------------------------------
@@ -345,47 +329,6 @@ def quantise(fp32: Path, target: Path, keep_float: tuple[str, ...] = ()) -> None
     )
 
 
-# Tensors at least this large go to the mapped weights file (the rest, scales and shapes, stay in the graph).
-MAPPED_MIN_BYTES = 4096
-PAGE = 4096
-
-
-def write_mapped(spec: ModelSpec) -> None:
-    """Write the mapped form of the checked model.onnx: the same graph with its large tensors moved to one
-    weights file, each at a page-aligned offset (ONNX external data).
-
-    onnxruntime memory-maps external data instead of copying it into the process: the word table (47 MB of
-    MiniLM's 59 MB, read only at the rows a text's tokens pick) stays in the page cache, shared by every
-    worker of the host, and only its touched pages count in a worker's RSS; the matrices that onnxruntime
-    repacks for its kernels are read once at load. Same tensors, same nodes: the same vectors to the bit
-    (tests/similar/test_engine.py). Written aside and renamed into place, so a running worker keeps the
-    files it mapped; the source hash is written last, and the engine uses this form only when that hash
-    is its model's pin."""
-    import onnx
-    from onnx.external_data_helper import set_external_data
-
-    directory = spec.directory
-    model = onnx.load(str(directory / "model.onnx"), load_external_data=False)
-    scratch = directory / (MAPPED_WEIGHTS + ".tmp")
-    with scratch.open("wb") as out:
-        for tensor in model.graph.initializer:
-            if len(tensor.raw_data) < MAPPED_MIN_BYTES:
-                continue
-            out.write(b"\0" * (-out.tell() % PAGE))
-            offset = out.tell()
-            out.write(tensor.raw_data)
-            set_external_data(tensor, location=MAPPED_WEIGHTS, offset=offset, length=len(tensor.raw_data))
-            tensor.data_location = onnx.TensorProto.EXTERNAL
-            tensor.ClearField("raw_data")
-    graph = directory / (MAPPED_GRAPH + ".tmp")
-    graph.write_bytes(model.SerializeToString())
-    (directory / MAPPED_SOURCE).unlink(missing_ok=True)
-    scratch.replace(directory / MAPPED_WEIGHTS)
-    graph.replace(directory / MAPPED_GRAPH)
-    (directory / MAPPED_SOURCE).write_text(spec.onnx_sha256 + "\n")
-    print(f"{spec.name}: {directory / MAPPED_GRAPH} and {MAPPED_WEIGHTS} (mapped form)")
-
-
 def convert(spec: ModelSpec, check: bool = True) -> Path:
     """Build one model into its directory (tokenizer.json and model.onnx); returns the directory."""
     with tempfile.TemporaryDirectory(prefix=f"village-{spec.name}-") as tmp:
@@ -411,25 +354,8 @@ def convert(spec: ModelSpec, check: bool = True) -> Path:
         shutil.copyfile(source / "tokenizer.json", spec.directory / "tokenizer.json")
         shutil.copyfile(work / "model.onnx", spec.directory / "model.onnx")
         print(f"{spec.name}: {spec.directory / 'model.onnx'} sha256 {got}")
-    if got == spec.onnx_sha256:
-        write_mapped(spec)
+    write_mapped(spec)
     return spec.directory
-
-
-def is_current(spec: ModelSpec) -> bool:
-    """True when the converted files are there and match their pins (so `make install` can skip the work)."""
-    onnx_file, tokenizer = spec.directory / "model.onnx", spec.directory / "tokenizer.json"
-    return (
-        onnx_file.exists()
-        and tokenizer.exists()
-        and sha256(onnx_file) == spec.onnx_sha256
-        and sha256(tokenizer) == spec.tokenizer_sha256
-    )
-
-
-def mapped_is_current(spec: ModelSpec) -> bool:
-    """True when the mapped form is there and was written from the pinned model.onnx."""
-    return mapped_source(spec) == spec.onnx_sha256
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -446,10 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models or list(MODELS):
         spec = MODELS[name]
         if not args.force and is_current(spec):
-            if mapped_is_current(spec):
-                print(f"{name}: up to date")
-            else:  # installed before the mapped form existed: only that is written
+            if not mapped_is_current(spec):  # installed before the mapped form existed
                 write_mapped(spec)
+            print(f"{name}: up to date")
             continue
         convert(spec, check=not args.no_check)
     return 0

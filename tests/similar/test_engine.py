@@ -77,7 +77,7 @@ def test_sessions_load_the_mapped_form_and_give_the_same_vectors(embedder):
     and it gives model.onnx's vectors to the bit."""
     import onnxruntime
 
-    from forum.similar.convert import mapped_is_current
+    from forum.similar.model_files import mapped_is_current
 
     assert mapped_is_current(embedder.spec)
     assert embedder.model_path == embedder.spec.directory / engine.MAPPED_GRAPH
@@ -97,7 +97,7 @@ def test_mapped_form_is_page_aligned_and_used_only_for_its_source(tmp_path, monk
 
     import onnx
 
-    from forum.similar.convert import MAPPED_MIN_BYTES, PAGE, write_mapped
+    from forum.similar.model_files import MAPPED_MIN_BYTES, PAGE, write_mapped
 
     spec = MODELS["minilm"]
     monkeypatch.setattr(engine, "MODEL_ROOT", tmp_path)
