@@ -2,6 +2,11 @@
 a seeded member) under cProfile, and print CPU ms per request and the costliest parts.
 
     .venv/bin/python bench/profile_writes.py [--replies 60] [--stories 30] [--label before]
+    .venv/bin/python bench/profile_writes.py --two-writers [--replies 150]   # what a second writer adds
+
+Each write's statements and commits are counted and the last one's listed, with their wall-clock times.
+--two-writers runs one process posting replies, then two at once, and compares how long the first write
+statement of each transaction took (where a SQLite writer waits for the other's lock).
 
 The database is DATABASE_URL (seeded with bench/seed.py; member1@seed.example.com signs in). The app runs with
 the production settings that matter for a write (care check and embedding on, rate limits off as in
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import re
@@ -215,12 +221,84 @@ def catch_up_schema() -> None:
                     conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
+def first_write_waits(
+    client, engine: sa.Engine, requests: list[tuple[str, dict[str, str]]], start: float
+) -> dict:
+    """Post the requests from `start` (a shared clock time) and say how long each transaction's first write
+    statement took against all other statements, wall-clock: on SQLite the first write is where a writer waits for
+    another's lock (the busy handler sleeps 1, 2, 5, 10 ... ms between tries)."""
+    times = {"first_write": 0.0, "other": 0.0}
+    state = {"started": 0.0, "writing": False}
+
+    def before(*args: object) -> None:
+        state["started"] = time.perf_counter()
+
+    def after(conn: object, cursor: object, statement: str, *args: object) -> None:
+        took = time.perf_counter() - state["started"]
+        if not state["writing"] and statement.lstrip().split(" ", 1)[0] in ("INSERT", "UPDATE", "DELETE"):
+            state["writing"] = True
+            times["first_write"] += took
+        else:
+            times["other"] += took
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    time.sleep(max(0.0, start - time.time()))
+    wall, cpu = time.perf_counter(), time.process_time()
+    for path, data in requests:
+        state["writing"] = False
+        answer = client.post(path, data=data)
+        assert answer.status_code in (302, 303), (path, answer.status_code)
+    n = max(len(requests), 1)
+    return {
+        "wall_ms": (time.perf_counter() - wall) * 1000 / n,
+        "cpu_ms": (time.process_time() - cpu) * 1000 / n,
+        "first_write_ms": times["first_write"] * 1000 / n,
+        "other_statements_ms": times["other"] * 1000 / n,
+    }
+
+
+def two_writers(replies: int, label: str) -> None:
+    """One process posting replies alone, then two at once on the same database: the waits a second writer adds."""
+    import subprocess
+
+    def writers(count: int) -> list[dict]:
+        start = time.time() + 40  # after both have started, signed in and warmed up
+        command = [sys.executable, __file__, "--writer", str(replies), "--start", str(start)]
+        children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+        return [json.loads(child.communicate()[0].strip().splitlines()[-1]) for child in children]
+
+    lines = [
+        f"profile-writes two writers ({label}): {replies} replies per process; load {os.getloadavg()[0]:.1f}"
+    ]
+    for count in (1, 2, 1, 2):
+        for result in writers(count):
+            lines.append(f"  {count} writer(s): " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()))
+    text = "\n".join(lines)
+    print(text)
+    out = (
+        ROOT
+        / "bench"
+        / "results"
+        / f"profile-writes-two-writers-{label}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    )
+    out.write_text(text + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replies", type=int, default=60)
     parser.add_argument("--stories", type=int, default=30)
     parser.add_argument("--label", default="now")
+    parser.add_argument(
+        "--two-writers", action="store_true", help="the first-write waits of one writer, then of two at once"
+    )
+    parser.add_argument("--writer", type=int, default=0, help=argparse.SUPPRESS)  # a --two-writers process
+    parser.add_argument("--start", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.two_writers:
+        two_writers(args.replies, args.label)
+        return
     overrides: dict[str, object] = {"RATELIMIT_ENABLED": False, "PAGE_CACHE_ENABLED": True}
     if "JOBS_INLINE" in os.environ:
         overrides["JOBS_INLINE"] = os.environ["JOBS_INLINE"] == "1"
@@ -262,6 +340,13 @@ def main() -> None:
     for i in range(3):  # warm up: models loaded, caches filled
         for path, data in (reply(-1 - i), story(-1 - i)):
             client.post(path, data=data)
+    if args.writer:
+        with app.app_context():
+            engine = db.engine
+        run = f"{run}-{os.getpid()}"
+        result = first_write_waits(client, engine, [reply(i) for i in range(args.writer)], args.start)
+        print(json.dumps(result))
+        return
     lines = [
         f"profile-writes ({args.label}): {url.split('@')[-1]}, jobs "
         f"{'inline' if app.config.get('JOBS_INLINE', True) else 'queued for the worker'}; "
