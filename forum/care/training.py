@@ -127,7 +127,7 @@ METHODS = {
         Method("mlp-32, writers balanced, L2 1", l2=1.0, hidden=32, balance_writers=True, folds="writer"),
     )
 }
-METHOD = METHODS["logistic"]
+METHOD = METHODS["logistic, writers balanced, L2 1"]
 
 
 @dataclass
