@@ -187,11 +187,12 @@ def invalidate(*_args: Any, **_extra: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
+    # Members' feed pages, kept by page and kind of reader under the same generation: wrapped first, so a
+    # visitor's cached page is served before anything asks who is signed in.
+    memberpages.init_app(app)
     for endpoint in CACHED_ENDPOINTS:
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = visitor_cached(app.view_functions[endpoint])
     # A new post, an edit, and every status change (sent once per transaction by forum.stories.lifecycle).
     for signal in (events.content_created, events.content_changed, events.post_visibility_changed):
         signal.connect(invalidate, app, weak=False)
-    # Members' feed pages, kept by page and kind of reader under the same generation.
-    memberpages.init_app(app)
