@@ -84,6 +84,7 @@ HARD_NEGATIVE_WEIGHT = 2.0
 SHORT_BACKGROUND_WEIGHT = 0.25
 BACKGROUND_SHORT = "reddit-background-short"
 NEGATIVE_UNITS = 6  # per text that needs no card: its strongest units under the first-round model
+MODERATOR_WRITERS = ("moderators", "moderator")  # exported verdicts (forum.care.feedback.VERDICT_WRITER)
 LABELLED_WRITER_MIN = 50  # a writer with fewer texts is not held out on its own
 
 
@@ -201,8 +202,8 @@ def weight_of(row: Labelled, hard_negative_weight: float = HARD_NEGATIVE_WEIGHT)
 
 
 def is_labelled_writer(writer: str) -> bool:
-    """A writer of labelled texts (not the background posts, not the moderators' verdicts)."""
-    return not writer.startswith("reddit-background") and writer != "moderator"
+    """A writer of labelled texts (not the background posts, not the moderators' exported verdicts)."""
+    return not writer.startswith("reddit-background") and writer not in MODERATOR_WRITERS
 
 
 def weights_for(rows: Sequence[Labelled], method: Method | None = None) -> np.ndarray:

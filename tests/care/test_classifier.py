@@ -233,14 +233,17 @@ def test_balancing_gives_each_writer_the_same_share_of_a_kind() -> None:
     rows += [Labelled(f"b{i}", True, "risk", "writer-y") for i in range(10)]
     rows += [Labelled(f"c{i}", False, "neg_idiom", "writer-y") for i in range(10)]
     rows += [Labelled("bg", False, "background_real_post", training.BACKGROUND_WRITER, "post")]
+    rows += [Labelled("verdict", True, "moderator_right", "moderators", "post")]
     plain = training.weights_for(rows, training.Method("plain"))
     balanced = training.weights_for(rows, training.Method("balanced", balance_writers=True))
     x = np.array([r.writer == "writer-x" for r in rows])
     risk = np.array([r.kind == "risk" for r in rows])
+    risk &= np.array([r.writer.startswith("writer-") for r in rows])
     assert plain[x].sum() == 3 * plain[risk & ~x].sum()  # unbalanced: writer-x carries three quarters
     assert balanced[x].sum() == pytest.approx(balanced[risk & ~x].sum())
     assert balanced[risk].sum() == pytest.approx(plain[risk].sum())  # the kind's total is unchanged
-    assert balanced[-1] == plain[-1] == 1.0  # background posts are not writers' texts
+    # Background posts and moderators' verdicts are not writers' texts: left as they were.
+    assert balanced[-2] == plain[-2] == 1.0 and balanced[-1] == plain[-1] == 1.0
 
 
 def test_a_hidden_layer_is_fitted_saved_and_used(tmp_path: Path) -> None:

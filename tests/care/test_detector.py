@@ -15,7 +15,11 @@ from forum.care.detector import Detector, get_detector, normalise
 from tests.care.taxonomy import examples
 
 ROOT = Path(__file__).resolve().parents[2]
-EVALUATION = [ROOT / "bench/data/care_eval/writer-e.jsonl", ROOT / "bench/data/care_sentences.jsonl"]
+# Every evaluation writer's set (read here only to check that none of it is trained on) and the old set.
+EVALUATION = [
+    *sorted((ROOT / "bench/data/care_eval").glob("writer-*.jsonl")),
+    ROOT / "bench/data/care_sentences.jsonl",
+]
 POSITIVE = [
     (kind, text) for kind, texts in examples().items() if not kind.startswith("neg_") for text in texts
 ]
@@ -23,19 +27,14 @@ NEGATIVE = [(kind, text) for kind, texts in examples().items() if kind.startswit
 # Known misses of the shipped model on the TAXONOMY's own examples (kept visible, not hidden): each is a
 # strict xfail, so the day the model catches it the test says so.
 KNOWN_MISSES = {
-    "I shook her. Only for a second. I've never done anything like that.",
-    "My partner locks him in his room for hours when I'm at work.",
-    "He had his hands round my neck but it was only the once.",
-    "I know the midwife swapped him. He looks like my baby but he isn't.",
-    "Everyone says it gets better. It's been eleven months.",
-    "I'm a terrible mother and she deserves better, that's just a fact.",
-    "If he wakes her up I swear I'll kill him 😂",
-    "Some nights I just want to disappear into a hot bath and not come out till Tuesday.",
-    "I self-harmed as a teenager; 15 years clean, and I'm telling my daughter about it now she's older.",
     "I've decided. Once he's settled at his dad's I'm done.",
+    "Some mornings I'm disappointed I woke up.",
+    "Thanks for everything on here over the years, you've been kind. Take care of yourselves.",
     "Eight years clean and I relapsed last night. I feel like such a failure.",
-    "I scratch my arms till they bleed after he goes to bed. I hide it with long sleeves.",
-    "I haven't showered in nine days and I don't care.",
+    "He's going to be the death of me, that boy.",
+    "If he wakes her up I swear I'll kill him 😂",
+    "I self-harmed as a teenager; 15 years clean, and I'm telling my daughter about it now she's older.",
+    "Touched out. If one more person climbs on me I'll scream.",
 }
 
 
