@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -44,11 +44,22 @@ from forum.care.classifier import (
     engine_model_id,
     fit_logistic,
     fit_mlp,
-    ngram_indices,
     plain_features,
     sigmoid,
     text_features,
-    unit_vectors,
+)
+from forum.care.methods import (  # noqa: F401 - re-exported: part of this module's interface
+    BACKGROUND_SHORT,
+    LABELLED_WRITER_MIN,
+    METHOD,
+    METHODS,
+    Method,
+    folds_for,
+    folds_of,
+    is_labelled_writer,
+    per_writer,
+    weights_for,
+    writer_folds,
 )
 from forum.care.operating import (  # noqa: F401 - choose_threshold and describe are part of this interface
     choose_operating_point,
@@ -57,6 +68,7 @@ from forum.care.operating import (  # noqa: F401 - choose_threshold and describe
     figures_for,
     log_loss,
 )
+from forum.care.prepared import Prepared, VectorCache, prepare  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -75,60 +87,8 @@ RECALL_TARGET = 0.93  # chosen before measuring: the cross-validated recall aime
 # because recall on a writer the model has never read is expected to be lower than within its writers
 RECALL_FLOOR = 0.90  # the false-alarm cap may lower the cross-validated recall this far, no further
 FALSE_ALARM_CAP = 0.05  # on held-out real background posts, counting any that may need the card as alarms
-L2_GRID = (0.3,)  # 0.3 beat 1.0 and 3.0 on cross-validated log-loss (2026-12-02); widen when data grows
 STAGE2_L2 = 0.1
-FOLDS = 5
-# Row weights within a class: the writers' hard negatives (idioms, escapes, recovery, accidents...) count
-# more than easy ones; the short real titles are many, so each counts less.
-HARD_NEGATIVE_WEIGHT = 2.0
-SHORT_BACKGROUND_WEIGHT = 0.25
-BACKGROUND_SHORT = "reddit-background-short"
 NEGATIVE_UNITS = 6  # per text that needs no card: its strongest units under the first-round model
-MODERATOR_WRITERS = ("moderators", "moderator")  # exported verdicts (forum.care.feedback.VERDICT_WRITER)
-LABELLED_WRITER_MIN = 50  # a writer with fewer texts is not held out on its own
-
-
-@dataclass(frozen=True)
-class Method:
-    """How stage 1 is fitted and how the folds are drawn; the candidates are compared by cross-validation on
-    the training data (bench/care_cv.py) and the better one is METHOD."""
-
-    name: str
-    hard_negative_weight: float = HARD_NEGATIVE_WEIGHT
-    # Each writer carries the same weight within each kind (a kind written mostly by one hand must not teach
-    # that hand's style as the kind).
-    balance_writers: bool = False
-    ngrams: bool = True
-    l2: float = L2_GRID[0]  # stage 1's L2 strength
-    hidden: int = 0  # units of stage 1's hidden layer over the embedding; 0: the logistic regression alone
-    decay: float = 1e-2  # the hidden layer's weight decay
-    epochs: tuple[int, ...] = (4, 8, 16, 24)  # the hidden layer's candidate stopping points, chosen by CV
-    # "stratified": 5 folds stratified by writer, kind and label; "writer": each fold holds out one writer
-    # (the background posts spread over the folds), once three or more writers have enough texts.
-    folds: str = "stratified"
-
-
-METHODS = {
-    m.name: m
-    for m in (
-        Method("logistic", folds="writer"),  # the method of the first learned build
-        Method("logistic, hard x4", hard_negative_weight=4.0, folds="writer"),
-        Method("logistic, writers balanced", balance_writers=True, folds="writer"),
-        Method(
-            "logistic, writers balanced, hard x4",
-            hard_negative_weight=4.0,
-            balance_writers=True,
-            folds="writer",
-        ),
-        Method("logistic, no n-grams, writers balanced", ngrams=False, balance_writers=True, folds="writer"),
-        Method("logistic, writers balanced, L2 1", l2=1.0, balance_writers=True, folds="writer"),
-        Method("logistic, writers balanced, L2 0.1", l2=0.1, balance_writers=True, folds="writer"),
-        Method("logistic, writers balanced, L2 3", l2=3.0, balance_writers=True, folds="writer"),
-        Method("mlp-32, writers balanced", hidden=32, balance_writers=True, folds="writer"),
-        Method("mlp-32, writers balanced, L2 1", l2=1.0, hidden=32, balance_writers=True, folds="writer"),
-    )
-}
-METHOD = METHODS["logistic, writers balanced, L2 1"]
 
 
 @dataclass
@@ -192,36 +152,6 @@ def short_ids_path() -> Path:
     return BACKGROUND_IDS.with_name("background-reddit-short.ids")
 
 
-def weight_of(row: Labelled, hard_negative_weight: float = HARD_NEGATIVE_WEIGHT) -> float:
-    """A text's weight within its class (see HARD_NEGATIVE_WEIGHT)."""
-    if row.writer == BACKGROUND_SHORT:
-        return SHORT_BACKGROUND_WEIGHT
-    if not row.signpost and row.kind.startswith("neg_"):
-        return hard_negative_weight
-    return 1.0
-
-
-def is_labelled_writer(writer: str) -> bool:
-    """A writer of labelled texts (not the background posts, not the moderators' exported verdicts)."""
-    return not writer.startswith("reddit-background") and writer not in MODERATOR_WRITERS
-
-
-def weights_for(rows: Sequence[Labelled], method: Method | None = None) -> np.ndarray:
-    """Each text's weight within its class under a method: weight_of, and with ``balance_writers`` each
-    (writer, kind) cell scaled so that every writer of a kind carries the same share of it (the kind's total
-    weight unchanged)."""
-    method = method or METHOD
-    weight = np.array([weight_of(r, method.hard_negative_weight) for r in rows])
-    if method.balance_writers:
-        cells = Counter((r.writer, r.kind) for r in rows if is_labelled_writer(r.writer))
-        kinds = Counter(r.kind for r in rows if is_labelled_writer(r.writer))
-        writers_of = Counter(kind for _, kind in cells)
-        for i, r in enumerate(rows):
-            if is_labelled_writer(r.writer):
-                weight[i] *= kinds[r.kind] / (writers_of[r.kind] * cells[(r.writer, r.kind)])
-    return weight
-
-
 def data_sha(extra: Sequence[Path] = ()) -> str:
     """SHA-256 over the training files, to tell which data a model saw."""
     digest = hashlib.sha256()
@@ -229,83 +159,6 @@ def data_sha(extra: Sequence[Path] = ()) -> str:
         if path.exists():
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-class VectorCache:
-    """Sentence vectors by sentence, kept on disk per embedding model so retraining embeds only new text."""
-
-    def __init__(self, embedder: Embedder, path: Path | None) -> None:
-        self.embedder, self.path = embedder, path
-        self.vectors: dict[str, np.ndarray] = {}
-        if path is not None and path.exists():
-            with np.load(path, allow_pickle=False) as npz:
-                self.vectors = dict(zip(npz["keys"].tolist(), npz["vectors"], strict=True))
-
-    def get(self, sentences: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(s for s in sentences if s not in self.vectors))
-        for start in range(0, len(missing), 256):
-            chunk = missing[start : start + 256]
-            vectors = np.asarray(self.embedder.embed(chunk), dtype=np.float32)
-            self.vectors.update(zip(chunk, vectors, strict=True))
-            log.info("care training: embedded %d of %d new sentences", start + len(chunk), len(missing))
-        if missing and self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = list(self.vectors)
-            np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
-        return np.stack([self.vectors[s] for s in sentences]) if sentences else np.zeros((0, 1))
-
-
-@dataclass
-class Prepared:
-    """A training text as the detector sees it: its units' embeddings and n-grams (the windows of sentences,
-    then the whole text last), which sentences the rules guard, and whether a phrase survived the rules."""
-
-    row: Labelled
-    vectors: np.ndarray  # float32 rows: the units, then the whole text
-    grams: list[np.ndarray]
-    spans: list[tuple[int, int]]
-    guarded: list[bool]
-    phrase: bool
-
-    @classmethod
-    def build(
-        cls, row: Labelled, vectors: np.ndarray, sentences: list[str], guarded: list[bool], phrase: bool
-    ) -> Prepared:
-        units, spans = unit_vectors(vectors)
-        whole = vectors.mean(axis=0)
-        whole = whole / max(float(np.linalg.norm(whole)), 1e-12)
-        texts = [" ".join(sentences[a:b]) for a, b in spans] + [" ".join(sentences)]
-        grams = [ngram_indices(t) for t in texts]
-        return cls(row, np.vstack([units, whole[None, :]]).astype(np.float32), grams, spans, guarded, phrase)
-
-    def restricted(self, widths: tuple[int, ...]) -> Prepared:
-        """The same text with only the units of the given widths (for comparing unit schemes)."""
-        keep = [i for i, (a, b) in enumerate(self.spans) if b - a in widths]
-        index = [*keep, len(self.spans)]
-        spans = [self.spans[i] for i in keep]
-        return Prepared(
-            self.row, self.vectors[index], [self.grams[i] for i in index], spans, self.guarded, self.phrase
-        )
-
-    def logits(self, model: Stage1) -> np.ndarray:
-        """Stage-1 logits of the units, then of the whole text."""
-        return model.design_logits(Design(self.vectors, self.grams, NGRAM_BUCKETS))
-
-
-def prepare(rows: list[Labelled], embedder: Embedder, cache_path: Path | None) -> list[Prepared]:
-    """Run the rule layer over every text and embed the sentences the detector would embed."""
-    from forum.care.detector import Detector
-
-    rules = Detector(use_classifier=False)
-    analysed = [rules.analyse(row.text) for row in rows]
-    cache = VectorCache(embedder, cache_path)
-    cache.get([s for a in analysed for s in a.embedded_texts()])
-    out = []
-    for row, analysis in zip(rows, analysed, strict=True):
-        sentences = analysis.embedded_texts() or [row.text.strip() or "."]
-        guarded = [analysis.checks[i].guarded for i in analysis.embedded] or [False]
-        out.append(Prepared.build(row, cache.get(sentences), sentences, guarded, analysis.phrase_hit))
-    return out
 
 
 def _stage1_rows(
@@ -381,49 +234,6 @@ def stage2_features(t: Prepared, model: Stage1) -> np.ndarray:
     """The stage-2 input of one text under a stage-1 model."""
     logits = t.logits(model)
     return text_features(logits[:-1], t.spans, t.guarded, float(logits[-1]), t.phrase)
-
-
-def folds_of(rows: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> np.ndarray:
-    """A fold number per text, stratified by writer, kind and label (so each fold holds its share of every
-    writer's kinds and of the background posts)."""
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(rows), dtype=int)
-    strata: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        strata[(row.writer, row.kind, row.signpost)].append(i)
-    offset = 0
-    for key in sorted(strata):
-        members = rng.permutation(strata[key])
-        fold[members] = (np.arange(len(members)) + offset) % folds
-        offset += len(members)
-    return fold
-
-
-def writer_folds(rows: Sequence[Labelled], seed: int = 0) -> np.ndarray | None:
-    """A fold per labelled writer with at least LABELLED_WRITER_MIN texts (each fold holds out one writer
-    whole), the other texts (background posts, moderators' verdicts, small writers) spread over the folds,
-    stratified by kind; None when fewer than three writers qualify."""
-    counts = Counter(r.writer for r in rows if is_labelled_writer(r.writer))
-    writers = sorted(w for w, n in counts.items() if n >= LABELLED_WRITER_MIN)
-    if len(writers) < 3:
-        return None
-    rest = [i for i, r in enumerate(rows) if r.writer not in writers]
-    fold = np.full(len(rows), -1, dtype=int)
-    for i, r in enumerate(rows):
-        if r.writer in writers:
-            fold[i] = writers.index(r.writer)
-    fold[rest] = folds_of([rows[i] for i in rest], len(writers), seed)
-    return fold
-
-
-def folds_for(rows: Sequence[Labelled], method: Method | None = None) -> tuple[np.ndarray, str]:
-    """The method's folds and their name."""
-    method = method or METHOD
-    if method.folds == "writer":
-        fold = writer_folds(rows)
-        if fold is not None:
-            return fold, "writer"
-    return folds_of(rows), "stratified"
 
 
 def out_of_fold_features(
@@ -524,7 +334,7 @@ def fit(
     cv_plain = figures_for(rows, plain_probs >= plain_point.threshold)
     trained_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if cv_scores.scheme == "writer":  # each writer's texts were scored by a model that never read that writer
-        held_out = _per_writer(rows, probs >= point.threshold)
+        held_out = per_writer(rows, probs >= point.threshold)
     else:
         held_out = _held_out_authors(texts, l2, (stage2, stage2_bias), point.threshold, method)
     figures = {
@@ -559,18 +369,6 @@ def fit(
     model.plain, model.plain_bias, model.plain_threshold = plain, plain_bias, plain_point.threshold
     model.widths = widths
     return model, figures
-
-
-def _per_writer(rows: Sequence[Labelled], predicted: np.ndarray) -> list[dict[str, Any]]:
-    """Figures per labelled writer from out-of-fold decisions."""
-    out = []
-    for writer in sorted({r.writer for r in rows if is_labelled_writer(r.writer)}):
-        index = [i for i, r in enumerate(rows) if r.writer == writer]
-        if len(index) >= LABELLED_WRITER_MIN:
-            result = figures_for([rows[i] for i in index], predicted[index])
-            result["writer"] = writer
-            out.append(result)
-    return out
 
 
 def _held_out_authors(
