@@ -9,6 +9,7 @@ hours ago") moves with the clock, so a kept card has a slot for it, filled at ea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,16 +141,28 @@ def feed_cards(filters: queries.FeedFilters, cursor: str | None = None, viewer: 
     memberpages.note_authors(row.author_id for row in rows)  # a page holding her own story is hers alone
     viewer_id = _signed_in_id(viewer)
     modes = _note_modes(viewer) if viewer_id is not None else {}
+    return CardPage(cards_from_rows(rows, tags, modes, viewer_id), next_cursor, filters)
+
+
+def cards_from_rows(
+    rows: Iterable[Any], tags: dict[int, list[str]], modes: dict[str, str], viewer_id: int | None
+) -> list[Card]:
+    """Cards for rows that start with CARD_COLUMNS (any further columns are the caller's): kept ones as they
+    are, the others with their bodies read (one statement) for the template to render. The viewer's own
+    stories are never kept. Every page that shows cards shares the kept ones, so the version is taken from the
+    card columns alone."""
+    width = len(queries.CARD_COLUMNS)
     cards = []
     for row in rows:
         story = CardStory.from_row(row, tags[row.id])
         own = viewer_id is not None and row.author_id == viewer_id
         show_note = bool(row.content_note) and modes.get(row.content_note) == "show"
-        cards.append(Card(story, None if own else fragments.version(tuple(row), tags[row.id], show_note)))
+        version = None if own else fragments.version(tuple(row)[:width], tags[row.id], show_note)
+        cards.append(Card(story, version))
     kept = fragments.get_many("card", {c.story.id: c.version for c in cards if c.version is not None})
     for card in cards:
         card.html = kept.get(card.story.id)
     bodies = queries.story_bodies([c.story.id for c in cards if c.html is None])
     for card in cards:
         card.story.body = bodies.get(card.story.id, card.story.body)
-    return CardPage(cards, next_cursor, filters)
+    return cards

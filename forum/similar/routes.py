@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from forum import fragments
 from forum.extensions import db, limiter
 from forum.feeds import queries as feed_queries
-from forum.feeds.cards import Card, CardStory
+from forum.feeds.cards import Card, CardStory, cards_from_rows
 from forum.models import Story, User
 from forum.params import bounded_int
 from forum.similar import feedback, learning, store
@@ -325,20 +325,7 @@ def _cards_for_member(own: list[Story]) -> list[Card]:
     }
     shown = _best_first(found, lambda c: (c.score, c.row.update_count, c.row.created_at))
     tags = feed_queries.tag_names([c.id for c in shown])
-    modes = note_modes(current_user)
-    cards = []
-    for candidate in shown:
-        row = tuple(candidate.row)[: len(feed_queries.CARD_COLUMNS)]
-        show_note = bool(candidate.row.content_note) and modes.get(candidate.row.content_note) == "show"
-        story = CardStory.from_row(candidate.row, tags[candidate.id])
-        cards.append(Card(story, fragments.version(row, tags[candidate.id], show_note)))
-    kept = fragments.get_many("card", {c.story.id: c.version for c in cards if c.version is not None})
-    for card in cards:
-        card.html = kept.get(card.story.id)
-    bodies = feed_queries.story_bodies([c.story.id for c in cards if c.html is None])
-    for card in cards:
-        card.story.body = bodies.get(card.story.id, card.story.body)
-    return cards
+    return cards_from_rows((c.row for c in shown), tags, note_modes(current_user), current_user.id)
 
 
 def _merge_for_member(own: list[Story]) -> list[store.Match]:
