@@ -5,6 +5,7 @@ app-wide template helper of its own."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -64,13 +65,19 @@ _asset_urls: dict[tuple[str, str], str] = {}
 
 def asset_url(filename: str) -> str:
     """URL of a static file with a content hash, so it can be cached for a year."""
+    return _kept_per_worker(_asset_urls, filename, _asset_url)
+
+
+def _kept_per_worker(kept: dict[tuple[str, str], str], name: str, build: Callable[[str], str]) -> str:
+    """build(name), kept by mount point and name outside debug mode (and outside requests, where the mount
+    point is unknown, built each time)."""
     if current_app.debug or not has_request_context():
-        return _asset_url(filename)
-    key = (request.script_root, filename)
-    url = _asset_urls.get(key)
-    if url is None:
-        url = _asset_urls[key] = _asset_url(filename)
-    return url
+        return build(name)
+    key = (request.script_root, name)
+    value = kept.get(key)
+    if value is None:
+        value = kept[key] = build(name)
+    return value
 
 
 def _asset_url(filename: str) -> str:
@@ -89,13 +96,7 @@ _paths: dict[tuple[str, str], str] = {}
 def path_for(endpoint: str) -> str:
     """url_for(endpoint) of a page that takes no arguments, kept per worker outside debug mode: the layout
     links the same dozen pages on every page, and building each URL costs more than the rest of its line."""
-    if current_app.debug or not has_request_context():
-        return url_for(endpoint)
-    key = (request.script_root, endpoint)
-    path = _paths.get(key)
-    if path is None:
-        path = _paths[key] = url_for(endpoint)
-    return path
+    return _kept_per_worker(_paths, endpoint, url_for)
 
 
 def has_endpoint(name: str) -> bool:
