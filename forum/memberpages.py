@@ -22,6 +22,10 @@ and it is served only to a reader who wrote none of its stories (the authors' id
 server-side, and never shown). With REDIS_URL the pages are shared by every worker and host; without it each
 worker keeps its own, and the generation is also stamped on a file in the instance folder so a write in one
 worker shows in the others at once.
+
+A form page (`kept_form`, e.g. the empty compose page) is kept the same way when its `version()` says this
+request shows the empty form (no draft restored, no query arguments); its one-time submission key is a slot
+too, written afresh at each request, so the double-submit guard stays unique per render.
 """
 
 from __future__ import annotations
@@ -51,6 +55,16 @@ from forum.text import normalise_tag
 
 KEPT_ENDPOINTS = ("feeds.home", "feeds.tag_page")
 _marker: ContextVar[str | None] = ContextVar("member_page_marker", default=None)
+
+
+def kept_rendering() -> bool:
+    """Whether a kept page is being rendered now (its slots are markers)."""
+    return _marker.get() is not None
+
+
+def not_kept() -> None:
+    """Called by a view whose page, this time, shows something of the reader's own: render it, keep nothing."""
+    g.member_page_not_kept = True
 
 
 def slot(name: str) -> Markup | None:
@@ -132,13 +146,16 @@ def keep_personal_page(app: Flask, endpoint: str, version: Callable[[], str]) ->
         app.view_functions[endpoint] = member_kept(app.view_functions[endpoint])
 
 
-def _reader_key() -> str | None:
+def _reader_key(form_version: Callable[[], str | None] | None = None) -> str | None:
     """A digest of everything that decides this reader's page besides her slots, or None: not kept for her."""
     user = current_user
     if not getattr(user, "is_authenticated", False) or user.is_moderator:
         return None
     if "_flashes" in session:
         return None
+    if form_version is not None:
+        version = form_version()
+        return None if version is None else f"form:{version}"
     personal = _PERSONAL.get(request.endpoint or "")
     if personal is not None:
         return f"{user.id}:{personal()}"
@@ -169,6 +186,11 @@ def register_slot_writers(
     unread: Callable[[], str], owner: Callable[[], str], relative_time: Callable[[datetime, datetime], str]
 ) -> None:
     _writers.update(unread=unread, owner=owner, time=relative_time)
+
+
+def register_slot_writer(name: str, writer: Callable[[], str]) -> None:
+    """One more per-request bit (e.g. a form's one-time submission key: "key"), written at every fill."""
+    _writers[name] = writer
 
 
 def _fill(segments: tuple[str, ...]) -> str:
@@ -215,14 +237,16 @@ def _lookup(key: str) -> tuple[Any, str | None]:
     return generation, _fill(segments)
 
 
-def member_kept(view: Callable[..., Any]) -> Callable[..., Any]:
+def member_kept(
+    view: Callable[..., Any], form_version: Callable[[], str | None] | None = None
+) -> Callable[..., Any]:
     """Serve this feed view to signed-in members from a kept page when one fits them, keeping what it renders."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if request.method != "GET" or not enabled():
             return view(*args, **kwargs)
-        reader = _reader_key()
+        reader = _reader_key(form_version)
         if reader is None:
             return view(*args, **kwargs)
         key = f"mpage:{request.full_path}|{reader}"
@@ -231,26 +255,39 @@ def member_kept(view: Callable[..., Any]) -> Callable[..., Any]:
             return current_app.response_class(body, mimetype="text/html")
         marker = _nonce()
         g.pop("member_page_authors", None)
+        g.pop("member_page_not_kept", None)
         token = _marker.set(marker)
         try:
             result = view(*args, **kwargs)
         finally:
             _marker.reset(token)
+        status = 200
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], str):
+            result, status = result  # a form view's (page, status)
         if not isinstance(result, str):
             return result  # a redirect or a response of its own: nothing to keep
         segments = _segments(result, marker)
         authors = g.pop("member_page_authors", None)
-        if authors is None and request.endpoint in _PERSONAL:
-            authors = frozenset()  # hers alone: kept under her id
+        if authors is None and (request.endpoint in _PERSONAL or form_version is not None):
+            authors = frozenset()  # hers alone (kept under her id), or a form page showing no one's posts
+        if g.pop("member_page_not_kept", False) or status != 200:
+            authors = None  # this rendering showed something of hers after all (a draft): fill, keep nothing
         if generation is not None and authors is not None and current_user.id not in authors:
             lifetime = pagecache.lifetime(key)
             try:
                 cache.set(key, (generation, time.time() + lifetime, authors, segments), timeout=int(lifetime))
             except Exception:  # noqa: BLE001
                 current_app.logger.warning("member page cache unavailable", exc_info=True)
-        return _fill(segments)
+        return _fill(segments) if status == 200 else (_fill(segments), status)
 
     return wrapper
+
+
+def kept_form(version: Callable[[], str | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Keep this form view's GET page for signed-in members under `version()`: what the page shows of hers
+    (a string), or None when this request shows something of her own (a restored draft...) and renders as
+    usual. The view puts `slot("key")` in its one-time submission key while a kept page is rendered."""
+    return lambda view: member_kept(view, version)
 
 
 def init_app(app: Flask) -> None:

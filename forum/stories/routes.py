@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from forum import drafts
+from forum import drafts, memberpages
 from forum import text as textlib
 from forum.errors import ForumError, ValidationFailed
 from forum.extensions import db, limiter
-from forum.models import CONTENT_NOTES, Reply, Story
+from forum.models import CONTENT_NOTES, Draft, Reply, Story
 from forum.params import page_arg, row_id
 from forum.permissions import require
 from forum.stories import kept, queries, rules, services  # noqa: F401  (rules registers permission predicates)
@@ -26,7 +27,7 @@ from forum.stories.forms import (
     StoryForm,
     UpdateForm,
 )
-from forum.typed_text import TypedText, keeps_typed_text, restore, stash_owner
+from forum.typed_text import TypedText, keeps_typed_text, new_submission_key, restore, stash_owner
 
 bp = Blueprint("stories", __name__)
 REACTION_LABELS = {
@@ -69,7 +70,22 @@ def _millis(draft: Any) -> int | None:
     return int(draft.updated_at.timestamp() * 1000) if draft.updated_at else None
 
 
+def empty_compose_version() -> str | None:
+    """The compose page is the same empty form for every member (her header bits, CSRF token and one-time
+    key are slots): kept once (forum.memberpages) unless this request restores or prefills anything."""
+    if request.args:
+        return None
+    has_draft = db.session.scalar(  # a column, not the row: no ORM object for the common "none"
+        sa.select(Draft.id).where(Draft.user_id == current_user.id, Draft.key == "story").limit(1)
+    )
+    return None if has_draft is not None else "empty"
+
+
+memberpages.register_slot_writer("key", new_submission_key)
+
+
 @bp.route("/stories/new", methods=["GET", "POST"])
+@memberpages.kept_form(empty_compose_version)
 @keeps_typed_text(
     StoryForm,
     template="stories/compose.html",
@@ -86,6 +102,9 @@ def compose(typed: TypedText) -> Any:
         if saved is not None:
             typed.fill(saved)
             draft_at = _millis(saved) if saved is not restored else None
+            memberpages.not_kept()  # her draft is on this page: never kept
+        elif memberpages.kept_rendering():
+            form.submission_key.data = memberpages.slot("key")  # a fresh one-time key at every fill
     story = typed.attempt(
         lambda: services.publish_story(
             current_user,
