@@ -10,10 +10,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, g, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_caching.backends.simplecache import SimpleCache
 
-from forum import create_app
+from forum import create_app, fragments
 from forum.config import TestConfig, normalise_database_url
-from forum.extensions import db, limiter
+from forum.extensions import cache, db, limiter
 from forum.models import User
 from tests import factories
 
@@ -84,6 +85,26 @@ def _shared_limiter_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     and the session's app would otherwise start answering 429 in later tests."""
     for name in ("enabled", "initialized", "_storage", "_limiter"):
         monkeypatch.setattr(limiter, name, getattr(limiter, name, None), raising=False)
+
+
+@pytest.fixture
+def embed_on_write(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """New stories are embedded in the request, into a similar index this test starts afresh."""
+    monkeypatch.setitem(app.config, "SIMILAR_EMBED_ON_WRITE", True)
+    app.extensions.pop("similar_index", None)
+    yield
+    app.extensions.pop("similar_index", None)
+
+
+@pytest.fixture
+def page_cache(app: Flask) -> Iterator[SimpleCache]:
+    """A real (in-process) cache in place of the tests' NullCache, so members' pages are kept."""
+    original = app.extensions["cache"][cache]
+    backend = SimpleCache(default_timeout=30)
+    app.extensions["cache"][cache] = backend
+    fragments.clear_local()
+    yield backend
+    app.extensions["cache"][cache] = original
 
 
 @pytest.fixture

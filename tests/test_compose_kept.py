@@ -6,14 +6,12 @@ from the keep."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask, template_rendered
-from flask_caching.backends.simplecache import SimpleCache
 
-from forum import drafts, fragments
-from forum.extensions import cache, db
+from forum import drafts
+from forum.extensions import db
 from forum.models import Story
 from tests.factories import make_story, make_user, signed_in_client
 from tests.test_member_kept_pages import fresh, get, tokens_are_hers
@@ -57,17 +55,6 @@ def rendered_templates(client, url: str) -> tuple[str, list[str]]:
 
 def kept_entries(cache) -> list[str]:
     return [str(key) for key in cache._cache if str(key).startswith("mpage:/stories/new")]
-
-
-@pytest.fixture
-def page_cache(app: Flask) -> Iterator[SimpleCache]:
-    """A real (in-process) cache in place of the tests' NullCache."""
-    original = app.extensions["cache"][cache]
-    backend = SimpleCache(default_timeout=30)
-    app.extensions["cache"][cache] = backend
-    fragments.clear_local()
-    yield backend
-    app.extensions["cache"][cache] = original
 
 
 @pytest.fixture

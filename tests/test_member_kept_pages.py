@@ -5,32 +5,18 @@ her own anonymous story, her blocks and mutes, whether she follows a tag) to ano
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask, g
-from flask_caching.backends.simplecache import SimpleCache
 from itsdangerous import URLSafeTimedSerializer
 
-from forum import fragments
 from forum.care.preferences import block_author_of, save_preferences
-from forum.extensions import cache, db
+from forum.extensions import db
 from forum.following import services as following
 from forum.models import Tag
 from forum.stories import services
 from tests.factories import make_story, make_user, signed_in_client
 from tests.test_query_counts import counted
-
-
-@pytest.fixture
-def page_cache(app: Flask) -> Iterator[SimpleCache]:
-    """A real (in-process) cache in place of the tests' NullCache."""
-    original = app.extensions["cache"][cache]
-    backend = SimpleCache(default_timeout=30)
-    app.extensions["cache"][cache] = backend
-    fragments.clear_local()
-    yield backend
-    app.extensions["cache"][cache] = original
 
 
 def get(client, url: str) -> tuple[str, list[str]]:

@@ -29,13 +29,10 @@ NURSERY = [
 
 
 @pytest.fixture(autouse=True)
-def fresh_parts(app, monkeypatch):
-    monkeypatch.setitem(app.config, "SIMILAR_EMBED_ON_WRITE", True)
-    app.extensions.pop("similar_index", None)
+def fresh_parts(embed_on_write):
     fragments.clear_local()
     yield
     fragments.clear_local()
-    app.extensions.pop("similar_index", None)
 
 
 def _without_keys(html: str) -> str:

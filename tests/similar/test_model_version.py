@@ -19,12 +19,7 @@ STORIES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def embed_on_write(app, monkeypatch):
-    monkeypatch.setitem(app.config, "SIMILAR_EMBED_ON_WRITE", True)
-    app.extensions.pop("similar_index", None)
-    yield
-    app.extensions.pop("similar_index", None)
+pytestmark = pytest.mark.usefixtures("embed_on_write")
 
 
 @pytest.fixture
