@@ -159,11 +159,14 @@ def register_events(app: Flask) -> None:
 
 
 def register_page_cache(app: Flask) -> None:
-    from forum import fragments, pagecache
+    from forum import fragments, memberpages, pagecache
 
     # Story cards and replies kept by id and version, dropped on every post signal: before the page cache,
     # which listens last, so a page is never stored from a fragment that is about to go.
     fragments.init_app(app)
+    # Members' kept pages (feed, notifications, the empty compose form) wrapped first, so the visitors' page
+    # cache, wrapped around them, serves a visitor before anything asks who is signed in.
+    memberpages.init_app(app)
     pagecache.init_app(app)
 
 

@@ -20,8 +20,8 @@ with a flashed message waiting, and a page holding one of the reader's own stori
 (posted anonymously)" and carries her Edit link): a page is kept only when no card on it is the renderer's own,
 and it is served only to a reader who wrote none of its stories (the authors' ids are kept with the page,
 server-side, and never shown). With REDIS_URL the pages are shared by every worker and host; without it each
-worker keeps its own, and the generation is also stamped on a file in the instance folder so a write in one
-worker shows in the others at once.
+worker keeps its own, under forum.pagecache's member generation (also stamped on a file in the instance folder,
+so a write in one worker shows in the others at once).
 
 A form page (`kept_form`, e.g. the empty compose page) is kept the same way when its `version()` says this
 request shows the empty form (no draft restored, no query arguments); its one-time submission key is a slot
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import time
 from collections.abc import Callable
@@ -85,39 +84,6 @@ def enabled() -> bool:
     return bool(current_app.config.get("MEMBER_PAGE_CACHE_ENABLED", True)) and not isinstance(
         cache.cache, NullCache
     )
-
-
-def _shared() -> bool:
-    return current_app.config.get("CACHE_TYPE") == "RedisCache"
-
-
-def _stamp_path() -> str:
-    return os.path.join(current_app.instance_path, "pagecache-generation")
-
-
-def stamp_generation() -> None:
-    """Without Redis each worker has its own generation: mark the change on a file its neighbours look at."""
-    if _shared():
-        return
-    path = _stamp_path()
-    now = time.time_ns()
-    try:
-        os.utime(path, ns=(now, now))  # explicit times are kept to the nanosecond (no coarse clock tick)
-    except FileNotFoundError:
-        with open(path, "a"):
-            pass
-        os.utime(path, ns=(now, now))
-    except OSError:  # noqa: PERF203 - the lifetime still bounds staleness
-        current_app.logger.warning("could not stamp the page generation", exc_info=True)
-
-
-def _stamp() -> int:
-    if _shared():
-        return 0
-    try:
-        return os.stat(_stamp_path()).st_mtime_ns
-    except OSError:
-        return 0
 
 
 def _tag_follow_key() -> str:
@@ -228,7 +194,7 @@ def _lookup(key: str) -> tuple[Any, str | None]:
     except Exception:  # noqa: BLE001 - a cache outage must never take pages down: render instead
         current_app.logger.warning("member page cache unavailable", exc_info=True)
         return None, None
-    generation = (generation or 0, _stamp())
+    generation = pagecache.member_generation(generation)
     if not entry or entry[0] != generation or time.time() >= entry[1]:
         return generation, None
     _, _, authors, segments = entry
@@ -291,6 +257,8 @@ def kept_form(version: Callable[[], str | None]) -> Callable[[Callable[..., Any]
 
 
 def init_app(app: Flask) -> None:
+    """Wrap the kept endpoints; called before forum.pagecache wraps them, so a visitor's cached page is served
+    before anything asks who is signed in."""
     app.config.setdefault("MEMBER_PAGE_CACHE_ENABLED", True)
     for endpoint in KEPT_ENDPOINTS:
         if endpoint in app.view_functions:

@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, make_response, request, session
 
-from forum import events, memberpages
+from forum import events
 from forum.extensions import cache
 
 GENERATION_KEY = "pagecache:generation"
@@ -176,9 +176,48 @@ def visitor_cached(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _shared() -> bool:
+    return current_app.config.get("CACHE_TYPE") == "RedisCache"
+
+
+def _stamp_path() -> str:
+    return os.path.join(current_app.instance_path, "pagecache-generation")
+
+
+def _stamp_generation() -> None:
+    """Without Redis each worker has its own generation: mark the change on a file its neighbours look at."""
+    if _shared():
+        return
+    path = _stamp_path()
+    now = time.time_ns()
+    try:
+        os.utime(path, ns=(now, now))  # explicit times are kept to the nanosecond (no coarse clock tick)
+    except FileNotFoundError:
+        with open(path, "a"):
+            pass
+        os.utime(path, ns=(now, now))
+    except OSError:  # noqa: PERF203 - the lifetime still bounds staleness
+        current_app.logger.warning("could not stamp the page generation", exc_info=True)
+
+
+def _stamp() -> int:
+    if _shared():
+        return 0
+    try:
+        return os.stat(_stamp_path()).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def member_generation(generation: int | None) -> tuple[int, int]:
+    """The generation members' kept pages (forum.memberpages) are stored under: the cached counter read with
+    the page, and without a shared cache also the instance file's stamp, which every worker's write touches."""
+    return (generation or 0, _stamp())
+
+
 def invalidate(*_args: Any, **_extra: Any) -> None:
     """Make every cached page stale (called after every content write)."""
-    memberpages.stamp_generation()
+    _stamp_generation()
     try:
         if cache.cache.inc(GENERATION_KEY) is None:
             cache.set(GENERATION_KEY, 1, timeout=0)
@@ -187,9 +226,6 @@ def invalidate(*_args: Any, **_extra: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    # Members' feed pages, kept by page and kind of reader under the same generation: wrapped first, so a
-    # visitor's cached page is served before anything asks who is signed in.
-    memberpages.init_app(app)
     for endpoint in CACHED_ENDPOINTS:
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = visitor_cached(app.view_functions[endpoint])
