@@ -1,6 +1,6 @@
 """Compare ways of fitting the care classifier by cross-validation on the TRAINING data only.
 
-    nice python -m bench.care_cv                      # every method in forum.care.training.METHODS
+    nice python -m bench.care_cv                      # every method in forum.care.methods.METHODS
     nice python -m bench.care_cv --method logistic    # some of them
     SIMILAR_MODEL=minilm nice python -m bench.care_cv # on the other embedding model
 
@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from forum.care import classifier, training  # noqa: E402
 from forum.care.detector import default_embedder  # noqa: E402
+from forum.care.methods import METHODS  # noqa: E402
 from forum.care.operating import choose_threshold, log_loss  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -112,7 +113,7 @@ def keep(results: list[dict[str, Any]]) -> str | None:
     fit = [r for r in results if r["folds"] == "writer" and r[key]["lowest_kind"][1] >= KIND_FLOOR]
     if not fit:
         return None
-    methods = training.METHODS
+    methods = METHODS
     logistic = [r for r in fit if not methods[r["method"]].hidden]
     hidden = [r for r in fit if methods[r["method"]].hidden]
     best = max(logistic, key=lambda r: r[key]["precision"]) if logistic else None
@@ -169,7 +170,7 @@ def report(results: list[dict[str, Any]], header: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", action="append", default=[], help="a name in training.METHODS (repeat)")
+    parser.add_argument("--method", action="append", default=[], help="a name in METHODS (repeat)")
     parser.add_argument("--no-stratified", action="store_true", help="skip the 5-fold stratified baseline")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -182,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = ROOT / "instance" / "care" / f"vectors-{classifier.model_path(model_id).stem}.npz"
     rows = training.load_training()
     texts = training.prepare(rows, embedder, cache)
-    names = args.method or list(training.METHODS)
-    methods = [replace(training.METHODS[n], folds="writer") for n in names]
+    names = args.method or list(METHODS)
+    methods = [replace(METHODS[n], folds="writer") for n in names]
     if not args.no_stratified:  # the first method as the earlier folds measured it, for comparison
         methods.insert(0, replace(methods[0], name=f"{methods[0].name} [5-fold]", folds="stratified"))
     results: list[dict[str, Any]] = []

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so `python bench/care_quality.py` works too
 from forum.care.classifier import Classifier, engine_model_id  # noqa: E402
 from forum.care.detector import Detector, default_embedder  # noqa: E402
-from forum.care.training import VectorCache  # noqa: E402
+from forum.care.prepared import VectorCache  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 AUTHOR_SPLIT = DATA / "care_eval"  # every writer-*.jsonl in it is one author-split set

@@ -26,13 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from forum.care.fitting import (  # noqa: F401 - Design, fit_logistic and fit_mlp are part of this interface
-    Design,
-    Stage1,
-    fit_logistic,
-    fit_mlp,
-    sigmoid,
-)
+from forum.care.fitting import Design, Stage1, sigmoid
 from forum.care.rules import normalise
 from forum.similar import engine
 
@@ -90,25 +84,12 @@ def model_path(model_id: str, directory: Path = DATA) -> Path:
 
 
 def ngram_indices(text: str, buckets: int = NGRAM_BUCKETS) -> np.ndarray:
-    """The hashed word uni- and bigrams of a normalised text (distinct bucket numbers)."""
+    """The hashed word uni- and bigrams of a normalised text (distinct bucket numbers; a row's values are
+    L2-normalised in the Design): embeddings blur the small words that carry negation, tense and destination
+    ("to a beach for a week", "two years ago")."""
     words = normalise(text).split()
     grams = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
     return np.unique(np.array([zlib.crc32(g.encode()) % buckets for g in grams], dtype=np.int64))
-
-
-def ngram_features(texts: list[str], buckets: int = NGRAM_BUCKETS) -> np.ndarray:
-    """Hashed word uni- and bigrams of the normalised texts (L2-normalised rows): embeddings blur the small
-    words that carry negation, tense and destination ("to a beach for a week", "two years ago")."""
-    out = np.zeros((len(texts), buckets))
-    for row, text in enumerate(texts):
-        found = ngram_indices(text, buckets)
-        out[row, found] = 1.0 / np.sqrt(max(len(found), 1))
-    return out
-
-
-def unit_features(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-    """Stage-1 input: each unit's embedding beside its hashed n-grams."""
-    return np.hstack([np.asarray(vectors, dtype=np.float64), ngram_features(texts)])
 
 
 def unit_spans(count: int, widths: tuple[int, ...] = WIDTHS) -> list[tuple[int, int]]:
@@ -211,12 +192,8 @@ class Classifier:
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """Stage-1 crisis probability of each unit, from its embedding and its text."""
-        vectors = np.asarray(vectors, dtype=np.float64)
-        if len(self.weights) > vectors.shape[1]:
-            linear = unit_features(vectors, texts) @ self.weights
-        else:  # a stage 1 trained without n-grams
-            linear = vectors @ self.weights
-        return sigmoid(linear + self.bias + self.stage1.hidden_logits(vectors))
+        design = Design(vectors, [ngram_indices(text) for text in texts], NGRAM_BUCKETS)
+        return sigmoid(self.stage1.design_logits(design))
 
     def post_probability(self, features: np.ndarray) -> float:
         """The calibrated probability that a text needs the card, from its stage-2 features."""

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from forum.care import classifier, services, training
+from forum.care import classifier, operating, services, training
 from forum.care.detector import default_embedder
 from forum.care.feedback import write_labels
 
@@ -70,7 +70,7 @@ def retrain(labels: Path | None, model_dir: Path | None, dry_run: bool) -> None:
     cache = Path(current_app.instance_path) / "care" / f"vectors-{classifier.model_path(model_id).stem}.npz"
     click.echo(f"training on {model_id} (sentence vectors cached in {cache}) ...")
     model, figures = training.train(embedder, [labels] if labels else [], cache_path=cache)
-    for line in training.describe(figures):
+    for line in operating.describe(figures):
         click.echo(line)
     if dry_run:
         click.echo("dry run: nothing written")

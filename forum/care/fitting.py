@@ -131,12 +131,9 @@ class Stage1:
     def design_logits(self, design: Design) -> np.ndarray:
         """Logits of a Design's rows (its n-gram columns are read only when the weights cover them)."""
         d = design.dense.shape[1]
-        linear = design.dense @ self.weights[:d] + self.bias
-        if len(self.weights) > d and design.buckets:
-            linear += np.bincount(
-                design.rows, weights=design.vals * self.weights[d:][design.cols], minlength=len(design)
-            )
-        return linear + self.hidden_logits(design.dense)
+        covered = len(self.weights) > d and design.buckets  # a stage 1 trained without n-grams reads none
+        linear = design.dot(self.weights) if covered else design.dense @ self.weights[:d]
+        return linear + self.bias + self.hidden_logits(design.dense)
 
 
 def fit_mlp(

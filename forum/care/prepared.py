@@ -65,15 +65,6 @@ class Prepared:
         grams = [ngram_indices(t) for t in texts]
         return cls(row, np.vstack([units, whole[None, :]]).astype(np.float32), grams, spans, guarded, phrase)
 
-    def restricted(self, widths: tuple[int, ...]) -> Prepared:
-        """The same text with only the units of the given widths (for comparing unit schemes)."""
-        keep = [i for i, (a, b) in enumerate(self.spans) if b - a in widths]
-        index = [*keep, len(self.spans)]
-        spans = [self.spans[i] for i in keep]
-        return Prepared(
-            self.row, self.vectors[index], [self.grams[i] for i in index], spans, self.guarded, self.phrase
-        )
-
     def logits(self, model: Stage1) -> np.ndarray:
         """Stage-1 logits of the units, then of the whole text."""
         return model.design_logits(Design(self.vectors, self.grams, NGRAM_BUCKETS))

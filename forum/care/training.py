@@ -38,37 +38,28 @@ from forum.care.classifier import (
     STAGE2,
     WIDTHS,
     Classifier,
-    Design,
     Embedder,
-    Stage1,
     engine_model_id,
-    fit_logistic,
-    fit_mlp,
     plain_features,
-    sigmoid,
     text_features,
 )
-from forum.care.methods import (  # noqa: F401 - re-exported: part of this module's interface
+from forum.care.fitting import Design, Stage1, fit_logistic, fit_mlp, sigmoid
+from forum.care.methods import (
     BACKGROUND_SHORT,
     LABELLED_WRITER_MIN,
     METHOD,
-    METHODS,
     Method,
     folds_for,
-    folds_of,
     is_labelled_writer,
     per_writer,
     weights_for,
-    writer_folds,
 )
-from forum.care.operating import (  # noqa: F401 - choose_threshold and describe are part of this interface
+from forum.care.operating import (
     choose_operating_point,
-    choose_threshold,
-    describe,
     figures_for,
     log_loss,
 )
-from forum.care.prepared import Prepared, VectorCache, prepare  # noqa: F401 - re-exported
+from forum.care.prepared import Prepared, prepare
 
 log = logging.getLogger(__name__)
 

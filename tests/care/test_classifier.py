@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from forum.care import classifier as clf
-from forum.care import training
+from forum.care import fitting, methods, operating, training
 from forum.care.classifier import Classifier, ModelMismatch, load_classifier
 from forum.care.detector import Detector
 from forum.care.training import Labelled
@@ -82,8 +82,8 @@ def test_logistic_regression_is_deterministic_and_fits() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 20))
     y = (x[:, 0] + 0.1 * rng.normal(size=300) > 0).astype(float)
-    w1, b1 = clf.fit_logistic(x, y, 1.0)
-    w2, b2 = clf.fit_logistic(x, y, 1.0)
+    w1, b1 = fitting.fit_logistic(x, y, 1.0)
+    w2, b2 = fitting.fit_logistic(x, y, 1.0)
     assert np.array_equal(w1, w2) and b1 == b2
     assert ((x @ w1 + b1 > 0) == y).mean() > 0.95
 
@@ -113,21 +113,21 @@ def test_training_reports_cross_validated_figures(trained) -> None:
     assert set(cv["carded_by_kind"]) == {"risk", "safe"}
     assert figures["model_id"] == model.model_id == "hash-words-v1"
     assert figures["version"].startswith("care-") and 0 < model.threshold < 1
-    lines = training.describe(figures)
+    lines = operating.describe(figures)
     assert "cross-validated" in lines[2] and any("risk" in line for line in lines)
 
 
 def test_threshold_reaches_the_recall_target() -> None:
     y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 1], dtype=float)
     probs = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.55, 0.1])
-    threshold = training.choose_threshold(probs, y, target=0.8)
+    threshold = operating.choose_threshold(probs, y, target=0.8)
     assert ((probs >= threshold) & (y == 1)).sum() / y.sum() >= 0.8
     assert threshold == 0.55
 
 
 def test_folds_are_stratified_by_kind() -> None:
     rows = tiny_rows()
-    folds = training.folds_of(rows, folds=5)
+    folds = methods.folds_of(rows, folds=5)
     for kind in ("risk", "safe"):
         counts = np.bincount([f for f, r in zip(folds, rows, strict=True) if r.kind == kind], minlength=5)
         assert counts.max() - counts.min() <= 1
@@ -215,7 +215,7 @@ def many_writers_rows() -> list[Labelled]:
 
 def test_writer_folds_hold_out_each_writer_whole() -> None:
     rows = many_writers_rows()
-    folds = training.writer_folds(rows)
+    folds = methods.writer_folds(rows)
     assert folds is not None and set(folds.tolist()) == {0, 1, 2}
     for writer in ("writer-x", "writer-y", "writer-z"):
         assert len({f for f, r in zip(folds, rows, strict=True) if r.writer == writer}) == 1
@@ -223,7 +223,7 @@ def test_writer_folds_hold_out_each_writer_whole() -> None:
     spread = [f for f, r in zip(folds, rows, strict=True) if r.writer == training.BACKGROUND_WRITER]
     assert set(spread) == {0, 1, 2}
     # Fewer than three writers with enough texts: no writer folds (the stratified ones are used instead).
-    assert training.writer_folds([r for r in rows if r.writer != "writer-z"]) is None
+    assert methods.writer_folds([r for r in rows if r.writer != "writer-z"]) is None
     method = training.Method("test", folds="writer")
     assert training.folds_for([r for r in rows if r.writer != "writer-z"], method)[1] == "stratified"
 
@@ -271,8 +271,8 @@ def test_the_hidden_layer_fit_is_deterministic_and_stops_where_asked() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 6)).astype(np.float32)
     y = ((x[:, 0] * x[:, 1]) > 0).astype(float)  # not linearly separable: the hidden layer has work to do
-    first = clf.fit_mlp(x, y, np.zeros(200), 1e-3, hidden=8, checkpoints=(5, 60), rate=0.01)
-    second = clf.fit_mlp(x, y, np.zeros(200), 1e-3, hidden=8, checkpoints=(5, 60), rate=0.01)
+    first = fitting.fit_mlp(x, y, np.zeros(200), 1e-3, hidden=8, checkpoints=(5, 60), rate=0.01)
+    second = fitting.fit_mlp(x, y, np.zeros(200), 1e-3, hidden=8, checkpoints=(5, 60), rate=0.01)
     assert set(first) == {5, 60} and all(
         np.array_equal(a, b) for a, b in zip(first[60][:3], second[60][:3], strict=True)
     )
