@@ -146,14 +146,13 @@ def _before_write_statement(with_anyones: bool) -> sa.CompoundSelect:
 _BEFORE_WRITE = {wanted: _before_write_statement(wanted) for wanted in (False, True)}
 
 
-def _recent_posts(since: Any, author_id: int | None = None, limit: int = NEAR_DUPLICATE_POSTS) -> list[Any]:
-    """(author id, body) of the latest stories and replies since a time, by one author or by anyone (anyone's:
-    among the latest `limit` of each, ids growing with time)."""
+def _recent_posts(since: Any) -> list[Any]:
+    """(author id, body) of anyone's latest stories and replies since a time (among the latest
+    NEAR_DUPLICATE_POSTS of each, ids growing with time)."""
     connection = db.session.connection()
-    params = {"since": since, "limit": limit, "author_id": author_id}
     rows: list[Any] = []
     for model in (Story, Reply):
-        found = connection.execute(_RECENT[(model, author_id is not None)], params)
+        found = connection.execute(_RECENT[(model, False)], {"limit": NEAR_DUPLICATE_POSTS})
         rows += [(author, body) for author, body, created in found if created >= since]
     return rows
 
