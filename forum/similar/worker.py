@@ -277,6 +277,8 @@ class WorkerIndex:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         fresh = WorkerIndex(self.spec, self.ann_threshold, self.directory)
         fresh.stored_model = self.stored_model
+        # _usable reads the served files' delta (too many changes: rebuild); _load_all replaces it.
+        fresh.index = self.index
 
         def reload() -> None:
             with app.app_context():
