@@ -184,3 +184,26 @@ def test_import_and_rebuild_commands(runner, tmp_path):
     assert rebuilt.exit_code == 0 and "2 stories embedded" in rebuilt.output
     db.session.expire_all()
     assert all(db.session.get(Story, r["id"]).embedding is not None for r in rows)
+
+
+def test_an_anonymous_story_is_never_listed_beside_its_authors_named_ones(app, member, other_member):
+    """Her own stories are the closest texts to each other: pairing her anonymous story with a named one (on
+    either page, the panel or the API) would put her name to it."""
+    named = services.publish_story(other_member, title="Clinging at the door", body=DROP_OFF[0][1])
+    hidden = services.publish_story(
+        other_member,
+        title="Clinging at the nursery door",
+        body="My son screams don't leave me and clings to my legs at nursery every single morning.",
+        anonymous=True,
+    )
+    stranger = services.publish_story(make_user(pseudonym="Stranger"), title="Daycare", body=DROP_OFF[1][1])
+    reader = app.test_client()
+    login(reader, member)
+    for client in (reader, app.test_client()):
+        assert named.id not in ids(client.get(f"/api/stories/{hidden.id}/similar"))
+        assert hidden.id not in ids(client.get(f"/api/stories/{named.id}/similar"))
+        assert stranger.id in ids(client.get(f"/api/stories/{hidden.id}/similar"))
+        page = client.get(f"/stories/{hidden.id}").get_data(as_text=True)
+        assert f"/stories/{named.id}" not in page and f"/stories/{stranger.id}" in page
+        page = client.get(f"/stories/{named.id}").get_data(as_text=True)
+        assert f"/stories/{hidden.id}" not in page and f"/stories/{stranger.id}" in page

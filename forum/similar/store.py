@@ -207,11 +207,24 @@ def _matches(
 
 
 def similar_to_story(story: Story, viewer: Any = None, k: int = 5) -> list[Match]:
-    """Published stories closest to this one (never itself, never the viewer's own)."""
+    """Published stories closest to this one (never itself, never the viewer's own, never one that would
+    point at an anonymous author: not_paired_with)."""
     vector = stored_vector(story.embedding, current_model())
     if vector is None:
         return []
-    return _matches(vector, viewer, k, {story.id})
+    return _matches(vector, viewer, k, not_paired_with(story))
+
+
+def not_paired_with(story: Story) -> set[int]:
+    """The story and its author's stories that may not be listed beside it: on an anonymous story all of hers,
+    on a named one her anonymous ones. Her own stories are often the closest texts there are (the same child,
+    the same nursery), so listing one beside the other would match the anonymous story to her name."""
+    if story.author_id is None:
+        return {story.id}
+    query = sa.select(Story.id).where(Story.author_id == story.author_id, Story.id != story.id)
+    if not story.anonymous:
+        query = query.where(Story.anonymous.is_(True))
+    return {story.id, *db.session.scalars(query)}
 
 
 def similar_to_text(text: str, viewer: Any = None, k: int = 3) -> list[Match]:
@@ -249,9 +262,10 @@ def story_neighbours(story: Story, k: int = 5, threshold: float = 0.3, limit: in
         return None
     index = worker_index()
     index.refresh()
-    raw = index.index.search(vector, limit, frozenset({story.id}))
+    excluded = not_paired_with(story)
+    raw = index.index.search(vector, limit, frozenset(excluded))
     close = [i for i, score in raw if score >= threshold]
-    return Neighbours(candidates(vector, k, {story.id}, nearest=raw), _count_parents(close, story))
+    return Neighbours(candidates(vector, k, excluded, nearest=raw), _count_parents(close, story))
 
 
 def panel_matches(story: Story, neighbours: Neighbours, viewer: Any, k: int = 5) -> tuple[list[Match], int]:
