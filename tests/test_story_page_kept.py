@@ -16,6 +16,7 @@ from forum.care.preferences import block_author_of
 from forum.extensions import db
 from forum.models import Notification
 from forum.similar import feedback
+from forum.similar import store as similar_store
 from forum.stories import services
 from tests.factories import make_story, make_user, signed_in_client
 from tests.test_query_counts import counted, statements_for
@@ -302,3 +303,18 @@ def test_reply_pages_count_every_reply_even_past_the_end(app, thread):
     assert "33 replies" in second and "Page 2 of 2" in second and "number 29" in second
     past = reader.get(f"/stories/{story.id}?page=9").get_data(as_text=True)
     assert "33 replies" in past and "number 29" not in past
+
+
+def test_a_story_waiting_for_its_vector_is_embedded_once_for_all_its_readers(
+    app, monkeypatch, member, other_member
+):
+    """Posted moments ago, before the similar.embed job ran: its page computes a vector for itself, once."""
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    story = make_story(member, title="Clinging", body=NURSERY[0][1])
+    assert story.embedding is None
+    computed = []
+    real = similar_store.story_vector
+    monkeypatch.setattr(similar_store, "story_vector", lambda s: computed.append(s.id) or real(s))
+    for reader in (other_member, make_user(pseudonym="ThirdReader"), other_member):
+        assert signed_in_client(app, reader).get(f"/stories/{story.id}").status_code == 200
+    assert computed == [story.id]

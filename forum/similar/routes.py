@@ -191,9 +191,9 @@ def _index_version(story: Story, *settings: Any) -> str:
 
 
 def kept_neighbours(story: Story, k: int) -> store.Neighbours | None:
-    """The story page panel's candidates and count of close parents (store.story_neighbours), kept."""
-    if story.embedding is None:  # a story posted moments ago: its page computes a vector for itself
-        return store.story_neighbours(story, k)
+    """The story page panel's candidates and count of close parents (store.story_neighbours), kept. A story
+    posted moments ago, whose vector is not stored yet, has its page's vector computed once and kept too: the
+    version changes when the similar.embed job stores the vector."""
     ver = _index_version(story, "panel", k)
     found = fragments.get_many("similar-panel", {story.id: ver}).get(story.id)
     if found is not None:
