@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, current_app
+from markupsafe import Markup
 
 from forum import events
 from forum.extensions import cache
@@ -141,6 +142,38 @@ def drop_changed(_sender: Any = None, changes: Any = None, item: Any = None, **_
     forget("card", stories)
     forget("story", stories)
     forget("reply", replies)
+
+
+# A kept fragment may carry slots ("\x00name\x00") where one reader's own bits go (her reaction buttons' state,
+# her CSRF token, relative times): the fragment is kept with them and filled at each request.
+SLOT = "\x00"
+
+
+def slot(name: str) -> str:
+    return f"{SLOT}{name}{SLOT}"
+
+
+def slotted(html: str, value: str, name: str) -> str:
+    """The fragment with this reader's value, where it was rendered, turned into a slot."""
+    return html.replace(value, slot(name)) if value else html
+
+
+def state_slots(kind: str) -> tuple[str, str, str]:
+    """The slots of one toggle button's state: its wanted value, its "is-on" class, its aria-pressed."""
+    return slot(f"w{kind}"), slot(f"o{kind}"), slot(f"p{kind}")
+
+
+def state_values(kind: str, want: str, on_class: str, pressed: str) -> dict[str, str]:
+    """What fills state_slots(kind) for this reader."""
+    return {f"w{kind}": want, f"o{kind}": on_class, f"p{kind}": pressed}
+
+
+def fill(html: str, values: dict[str, str]) -> Markup:
+    """A kept fragment with its slots filled (every odd part of the split is a slot's name)."""
+    parts = html.split(SLOT)
+    parts[1::2] = [values[name] for name in parts[1::2]]
+    # HTML this app rendered (autoescaped) and kept; the values are rendered Markup or escaped by the caller.
+    return Markup("".join(parts))  # nosec B704
 
 
 def init_app(app: Flask) -> None:

@@ -60,7 +60,6 @@ class Verdicts(dict[int, str]):
         return "true" if self.get(match_id) == value else "false"
 
 
-SEP = "\x00"
 VERDICT_VALUES = ("helped", "not-like-mine")
 
 
@@ -68,13 +67,13 @@ class SlottedVerdicts(Verdicts):
     """Slots where the reader's verdict states go, in a panel rendered to be kept."""
 
     def want(self, match_id: int, value: str) -> str:
-        return f"{SEP}w{match_id}{value}{SEP}"
+        return fragments.state_slots(f"{match_id}{value}")[0]
 
     def on_class(self, match_id: int, value: str) -> str:
-        return f"{SEP}o{match_id}{value}{SEP}"
+        return fragments.state_slots(f"{match_id}{value}")[1]
 
     def pressed(self, match_id: int, value: str) -> str:
-        return f"{SEP}p{match_id}{value}{SEP}"
+        return fragments.state_slots(f"{match_id}{value}")[2]
 
 
 @dataclass
@@ -94,20 +93,22 @@ class KeptPanel:
         values = {"t": str(escape(token))}
         for match_id in self.match_ids:
             for value in VERDICT_VALUES:
-                values[f"w{match_id}{value}"] = verdicts.want(match_id, value)
-                values[f"o{match_id}{value}"] = verdicts.on_class(match_id, value)
-                values[f"p{match_id}{value}"] = verdicts.pressed(match_id, value)
+                values.update(
+                    fragments.state_values(
+                        f"{match_id}{value}",
+                        verdicts.want(match_id, value),
+                        verdicts.on_class(match_id, value),
+                        verdicts.pressed(match_id, value),
+                    )
+                )
         return values
 
     def show(self, verdicts: Verdicts, token: str) -> Markup:
-        parts = (self.html or "").split(SEP)
-        values = self._values(verdicts, token)
-        parts[1::2] = [values[name] for name in parts[1::2]]
-        # HTML this app rendered (autoescaped) and kept; the values are fixed words or the escaped token.
-        return Markup("".join(parts))  # nosec B704
+        # The values are fixed words or the escaped token.
+        return fragments.fill(self.html or "", self._values(verdicts, token))
 
     def keep(self, html: Markup, verdicts: Verdicts, token: str) -> Markup:
-        self.html = str(html).replace(token, f"{SEP}t{SEP}") if token else str(html)
+        self.html = fragments.slotted(str(html), token, "t")
         fragments.put("similar-html", self.story_id, self.version, self.html)
         return self.show(verdicts, token)
 

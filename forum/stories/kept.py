@@ -24,46 +24,32 @@ from forum import fragments
 from forum.models import Reply, Status, Story
 from forum.stories.queries import ReactionSummary
 
-SEP = "\x00"
-CREATED, EDITED, TOKEN = f"{SEP}c{SEP}", f"{SEP}e{SEP}", f"{SEP}t{SEP}"
-
-
-def state_slots(kind: str) -> tuple[str, str, str]:
-    """The slots of one reaction button's state: its wanted value, its "is-on" class, its aria-pressed."""
-    return f"{SEP}w{kind}{SEP}", f"{SEP}o{kind}{SEP}", f"{SEP}p{kind}{SEP}"
+CREATED, EDITED, TOKEN = "c", "e", "t"  # slot names (forum.fragments.slot)
 
 
 class SlottedSummary(ReactionSummary):
     """A reply's reactions with slots where the reader's own state goes (rendered into a kept reply)."""
 
     def want(self, kind: str) -> str:
-        return state_slots(kind)[0]
+        return fragments.state_slots(kind)[0]
 
     def on_class(self, kind: str) -> str:
-        return state_slots(kind)[1]
+        return fragments.state_slots(kind)[1]
 
     def pressed(self, kind: str) -> str:
-        return state_slots(kind)[2]
+        return fragments.state_slots(kind)[2]
 
 
 def slot_values(
     summary: ReactionSummary, kinds: Any, created: str, edited: str, token: str
 ) -> dict[str, str]:
     """What fills a kept reply's slots for this reader."""
-    values = {"c": created, "e": edited, "t": str(escape(token))}
+    values = {CREATED: created, EDITED: edited, TOKEN: str(escape(token))}
     for kind in kinds:
-        values[f"w{kind}"] = summary.want(kind)
-        values[f"o{kind}"] = summary.on_class(kind)
-        values[f"p{kind}"] = summary.pressed(kind)
+        values.update(
+            fragments.state_values(kind, summary.want(kind), summary.on_class(kind), summary.pressed(kind))
+        )
     return values
-
-
-def fill(html: str, values: dict[str, str]) -> Markup:
-    """A kept reply with its slots filled (every odd part of the split is a slot's name)."""
-    parts = html.split(SEP)
-    parts[1::2] = [values[name] for name in parts[1::2]]
-    # HTML this app rendered (autoescaped) and kept; the values are rendered Markup or escaped here.
-    return Markup("".join(parts))  # nosec B704
 
 
 @dataclass
@@ -80,15 +66,13 @@ class KeptReply:
 
     def keep(self, html: Markup, created: Markup, edited: Markup, token: str, kinds: Any) -> Markup:
         """Keep a reply just rendered with slots for the reader's state, and give it back filled in for her."""
-        text = _slot(_slot(_slot(str(html), str(created), CREATED), str(edited), EDITED), str(token), TOKEN)
-        filled = fill(text, slot_values(self.summary, kinds, str(created), str(edited), token))
+        text = str(html)
+        for value, name in ((str(created), CREATED), (str(edited), EDITED), (str(token), TOKEN)):
+            text = fragments.slotted(text, value, name)
+        filled = fragments.fill(text, slot_values(self.summary, kinds, str(created), str(edited), token))
         if self.keep_it:
             fragments.put("reply", self.reply_id, self.version, text)
         return filled
-
-
-def _slot(html: str, value: str, slot: str) -> str:
-    return html.replace(value, slot) if value else html
 
 
 def _version(story: Story, reply: Reply, page: int, summary: ReactionSummary) -> str:
@@ -147,7 +131,7 @@ def ready_replies(
             part.summary, kinds, str(time_tag(reply.created_at)), str(time_tag(reply.edited_at)), token
         )
         try:
-            ready[reply.id] = fill(part.html, values)
+            ready[reply.id] = fragments.fill(part.html, values)
         except KeyError:  # kept by an older release with other slots: render it again
             part.html = None
     return ready
