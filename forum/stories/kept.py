@@ -58,7 +58,6 @@ class KeptReply:
     version: str
     summary: ReactionSummary
     html: str | None = None  # kept, with slots
-    keep_it: bool = True  # False: the reader's view of its reactions is her own (blocks)
 
     def slotted(self) -> SlottedSummary:
         """The summary to render for keeping: the same names and counts, slots for the reader's state."""
@@ -70,8 +69,7 @@ class KeptReply:
         for value, name in ((str(created), CREATED), (str(edited), EDITED), (str(token), TOKEN)):
             text = fragments.slotted(text, value, name)
         filled = fragments.fill(text, slot_values(self.summary, kinds, str(created), str(edited), token))
-        if self.keep_it:
-            fragments.put("reply", self.reply_id, self.version, text)
+        fragments.put("reply", self.reply_id, self.version, text)
         return filled
 
 
@@ -104,12 +102,11 @@ def kept_replies(
         return {}
     parts = {}
     for reply in replies:
-        if reply.status != Status.PUBLISHED.value or reply.author_id == viewer.id:
-            continue
         summary = reactions[f"reply-{reply.id}"]
-        parts[reply.id] = KeptReply(
-            reply.id, _version(story, reply, page, summary), summary, keep_it=not summary.filtered
-        )
+        # Her own replies, unpublished ones, and replies whose reactions her blocks thin out are hers alone.
+        if reply.status != Status.PUBLISHED.value or reply.author_id == viewer.id or summary.filtered:
+            continue
+        parts[reply.id] = KeptReply(reply.id, _version(story, reply, page, summary), summary)
     found = fragments.get_many("reply", {i: p.version for i, p in parts.items()})
     for reply_id, html in found.items():
         parts[reply_id].html = html
