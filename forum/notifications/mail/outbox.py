@@ -174,13 +174,6 @@ def install() -> None:
             sa.event.listen(orm.Session, event, listener)
 
 
-def _prefs(session: orm.Session, user_id: int) -> MailPreference:
-    # P.get reads through db.session: asked of that same session, a member without a row was read twice.
-    return (
-        P.get(user_id) if session is db.session() else session.get(MailPreference, user_id) or P.get(user_id)
-    )
-
-
 def _fan_out(session: orm.Session, reply: Reply) -> None:
     """Tell the followers of the reply's story; make its author follow the story if she wants that."""
     story = session.get(Story, reply.story_id)
@@ -188,7 +181,7 @@ def _fan_out(session: orm.Session, reply: Reply) -> None:
         return
     author_id = reply.author_id
     if author_id is not None and story.author_id != author_id:
-        wanted = _prefs(session, author_id).follow_replied
+        wanted = P.get(author_id, session).follow_replied
         already = session.scalar(
             sa.select(Follow.id).where(Follow.user_id == author_id, Follow.story_id == story.id)
         )
@@ -226,7 +219,7 @@ def _queue_for_notification(session: orm.Session, note: Notification, now: datet
     kind = K.NOTIFICATION_KINDS.get(note.kind)
     if kind is None or note.id is None:
         return  # reactions only ever reach a digest
-    prefs = _prefs(session, note.user_id)
+    prefs = P.get(note.user_id, session)
     if P.mode(prefs, kind) != K.NOW:
         return  # "in the digest" is read from the notifications themselves; "off" is off
     user = session.get(User, note.user_id)

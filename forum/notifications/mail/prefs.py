@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app
+from sqlalchemy import orm
 
 from forum.errors import ValidationFailed
 from forum.extensions import db
@@ -18,9 +19,10 @@ def site_timezone_name() -> str:
     return str(current_app.config.get("SITE_TIMEZONE") or "Europe/London")
 
 
-def get(user_id: int) -> MailPreference:
-    """The member's preferences (a fresh row with the defaults, not yet added, when she has none)."""
-    row = db.session.get(MailPreference, user_id)
+def get(user_id: int, session: orm.Session | None = None) -> MailPreference:
+    """The member's preferences (a fresh row with the defaults, not yet added, when she has none), read
+    through `session` (a flush listener's) or the request's."""
+    row = (session or db.session).get(MailPreference, user_id)
     if row is None:
         row = MailPreference(
             user_id=user_id,
