@@ -146,7 +146,7 @@ def _member_panel(story: Story, neighbours: store.Neighbours, k: int) -> dict[st
     rows = {
         row.id: row
         for row in db.session.execute(
-            sa.select(*feed_queries.CARD_COLUMNS, Story.body)
+            sa.select(*feed_queries.CARD_COLUMNS)
             .outerjoin(User, User.id == Story.author_id)
             .where(Story.id.in_([i for i, _ in neighbours.found]), *store.offerable_conditions(current_user))
         )
@@ -155,25 +155,19 @@ def _member_panel(story: Story, neighbours: store.Neighbours, k: int) -> dict[st
     if not top:
         return _no_panel()
     tags = feed_queries.tag_names([i for i, _ in top])
-    matches = []
-    for i, score in top:
-        if i in rows:
-            card = CardStory.from_row(rows[i], tags[i])
-            card.body = rows[i].body
-            matches.append(Shown(card, score))
-    parents = {
-        m.story.author_id if m.story.author_id is not None else -m.story.id
-        for m in matches
-        if story.author_id is None or m.story.author_id != story.author_id
-    }
-    count = max(len(parents), neighbours.close_parents)
+    matches = [Shown(CardStory.from_row(rows[i], tags[i]), score) for i, score in top]
+    count = store.panel_count(story, [m.story for m in matches], neighbours.close_parents)
     shown = [m.story.id for m in matches]
     verdicts = Verdicts(feedback.verdicts_for(current_user, story, shown))
     kept = None
-    if fragments.enabled() and matches:
+    if fragments.enabled():
         ver = fragments.version(story.id, k, count, [(tuple(rows[i]), tags[i]) for i in shown])
         kept = KeptPanel(story.id, ver, shown)
         kept.html = fragments.get_many("similar-html", {story.id: ver}).get(story.id)
+    if kept is None or kept.html is None:  # to be rendered: the shown stories' bodies, for their excerpts
+        bodies = feed_queries.story_bodies(shown)
+        for match in matches:
+            match.story.body = bodies.get(match.story.id, match.story.body)
     return {"matches": matches, "count": count, "verdicts": verdicts, "kept": kept}
 
 

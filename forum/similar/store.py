@@ -274,10 +274,14 @@ def panel_matches(story: Story, neighbours: Neighbours, viewer: Any, k: int = 5)
     allowed = offerable_ids([i for i, _ in neighbours.found], viewer)
     top = [(i, score) for i, score in neighbours.found if i in allowed][: shown_depth(k)]
     matches = matches_among(top, candidate_stories([i for i, _ in top], viewer), k, {story.id}) if top else []
-    shown = {
-        _parent(m.story) for m in matches if story.author_id is None or m.story.author_id != story.author_id
-    }
-    return matches, max(len(shown), neighbours.close_parents)
+    return matches, panel_count(story, [m.story for m in matches], neighbours.close_parents)
+
+
+def panel_count(story: Story, shown: list[Any], close_parents: int) -> int:
+    """ "N parents shared something similar": the parents of the shown stories (any object with id and
+    author_id), never the story's author, or the index's count of close parents if that is more."""
+    parents = {_parent(s) for s in shown if story.author_id is None or s.author_id != story.author_id}
+    return max(len(parents), close_parents)
 
 
 def similar_with_count(
@@ -290,7 +294,7 @@ def similar_with_count(
     return panel_matches(story, neighbours, viewer, k)
 
 
-def _parent(story: Story) -> int:
+def _parent(story: Any) -> int:
     # A story whose author deleted the account ("a former member") counts as one parent of its own.
     return story.author_id if story.author_id is not None else -story.id
 
