@@ -52,12 +52,6 @@ class RowMap:
             return row if row >= 0 else None
         return None
 
-    def __getitem__(self, item_id: int) -> int:
-        row = self.get(item_id)
-        if row is None:
-            raise KeyError(item_id)
-        return row
-
     def __setitem__(self, item_id: int, row: int) -> None:
         if self._far and item_id in self._far:
             self._far[item_id] = row
