@@ -142,7 +142,10 @@ def test_a_cached_answer_is_replaced_when_the_index_catches_up(app, host_b, site
     assert newer.id in similar_on(host_b, site[0].id)
 
 
-def test_the_hosts_files_are_rebuilt_in_the_background_once_due(app, host_b, site, monkeypatch):
+@pytest.mark.parametrize("reload", ["forced", "periodic"])
+def test_the_hosts_files_are_rebuilt_in_the_background_once_due(app, host_b, site, monkeypatch, reload):
+    """A full reload (forced, or the ten-minute one built aside) keeps serving the files that gathered too many
+    changes and starts their rebuild; the next full reload maps the new files."""
     with host_b.app_context():
         index = store.worker_index()
         if not isinstance(index.index, ann.MappedIndex):
@@ -154,39 +157,21 @@ def test_the_hosts_files_are_rebuilt_in_the_background_once_due(app, host_b, sit
     )
     store_vector(newer, near_theme())
     next_refresh(host_b)  # into the delta: the files are now due for a rebuild
+    if reload == "periodic":
+        monkeypatch.setattr(worker, "FULL_RELOAD_SECONDS", -1.0)
+        next_refresh(host_b)  # the periodic reload starts aside
+        with host_b.app_context():
+            assert index.reloading is not None
+            index.reloading.join()
+        next_refresh(host_b)  # adopts the reloaded index, with the rebuild it started
     with host_b.app_context():
-        index.refresh(force=True)  # the full reload keeps serving the old files and starts the rebuild
+        if reload == "forced":
+            index.refresh(force=True)
         assert index.index.meta["generation"] == first and index.rebuilding is not None
         index.rebuilding.join()
         index.refresh(force=True)
         assert index.index.meta["generation"] != first and index.index._in_base(newer.id)
     assert newer.id in similar_on(host_b, site[0].id)
-
-
-def test_the_periodic_reload_rebuilds_files_that_gathered_too_many_changes(app, host_b, site, monkeypatch):
-    """The ten-minute reload, built aside, still sees the served files' delta and starts their rebuild."""
-    with host_b.app_context():
-        index = store.worker_index()
-        if not isinstance(index.index, ann.MappedIndex):
-            pytest.skip("the approximate index only")
-        first = index.index.meta["generation"]
-    monkeypatch.setattr(worker, "ANN_REBUILD_CHANGES", 0)
-    newer = services.publish_story(
-        make_user(pseudonym="Periodic"), title="Gate", body="Tears at the gate at tea time."
-    )
-    store_vector(newer, near_theme())
-    next_refresh(host_b)  # into the delta: the files are now due for a rebuild
-    monkeypatch.setattr(worker, "FULL_RELOAD_SECONDS", -1.0)
-    next_refresh(host_b)  # the periodic reload starts aside
-    with host_b.app_context():
-        assert index.reloading is not None
-        index.reloading.join()
-    next_refresh(host_b)  # adopts the reloaded index, with the rebuild it started
-    with host_b.app_context():
-        assert index.index.meta["generation"] == first and index.rebuilding is not None
-        index.rebuilding.join()
-        index.refresh(force=True)
-        assert index.index.meta["generation"] != first and index.index._in_base(newer.id)
 
 
 def test_a_refresh_after_a_bulk_import_reads_only_what_changed_since_the_last_look(
