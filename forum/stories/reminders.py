@@ -40,8 +40,11 @@ def send_due_reminders(now: datetime | None = None, user_id: int | None = None) 
     )
     if user_id is not None:
         query = query.where(UpdateReminder.user_id == user_id)
+    due = db.session.execute(query).all()
+    if not due:
+        return 0  # nothing to write: a member's page view stays a read, not a commit
     sent = 0
-    for reminder, story in db.session.execute(query).all():
+    for reminder, story in due:
         reminder.sent_at = now
         if (
             story.status in (Status.PUBLISHED.value, Status.PENDING.value)
