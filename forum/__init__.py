@@ -160,13 +160,19 @@ def register_events(app: Flask) -> None:
 
 def register_page_cache(app: Flask) -> None:
     from forum import fragments, memberpages, pagecache
+    from forum.notifications import routes as notification_routes
+    from forum.similar import routes as similar_routes
+    from forum.stories import kept_page
 
     # Story cards and replies kept by id and version, dropped on every post signal: before the page cache,
     # which listens last, so a page is never stored from a fragment that is about to go.
     fragments.init_app(app)
-    # Members' kept pages (feed, notifications, the empty compose form) wrapped first, so the visitors' page
-    # cache, wrapped around them, serves a visitor before anything asks who is signed in.
+    # Members' kept pages (feeds, story, /not-alone, notifications, the empty compose form) wrapped first, so
+    # the visitors' page cache, wrapped around them, serves a visitor before anything asks who is signed in.
     memberpages.init_app(app)
+    memberpages.keep_shared_page(app, "stories.show", kept_page.reader_bits)
+    memberpages.keep_personal_page(app, "similar.not_alone", similar_routes.kept_page_version)
+    memberpages.keep_personal_page(app, "notifications.index", notification_routes.kept_page_version)
     pagecache.init_app(app)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from flask import Flask, current_app
 from markupsafe import Markup
 
-from forum import events
+from forum import events, memberpages
 from forum.extensions import cache
 
 LOCAL_ENTRIES = 5000  # about 2 KB a card: ~10 MB per worker at most
@@ -86,8 +86,8 @@ def _remember(key: str, entry: tuple[str, str]) -> None:
 
 def put(kind: str, item_id: int, ver: str, html: str) -> None:
     """Keep one fragment (here, and in Redis when shared)."""
-    if not enabled():
-        return
+    if not enabled() or memberpages.holds_page_slots(html):
+        return  # a member page's slot (a time, her token) would outlive that page here
     entry = (ver, str(html))
     _remember(_key(kind, item_id), entry)
     if _shared():

@@ -66,6 +66,13 @@ def not_kept() -> None:
     g.member_page_not_kept = True
 
 
+def holds_page_slots(html: str) -> bool:
+    """Whether this HTML, rendered while a kept page is, carries one of that page's slots (such HTML must not
+    be kept apart from the page: forum.fragments refuses it)."""
+    marker = _marker.get()
+    return marker is not None and f"\x00{marker}" in html
+
+
 def slot(name: str) -> Markup | None:
     """The marker for one of the reader's own bits while a kept page is being rendered, else None."""
     marker = _marker.get()
@@ -98,16 +105,29 @@ def _tag_follow_key() -> str:
     return "following" if follows is not None else "-"
 
 
-# What else, beyond the reader's view settings, a page shows of her (a statement each, read before the lookup).
-_EXTRA_KEYS: dict[str, Callable[[], str]] = {"feeds.tag_page": _tag_follow_key}
+# What else, beyond the reader's view settings, a page shows of her (a statement each, read before the lookup);
+# None: this request shows something of her own (a draft...), rendered and not kept.
+_EXTRA_KEYS: dict[str, Callable[[], str | None]] = {"feeds.tag_page": _tag_follow_key}
 # Pages that are hers alone (kept under her id): endpoint -> what decides the page (read before the lookup).
-_PERSONAL: dict[str, Callable[[], str]] = {}
+_PERSONAL: dict[str, Callable[[], str | None]] = {}
 
 
-def keep_personal_page(app: Flask, endpoint: str, version: Callable[[], str]) -> None:
+def keep_shared_page(app: Flask, endpoint: str, reader_bits: Callable[[], str | None]) -> None:
+    """Keep this signed-in page once per kind of reader: her view settings (blocks, mutes, content notes) and
+    `reader_bits()`, what else it shows of her (her reactions, a follow...), or None when this request shows
+    something of her own and is rendered as usual. The view names the authors it shows (note_authors)."""
+    _EXTRA_KEYS[endpoint] = reader_bits
+    _wrap(app, endpoint)
+
+
+def keep_personal_page(app: Flask, endpoint: str, version: Callable[[], str | None]) -> None:
     """Keep this signed-in page per member, under `version()` (a digest of what it shows of hers, from plain
-    rows) and the page-cache generation (what it shows of others' posts: titles, excerpts, statuses)."""
+    rows; None: not this time) and the page-cache generation (what it shows of others' posts)."""
     _PERSONAL[endpoint] = version
+    _wrap(app, endpoint)
+
+
+def _wrap(app: Flask, endpoint: str) -> None:
     if endpoint in app.view_functions:
         app.view_functions[endpoint] = member_kept(app.view_functions[endpoint])
 
@@ -124,23 +144,34 @@ def _reader_key(form_version: Callable[[], str | None] | None = None) -> str | N
         return None if version is None else f"form:{version}"
     personal = _PERSONAL.get(request.endpoint or "")
     if personal is not None:
-        return f"{user.id}:{personal()}"
+        version = personal()
+        return None if version is None else f"{user.id}:{version}"
+    extra = _EXTRA_KEYS.get(request.endpoint or "")
+    bits = extra() if extra is not None else ""
+    return None if bits is None else view_settings_digest(bits)
+
+
+def view_settings_digest(*more: str) -> str:
+    """A digest of what decides which posts the signed-in reader sees and how: her blocks (both ways), muted
+    tags and content-note choices (and `more`)."""
+    user = current_user
     blocks = visibility.blocks_for(user)
     prefs = visibility.preferences(user)
-    extra = _EXTRA_KEYS.get(request.endpoint or "")
     parts = (
         sorted(blocks.members),
         sorted(blocks.stories),
         prefs.muted_tags if prefs else "",
         prefs.content_notes if prefs else "",
-        extra() if extra is not None else "",
+        *more,
     )
     return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
 
 
 def note_authors(author_ids: Any) -> None:
-    """Called by a page's view with the authors of the stories it shows (forum.feeds.cards)."""
-    g.member_page_authors = frozenset(i for i in author_ids if i is not None)
+    """Called by a page's view with the authors of the posts it shows (forum.feeds.cards; the story page for
+    its story, replies and similar stories): a reader who wrote one of them is never served the kept page."""
+    noted = frozenset(i for i in author_ids if i is not None)
+    g.member_page_authors = g.get("member_page_authors", frozenset()) | noted
 
 
 # How the reader's own bits are written (set by forum.templating, which knows the features that own them):
@@ -215,7 +246,7 @@ def member_kept(
         reader = _reader_key(form_version)
         if reader is None:
             return view(*args, **kwargs)
-        key = f"mpage:{request.full_path}|{reader}"
+        key = f"mpage:{request.full_path}|{reader}{pagecache.vary_state()}"
         generation, body = _lookup(key)
         if body is not None:
             return current_app.response_class(body, mimetype="text/html")

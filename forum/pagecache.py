@@ -65,9 +65,14 @@ def vary_on(endpoints: tuple[str, ...], state: Callable[[], str]) -> None:
         _VARY[endpoint] = state
 
 
-def _key() -> str:
+def vary_state() -> str:
+    """This request's page's extra key part ("" for most pages): what the worker holds in memory for it."""
     state = _VARY.get(request.endpoint or "")
-    return "page:" + request.full_path + ("|" + state() if state is not None else "")
+    return "|" + state() if state is not None else ""
+
+
+def _key() -> str:
+    return "page:" + request.full_path + vary_state()
 
 
 def _claim_path(key: str) -> str:

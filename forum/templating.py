@@ -158,7 +158,6 @@ def init_app(app: Flask) -> None:
         owner=story_routes.draft_owner,
         relative_time=relative_time,
     )
-    memberpages.keep_personal_page(app, "notifications.index", notification_routes.kept_page_version)
     # Run in this order for every render; a later one would win a clash of names (there is none).
     for processor in (
         notification_routes.unread_notifications,  # the header's unread count

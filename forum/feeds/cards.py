@@ -108,8 +108,7 @@ class Card:
     def keep(self, html: Markup, when: Markup) -> Markup:
         """Keep a card just rendered (unless it is the reader's own) and give it back for the page."""
         kept = str(html).replace(str(when), SLOT, 1)
-        # Any other slot of a page being kept for members (forum.memberpages) would outlive that page here.
-        if self.version is not None and "\x00" not in kept.replace(SLOT, ""):
+        if self.version is not None:
             fragments.put("card", self.story.id, self.version, kept)
         return html
 

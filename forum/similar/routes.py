@@ -12,7 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from forum import fragments
+from forum import fragments, memberpages
 from forum.extensions import db, limiter
 from forum.feeds import queries as feed_queries
 from forum.feeds.cards import Card, CardStory, cards_from_rows
@@ -143,15 +143,28 @@ def _member_panel(story: Story, neighbours: store.Neighbours, k: int) -> dict[st
     """A member's panel from plain rows, kept whole once rendered (found: only her verdicts are read): the card
     columns of the candidates she may be offered, the shown ones' tags and her verdicts, three statements.
     (With a learned re-ranking in use the stories are loaded whole for it, as before.)"""
+    keeping = memberpages.kept_rendering()
     rows = {
         row.id: row
         for row in db.session.execute(
             sa.select(*feed_queries.CARD_COLUMNS)
             .outerjoin(User, User.id == Story.author_id)
-            .where(Story.id.in_([i for i, _ in neighbours.found]), *store.offerable_conditions(current_user))
+            .where(
+                Story.id.in_([i for i, _ in neighbours.found]),
+                *store.offerable_conditions(current_user, her_own_too=keeping),
+            )
         )
     }
+    if keeping:
+        # The page is kept for other readers too (forum.stories.kept_page): not when her own stories, never
+        # offered to her, would have been among those it lists; never served to the authors it lists.
+        offered = [i for i, _ in neighbours.found if i in rows][:k]
+        if any(rows[i].author_id == current_user.id for i in offered):
+            memberpages.not_kept()
+        rows = {i: row for i, row in rows.items() if row.author_id != current_user.id}
     top = [(i, score) for i, score in neighbours.found if i in rows][:k]
+    if keeping:
+        memberpages.note_authors(rows[i].author_id for i, _ in top)
     if not top:
         return _no_panel()
     tags = feed_queries.tag_names([i for i, _ in top])
@@ -272,6 +285,22 @@ def not_alone() -> str:
         else:
             matches = _merge_for_member(own)
     return render_template("similar/not_alone.html", matches=matches, cards=cards, query=text, own=own)
+
+
+def kept_page_version() -> str | None:
+    """What a member's /not-alone shows of hers (forum.memberpages keeps it per member under this and the page
+    cache's generation, which moves with every post elsewhere): her recent stories and their vectors, and her
+    view settings. None (rendered as usual) with a text query, or with a learned re-ranking in use."""
+    if request.args or learning.active_ranker() is not None:
+        return None
+    own = db.session.execute(
+        visible_stories()
+        .with_only_columns(Story.id, Story.edited_at, Story.embedding.is_not(None))
+        .where(Story.author_id == current_user.id)
+        .order_by(Story.created_at.desc())
+        .limit(OWN_RECENT_STORIES)
+    ).all()
+    return memberpages.view_settings_digest(repr([tuple(row) for row in own]))
 
 
 def _best_first(per_story: dict[int, list[Any]], key: Any) -> list[Any]:

@@ -143,11 +143,11 @@ def candidates(
     return index.index.search(vector, wanted, frozenset(exclude_ids))
 
 
-def offerable_conditions(viewer: Any) -> list[Any]:
+def offerable_conditions(viewer: Any, *, her_own_too: bool = False) -> list[Any]:
     """SQL conditions on Story for what this viewer may be offered: published, not hidden from her by her
-    blocks, mutes or content notes, never her own."""
+    blocks, mutes or content notes, never her own (unless her_own_too: the caller leaves them out itself)."""
     conditions = [Story.status == Status.PUBLISHED.value, *story_filters(viewer)]
-    banned_authors = excluded_author_ids(viewer)
+    banned_authors = set() if her_own_too else excluded_author_ids(viewer)
     if banned_authors:
         conditions.append(sa.or_(Story.author_id.is_(None), Story.author_id.not_in(banned_authors)))
     return conditions
@@ -344,6 +344,6 @@ def install() -> None:
     """Keep vectors and the index in step with every story write."""
     install_stamp()
     # A page that shows similar stories is cached under the state of the index it was rendered from.
-    pagecache.vary_on(("stories.show", "similar.story_similar"), index_state)
+    pagecache.vary_on(("stories.show", "similar.story_similar", "similar.not_alone"), index_state)
     jobs.after_post("similar.embed", (Story,), on_edit=True)(_embed_posted)
     hooks.post_visibility_changed.connect(_on_visibility_changed, weak=False)

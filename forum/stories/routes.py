@@ -148,6 +148,9 @@ def render_story(story: Story, form: ReplyForm, page: int = 1, status: int = 200
     """The story page: story, updates, a page of replies with their reactions, and the reply box."""
     pagination = queries.reply_page(story, current_user, page)
     replies = list(pagination.items)
+    if memberpages.kept_rendering():
+        form.submission_key.data = memberpages.slot("key")  # a fresh one-time key at every fill
+        memberpages.note_authors([story.author_id, *(reply.author_id for reply in replies)])
     form.ensure_key()
     reactions = queries.reaction_summaries(story, replies, current_user)
     parts = kept.kept_replies(story, replies, current_user, pagination.page, reactions)
@@ -180,6 +183,7 @@ def show(story_id: int) -> Any:
         saved = restore(form, f"reply-{story.id}")
         if saved is not None:
             g.draft_at = _millis(saved)
+            memberpages.not_kept()  # her draft is on this page
         if quote:
             form.body.data = quote[0] + (form.body.data or "")
             form.quoting.data = quote[1]

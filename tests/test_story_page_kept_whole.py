@@ -1,0 +1,219 @@
+"""The story page and /not-alone kept whole for members (forum/stories/kept_page.py, forum/memberpages.py): a kept
+page laid out for a member is the page rendered afresh for her; her reactions, verdicts, follows, draft, unread
+marker, replies and anonymous stories never reach another member; new replies show at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+
+from forum import drafts, fragments
+from forum.extensions import db
+from forum.following import services as following
+from forum.models import Story
+from forum.similar import feedback
+from forum.stories import lifecycle, services
+from tests.factories import make_story, make_user, signed_in_client
+from tests.test_member_kept_pages import csrf_tokens, tokens_are_hers
+from tests.test_query_counts import counted
+
+NURSERY = [
+    ("Clinging at the door", "My son screams don't leave me and clings to my legs every morning at nursery."),
+    ("Sobbing at daycare", "My daughter sobs and holds on to me at the daycare gate when I try to go."),
+    ("Tears at drop-off", "Every drop-off ends with him crying for me as the key worker carries him inside."),
+]
+
+
+@pytest.fixture(autouse=True)
+def kept_pages(page_cache, embed_on_write):
+    fragments.clear_local()
+    yield page_cache
+    fragments.clear_local()
+
+
+def get(client, url: str) -> tuple[str, list[str]]:
+    """The page as this member gets it and its statements (the tests share one app context: this request's
+    CSRF token is dropped from `g` first, as a real request starts without one)."""
+    g.pop("csrf_token", None)
+    db.session.expire_all()
+    with counted() as statements:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True), list(statements)
+
+
+def comparable(html: str) -> str:
+    """The page without what is new at every render: CSRF tokens and the reply box's one-time key."""
+    html = re.sub(r'(name="csrf_token" value=")[^"]+"', r'\1"', html)
+    return re.sub(r'(name="submission_key"[^>]*value=")[^"]+"', r'\1"', html)
+
+
+def fresh(app, client, url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(app.config, "MEMBER_PAGE_CACHE_ENABLED", False)
+    monkeypatch.setitem(app.config, "FRAGMENT_CACHE_ENABLED", False)
+    try:
+        return get(client, url)[0]
+    finally:
+        monkeypatch.setitem(app.config, "MEMBER_PAGE_CACHE_ENABLED", True)
+        monkeypatch.setitem(app.config, "FRAGMENT_CACHE_ENABLED", True)
+
+
+def rendered(statements: list[str]) -> bool:
+    """The request read the page's replies (rendered it) rather than serving it kept."""
+    return any("FROM replies" in s and "ORDER BY" in s for s in statements)
+
+
+def reaction_button(html: str, target: str, kind: str) -> str:
+    block = html[html.index(f'id="reactions-{target}"') :]
+    return re.search(rf'<button[^>]*data-kind="{kind}"[^>]*>', block).group(0)
+
+
+@pytest.fixture
+def thread(member, other_member):
+    """A nursery story by member with replies by others, and similar stories by others."""
+    authors = [make_user(pseudonym=f"Neighbour{i}") for i in range(len(NURSERY))]
+    for author, (title, body) in zip(authors, NURSERY, strict=True):
+        make_story(author, title=title, body=body, tags="nursery")
+    story = make_story(
+        member,
+        title="Screaming at the nursery gate",
+        body="He screamed don't leave me and clung to me at the nursery gate this morning.",
+        tags="nursery dropoff",
+    )
+    replies = [
+        services.add_reply(other_member, story, body="It passes, I promise. Ours took a month."),
+        services.add_reply(authors[0], story, body="The key worker will text you a photo, ask her."),
+    ]
+    return story, replies, authors
+
+
+def test_two_members_share_the_kept_story_page_each_with_her_own_bits(app, monkeypatch, thread):
+    story, replies, _ = thread
+    url = f"/stories/{story.id}"
+    first, second = make_user(pseudonym="FirstReader"), make_user(pseudonym="SecondReader")
+    readers = [signed_in_client(app, first), signed_in_client(app, second)]
+    for reader in readers:
+        reader.get(url)  # each member's first visit (her visit is recorded)
+    html, statements = get(readers[0], url)
+    assert "Clinging at the door" in html  # the similar stories panel is on it
+    for reader in readers:
+        kept, statements = get(reader, url)
+        assert not rendered(statements) and len(statements) <= 4, statements
+        assert comparable(kept) == comparable(fresh(app, reader, url, monkeypatch))
+        assert tokens_are_hers(app, reader, kept)
+    pages = [get(reader, url)[0] for reader in readers]
+    assert csrf_tokens(pages[0]).isdisjoint(csrf_tokens(pages[1]))
+    keys = [re.search(r'name="submission_key"[^>]*value="([^"]+)"', page).group(1) for page in pages]
+    assert keys[0] != keys[1]  # the double-submit guard stays one key per render
+
+
+def test_her_reactions_verdicts_and_follow_are_hers_alone(app, monkeypatch, thread):
+    story, replies, authors = thread
+    url = f"/stories/{story.id}"
+    reacting, plain = make_user(pseudonym="Reacting"), make_user(pseudonym="Plain")
+    clients = {"reacting": signed_in_client(app, reacting), "plain": signed_in_client(app, plain)}
+    get(clients["plain"], url)
+    get(clients["plain"], url)  # kept for readers with nothing of theirs on the page
+    services.set_reaction(reacting, kind="hugs", on=True, reply=replies[0])
+    following.follow_story(reacting, story, True)
+    match = db.session.scalar(sa.select(Story).where(Story.title == NURSERY[0][0]))
+    feedback.record_signal(reacting, story, match, "helped")
+    db.session.commit()
+    for visit in range(2):  # rendered for each (a new reaction is a new page) and kept, then from that
+        mine, statements = get(clients["reacting"], url)
+        assert rendered(statements) == (visit == 0)
+        assert 'aria-pressed="true"' in reaction_button(mine, f"reply-{replies[0].id}", "hugs")
+        assert "Following" in mine and "is-on" in mine
+        assert comparable(mine) == comparable(fresh(app, clients["reacting"], url, monkeypatch))
+        theirs, statements = get(clients["plain"], url)
+        assert rendered(statements) == (visit == 0)
+        assert 'aria-pressed="false"' in reaction_button(theirs, f"reply-{replies[0].id}", "hugs")
+        assert "Following" not in theirs and "Reacting" in theirs  # her name with her hugs is everyone's
+        assert comparable(theirs) == comparable(fresh(app, clients["plain"], url, monkeypatch))
+
+
+def test_the_author_of_a_reply_or_of_a_listed_story_never_gets_the_kept_page(app, thread, other_member):
+    story, replies, authors = thread
+    url = f"/stories/{story.id}"
+    plain = signed_in_client(app, make_user(pseudonym="Plain"))
+    get(plain, url)
+    get(plain, url)
+    # Her own reply carries her Edit link; the page kept from the plain reader's view does not.
+    replier = signed_in_client(app, other_member)
+    for _ in range(2):
+        html, statements = get(replier, url)
+        assert rendered(statements) and f"/replies/{replies[0].id}/edit" in html
+    # The author of a story in the similar list: her own stories are never offered to her.
+    neighbour = signed_in_client(app, authors[1])
+    for _ in range(2):
+        html, statements = get(neighbour, url)
+        assert rendered(statements) and NURSERY[1][0] not in html
+
+
+def test_an_anonymous_story_in_the_list_never_names_or_reaches_its_author(app, member):
+    author = make_user(pseudonym="QuietAuthor")
+    make_story(author, title="Nobody knows it is me", body=NURSERY[0][1], anonymous=True, tags="nursery")
+    story = make_story(member, title="Gate tears", body=NURSERY[1][1], tags="nursery")
+    url = f"/stories/{story.id}"
+    reader = signed_in_client(app, make_user(pseudonym="Reader"))
+    for _ in range(2):
+        html = get(reader, url)[0]
+        assert "Nobody knows it is me" in html and "QuietAuthor" not in html
+    # Her view of the page is her own (her story is not offered to her), before and after the others'.
+    for _ in range(2):
+        html, statements = get(signed_in_client(app, author), url)
+        assert rendered(statements) and "Nobody knows it is me" not in html
+
+
+def test_her_draft_and_her_unread_marker_are_never_kept_for_others(app, thread, other_member):
+    story, replies, _ = thread
+    url = f"/stories/{story.id}"
+    writer, plain = make_user(pseudonym="Writer"), make_user(pseudonym="Plain")
+    writing, reading = signed_in_client(app, writer), signed_in_client(app, plain)
+    get(reading, url)
+    drafts.save_draft(writer, f"reply-{story.id}", {"body": "Half a reply about our own gate"})
+    db.session.commit()
+    for _ in range(2):
+        assert "Half a reply about our own gate" in get(writing, url)[0]
+        assert "Half a reply about our own gate" not in get(reading, url)[0]
+    # A new reply since her last visit: her marker, and never anyone else's.
+    services.add_reply(other_member, story, body="Update from us: three weeks on and he waves me off now.")
+    marked = get(reading, url)[0]
+    assert "New since your last visit" in marked
+    again, statements = get(reading, url)
+    assert "New since your last visit" not in again and "three weeks on" in again
+    other = signed_in_client(app, make_user(pseudonym="Newcomer"))
+    assert "New since your last visit" not in get(other, url)[0]
+
+
+def test_a_new_reply_and_a_locked_story_show_at_once(app, thread):
+    story, replies, _ = thread
+    url = f"/stories/{story.id}"
+    reader = signed_in_client(app, make_user(pseudonym="Reader"))
+    get(reader, url)
+    get(reader, url)
+    services.add_reply(replies[0].author, story, body="One more thing: bring his favourite teddy.")
+    assert "favourite teddy" in get(reader, url)[0]
+    assert 'name="body"' in get(reader, url)[0]
+    lifecycle.set_locked(story, True)
+    lifecycle.commit()
+    assert 'name="body"' not in get(reader, url)[0]
+
+
+def test_her_not_alone_page_is_kept_for_her_and_shows_new_stories(app, member, monkeypatch):
+    for title, body in NURSERY[:2]:
+        make_story(make_user(), title=title, body=body, tags="nursery")
+    make_story(member, title="My gate story", body=NURSERY[2][1], tags="nursery")
+    mine = signed_in_client(app, member)
+    get(mine, "/not-alone")
+    html, statements = get(mine, "/not-alone")
+    assert NURSERY[0][0] in html and len(statements) <= 3, statements
+    assert comparable(html) == comparable(fresh(app, mine, "/not-alone", monkeypatch))
+    make_story(make_user(), title="Crying at the door again", body=NURSERY[0][1] + " Again.", tags="nursery")
+    assert "Crying at the door again" in get(mine, "/not-alone")[0]
+    # Another member's /not-alone is her own.
+    theirs = get(signed_in_client(app, make_user(pseudonym="NoStories")), "/not-alone")[0]
+    assert NURSERY[0][0] not in theirs and "What happened today?" in theirs
