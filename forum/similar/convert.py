@@ -301,9 +301,15 @@ def build_fp32(spec: ModelSpec, source: Path, target: Path, int8_words: bool = F
 # a median of ~0.1) and stores its word table as int8 rows (94 -> 23 MB); bench/results/similar-embedding-cost-*.
 FLOAT_MATRICES = {"minilm": (), "mpnet": tuple(f"encoder.layer.{i}.output" for i in range(6, 11))}
 INT8_WORDS = {"minilm": False, "mpnet": True}
+# MPNet's int8 weights use 7 bits (reduce_range): on x86-64 CPUs without VNNI (AVX2 only, e.g. the AMD EPYC
+# hosts seen here) onnxruntime's uint8 x int8 kernel adds pairs of products in saturating 16-bit lanes, and
+# with full-range weights MPNet's vectors came out unrelated to its own (cosine ~0.01 to the reference on
+# such a host, 0.98 on a VNNI one). With 7-bit weights no pair can saturate, so every CPU computes the same
+# integers. MiniLM's weights do not reach the limit (0.98+ on both kinds of host) and keep their 8 bits.
+REDUCE_RANGE = {"minilm": False, "mpnet": True}
 
 
-def quantise(fp32: Path, target: Path, keep_float: tuple[str, ...] = ()) -> None:
+def quantise(fp32: Path, target: Path, keep_float: tuple[str, ...] = (), reduce_range: bool = False) -> None:
     """int8 weights for the matrix products with a weight matrix (one scale per output column), activations
     quantised on the fly per tensor (onnxruntime's dynamic quantisation; deterministic), except the products
     named in `keep_float` (their names in build_graph), which stay float32.
@@ -324,6 +330,7 @@ def quantise(fp32: Path, target: Path, keep_float: tuple[str, ...] = ()) -> None
         str(target),
         weight_type=QuantType.QInt8,
         per_channel=True,
+        reduce_range=reduce_range,
         op_types_to_quantize=["MatMul"],
         nodes_to_exclude=excluded,
     )
@@ -341,7 +348,9 @@ def convert(spec: ModelSpec, check: bool = True) -> Path:
             )
         if spec.precision == "int8":
             build_fp32(spec, source, work / "fp32.onnx", INT8_WORDS[spec.name])
-            quantise(work / "fp32.onnx", work / "model.onnx", FLOAT_MATRICES[spec.name])
+            quantise(
+                work / "fp32.onnx", work / "model.onnx", FLOAT_MATRICES[spec.name], REDUCE_RANGE[spec.name]
+            )
         else:
             build_fp32(spec, source, work / "model.onnx")
         got = sha256(work / "model.onnx")

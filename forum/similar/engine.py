@@ -86,7 +86,7 @@ MODELS = {
         precision="int8",
         weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
         tokenizer_sha256="b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
-        onnx_sha256="d761099c9908c65d4245fec32f8d3a7a1df258ebd28eea0f40a2f4b2cf0a685c",
+        onnx_sha256="d05b29cb13dd100bfed7f4488a815d96949955c7490a705fab5b15211952303e",
     ),
 }
 # Chosen by measured quality and cost (bench/results/similar-embedding-cost-*.txt). Changing it changes the
