@@ -18,6 +18,7 @@ the similar stories (her own "Edit" links and "You" labels, and her own stories 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
@@ -25,6 +26,36 @@ from flask_login import current_user
 
 from forum.extensions import db
 from forum.models import Draft, Follow, Reaction, Reply, SimilarSignal
+
+
+def _reader_bits_statement() -> Any:
+    """The one statement of reader_bits, built once (building it per request cost more than running it)."""
+    me, story_id = sa.bindparam("me", type_=sa.Integer), sa.bindparam("story_id", type_=sa.Integer)
+    replies = sa.select(Reply.id).where(Reply.story_id == story_id)
+    on_this_story = sa.or_(Reaction.story_id == story_id, Reaction.reply_id.in_(replies))
+    return sa.union_all(
+        # Everyone's reactions here, as a version: they do not move the page cache's generation (a feed
+        # card's count may lag a few seconds), but this page names who sent what.
+        sa.select(sa.literal("n"), sa.func.count(Reaction.id), sa.literal("")).where(on_this_story),
+        sa.select(sa.literal("m"), sa.func.coalesce(sa.func.max(Reaction.id), 0), sa.literal("")).where(
+            on_this_story
+        ),
+        sa.select(sa.literal("r"), sa.func.coalesce(Reaction.reply_id, 0), Reaction.kind).where(
+            Reaction.user_id == me, on_this_story
+        ),
+        sa.select(sa.literal("v"), SimilarSignal.match_id, SimilarSignal.verdict).where(
+            SimilarSignal.user_id == me, SimilarSignal.source_id == story_id
+        ),
+        sa.select(sa.literal("f"), Follow.id, sa.literal("")).where(
+            Follow.user_id == me, Follow.story_id == story_id
+        ),
+        sa.select(sa.literal("d"), Draft.id, sa.literal("")).where(
+            Draft.user_id == me, Draft.key == sa.bindparam("draft_key")
+        ),
+    )
+
+
+_READER_BITS = _reader_bits_statement()
 
 
 def reader_bits() -> str | None:
@@ -35,30 +66,8 @@ def reader_bits() -> str | None:
     story_id = (request.view_args or {}).get("story_id")
     if not isinstance(story_id, int):
         return None
-    me = current_user.id
-    replies = sa.select(Reply.id).where(Reply.story_id == story_id)
-    on_this_story = sa.or_(Reaction.story_id == story_id, Reaction.reply_id.in_(replies))
     rows = db.session.execute(
-        sa.union_all(
-            # Everyone's reactions here, as a version: they do not move the page cache's generation (a
-            # feed card's count may lag a few seconds), but this page names who sent what.
-            sa.select(sa.literal("n"), sa.func.count(Reaction.id), sa.literal("")).where(on_this_story),
-            sa.select(sa.literal("m"), sa.func.coalesce(sa.func.max(Reaction.id), 0), sa.literal("")).where(
-                on_this_story
-            ),
-            sa.select(sa.literal("r"), sa.func.coalesce(Reaction.reply_id, 0), Reaction.kind).where(
-                Reaction.user_id == me, on_this_story
-            ),
-            sa.select(sa.literal("v"), SimilarSignal.match_id, SimilarSignal.verdict).where(
-                SimilarSignal.user_id == me, SimilarSignal.source_id == story_id
-            ),
-            sa.select(sa.literal("f"), Follow.id, sa.literal("")).where(
-                Follow.user_id == me, Follow.story_id == story_id
-            ),
-            sa.select(sa.literal("d"), Draft.id, sa.literal("")).where(
-                Draft.user_id == me, Draft.key == f"reply-{story_id}"
-            ),
-        )
+        _READER_BITS, {"me": current_user.id, "story_id": story_id, "draft_key": f"reply-{story_id}"}
     ).all()
     if any(row[0] == "d" for row in rows):
         return None  # her saved reply is put back in the box
