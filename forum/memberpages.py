@@ -96,13 +96,16 @@ def enabled() -> bool:
 def _tag_follow_key() -> str:
     """On a tag page: whether the reader follows the tag (her button says so)."""
     name = normalise_tag(str((request.view_args or {}).get("tag", "")))
-    follows = db.session.scalar(
-        sa.select(Follow.id)
-        .join(Tag, Tag.id == Follow.tag_id)
-        .where(Follow.user_id == current_user.id, Tag.name == name)
-        .limit(1)
-    )
+    follows = db.session.scalar(_FOLLOWS_TAG, {"me": current_user.id, "name": name})
     return "following" if follows is not None else "-"
+
+
+_FOLLOWS_TAG = (
+    sa.select(Follow.id)
+    .join(Tag, Tag.id == Follow.tag_id)
+    .where(Follow.user_id == sa.bindparam("me", type_=sa.Integer), Tag.name == sa.bindparam("name"))
+    .limit(1)
+)
 
 
 # What else, beyond the reader's view settings, a page shows of her (a statement each, read before the lookup);

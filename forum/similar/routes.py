@@ -293,14 +293,18 @@ def kept_page_version() -> str | None:
     view settings. None (rendered as usual) with a text query, or with a learned re-ranking in use."""
     if request.args or learning.active_ranker() is not None:
         return None
-    own = db.session.execute(
-        visible_stories()
-        .with_only_columns(Story.id, Story.edited_at, Story.embedding.is_not(None))
-        .where(Story.author_id == current_user.id)
-        .order_by(Story.created_at.desc())
-        .limit(OWN_RECENT_STORIES)
-    ).all()
+    own = db.session.execute(_OWN_RECENT, {"me": current_user.id}).all()
     return memberpages.view_settings_digest(repr([tuple(row) for row in own]))
+
+
+# Her recent stories as kept_page_version reads them, built once (building per request cost more than running).
+_OWN_RECENT = (
+    visible_stories()
+    .with_only_columns(Story.id, Story.edited_at, Story.embedding.is_not(None))
+    .where(Story.author_id == sa.bindparam("me", type_=sa.Integer))
+    .order_by(Story.created_at.desc())
+    .limit(OWN_RECENT_STORIES)
+)
 
 
 def _best_first(per_story: dict[int, list[Any]], key: Any) -> list[Any]:
