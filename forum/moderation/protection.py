@@ -229,10 +229,14 @@ def flag_near_duplicates(sender: Flask, item: Any, *, commit: bool = True, **ext
         system_flag(target_of(item), FlagReason.SPAM.value, note, commit=commit)
 
 
+# Built once: every story, reply and update reads the list before it is written (and its flags job again).
+_WATCHED_WORDS = sa.select(WatchedWord)
+
+
 def matching_words(text: str) -> list[WatchedWord]:
     """Watched words or phrases in text, matched as whole words on the text as it reads: a full-width letter,
     a zero-width space, a combining mark or Markdown inside the word ('**block**word') does not hide it."""
-    words = list(db.session.scalars(sa.select(WatchedWord)))
+    words = list(db.session.scalars(_WATCHED_WORDS))
     if not words:
         return []
     plain = textlib.normalise_for_matching(text)
@@ -255,6 +259,17 @@ def check_watched_words(author: User, kind: str, text: str, target: Any) -> str 
     return "pending" if any(w.action == "hold" for w in matches) else None
 
 
+# Built once: with approval of first posts on, every story and reply counts its author's published posts.
+_PUBLISHED_BY = {
+    model: sa.select(sa.func.count())
+    .select_from(model)
+    .where(
+        model.author_id == sa.bindparam("author_id", type_=sa.Integer), model.status == Status.PUBLISHED.value
+    )
+    for model in (Story, Reply)
+}
+
+
 def check_first_posts(author: User, kind: str, text: str, target: Any) -> str | None:
     """With the site setting on, a new member's posts wait for approval until one has been approved."""
     if (
@@ -264,21 +279,8 @@ def check_first_posts(author: User, kind: str, text: str, target: Any) -> str | 
         or author.is_moderator
     ):
         return None
-    published = (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Story)
-            .where(Story.author_id == author.id, Story.status == Status.PUBLISHED.value)
-        )
-        or 0
-    )
-    published += (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Reply)
-            .where(Reply.author_id == author.id, Reply.status == Status.PUBLISHED.value)
-        )
-        or 0
+    published = sum(
+        db.session.scalar(_PUBLISHED_BY[model], {"author_id": author.id}) or 0 for model in (Story, Reply)
     )
     return None if published else "pending"
 

@@ -46,19 +46,27 @@ def _level(user: User, upheld: int, posts: int) -> str:
     return MEMBER
 
 
+# Built once: with rate limits on, every write asks whether its writer is new (building the statement cost more
+# CPU than running it).
+_UPHELD = (
+    sa.select(
+        Flag.author_id, sa.func.count(sa.distinct(Flag.target_type + sa.cast(Flag.target_id, sa.String)))
+    )
+    .where(
+        Flag.author_id.in_(sa.bindparam("ids", expanding=True)),
+        Flag.resolution == "upheld",
+        Flag.resolved_at >= sa.bindparam("since"),
+    )
+    .group_by(Flag.author_id)
+)
+
+
 def _upheld(ids: list[int]) -> dict[int, int]:
     """Upheld reports against each member's posts in the last STANDING_DAYS (one query)."""
     since = utcnow() - timedelta(days=STANDING_DAYS)
     return {
         author_id: n
-        for author_id, n in db.session.execute(
-            sa.select(
-                Flag.author_id,
-                sa.func.count(sa.distinct(Flag.target_type + sa.cast(Flag.target_id, sa.String))),
-            )
-            .where(Flag.author_id.in_(ids), Flag.resolution == "upheld", Flag.resolved_at >= since)
-            .group_by(Flag.author_id)
-        )
+        for author_id, n in db.session.execute(_UPHELD, {"ids": ids, "since": since})
         if author_id is not None
     }
 
