@@ -51,11 +51,57 @@ def install() -> None:
         sa.event.listen(orm.Session, "after_rollback", _forget_on_rollback)
 
 
-def _plus(column: Any, delta: int) -> Any:
-    """column + delta in SQL, never below zero."""
+def _plus(column: Any, delta: int, amount: Any = None) -> Any:
+    """column + delta in SQL, never below zero (amount: what the SQL adds when not delta itself, a bind
+    parameter of a statement built once for every delta of that sign)."""
+    amount = delta if amount is None else amount
     if delta >= 0:
-        return column + delta
-    return sa.case((column + delta > 0, column + delta), else_=0)
+        return column + amount
+    return sa.case((column + amount > 0, column + amount), else_=0)
+
+
+# The counters' statements are built once (with bind parameters for the delta, the ids and the time): every post
+# written runs one, and building a statement per write cost more CPU than running it.
+_DELTA = sa.bindparam("delta", type_=sa.Integer)
+_LATEST_OUTCOME = (
+    sa.select(StoryUpdate.outcome)
+    .where(StoryUpdate.story_id == Story.id, StoryUpdate.status == LIVE)
+    .order_by(StoryUpdate.created_at.desc(), StoryUpdate.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_TAGS_COUNTED = {
+    rising: sa.update(Tag)
+    .where(Tag.id.in_(sa.bindparam("tag_ids", expanding=True)))
+    .values(story_count=_plus(Tag.story_count, 1 if rising else -1, _DELTA))
+    .execution_options(synchronize_session=False)
+    for rising in (True, False)
+}
+_STORY_TAG_IDS = sa.select(story_tags.c.tag_id).where(story_tags.c.story_id == sa.bindparam("story_id"))
+
+
+def _story_counted(model: type[Reply] | type[StoryUpdate], rising: bool) -> sa.Update:
+    """The story's counter of replies or updates moved by :delta (and its latest outcome, and its last activity
+    when a post is added)."""
+    column = Story.reply_count if model is Reply else Story.update_count
+    values: dict[str, Any] = {column.key: _plus(column, 1 if rising else -1, _DELTA)}
+    if model is StoryUpdate:
+        values["latest_outcome"] = _LATEST_OUTCOME
+    if rising:
+        values["last_activity_at"] = sa.bindparam("now", type_=Story.last_activity_at.type)
+    return (
+        sa.update(Story)
+        .where(Story.id == sa.bindparam("story_id", type_=sa.Integer))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_STORY_COUNTED = {
+    (model, rising): _story_counted(model, rising)
+    for model in (Reply, StoryUpdate)
+    for rising in (True, False)
+}
 
 
 def _expire(item: Any, *attrs: str) -> None:
@@ -67,19 +113,14 @@ def _expire(item: Any, *attrs: str) -> None:
 def _count_tags(tag_ids: Iterable[int], delta: int) -> None:
     ids = sorted({i for i in tag_ids if i is not None})
     if ids and delta:
-        db.session.execute(
-            sa.update(Tag)
-            .where(Tag.id.in_(ids))
-            .values(story_count=_plus(Tag.story_count, delta))
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_TAGS_COUNTED[delta > 0], {"tag_ids": ids, "delta": delta})
         for tag in db.session.identity_map.values():
             if isinstance(tag, Tag) and tag.id in ids:
                 _expire(tag, "story_count")
 
 
 def _story_tag_ids(story_id: int) -> list[int]:
-    return list(db.session.scalars(sa.select(story_tags.c.tag_id).where(story_tags.c.story_id == story_id)))
+    return list(db.session.scalars(_STORY_TAG_IDS, {"story_id": story_id}))
 
 
 def _count(item: Post, delta: int, tag_ids: Iterable[int] | None = None) -> None:
@@ -87,29 +128,15 @@ def _count(item: Post, delta: int, tag_ids: Iterable[int] | None = None) -> None
     if isinstance(item, Story):
         _count_tags(_story_tag_ids(item.id) if tag_ids is None else tag_ids, delta)
         return
-    values: dict[str, Any]
     attrs: tuple[str, ...]
     if isinstance(item, Reply):
-        values = {"reply_count": _plus(Story.reply_count, delta)}
         attrs = ("reply_count", "last_activity_at")
     else:
-        latest = (
-            sa.select(StoryUpdate.outcome)
-            .where(StoryUpdate.story_id == Story.id, StoryUpdate.status == LIVE)
-            .order_by(StoryUpdate.created_at.desc(), StoryUpdate.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        values = {"update_count": _plus(Story.update_count, delta), "latest_outcome": latest}
         attrs = ("update_count", "latest_outcome", "last_activity_at")
+    params: dict[str, Any] = {"story_id": item.story_id, "delta": delta}
     if delta > 0:
-        values["last_activity_at"] = utcnow()
-    db.session.execute(
-        sa.update(Story)
-        .where(Story.id == item.story_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+        params["now"] = utcnow()
+    db.session.execute(_STORY_COUNTED[(type(item), delta > 0)], params)
     _expire(db.session.identity_map.get(identity_key(Story, item.story_id)), *attrs)
 
 
@@ -162,13 +189,7 @@ def set_status_where(model: type[Reply] | type[StoryUpdate], where: Any, status:
     for story_id, n in live_per_story.items():
         values: dict[str, Any] = {column.key: _plus(column, -n)}
         if model is StoryUpdate:
-            values["latest_outcome"] = (
-                sa.select(StoryUpdate.outcome)
-                .where(StoryUpdate.story_id == Story.id, StoryUpdate.status == LIVE)
-                .order_by(StoryUpdate.created_at.desc(), StoryUpdate.id.desc())
-                .limit(1)
-                .scalar_subquery()
-            )
+            values["latest_outcome"] = _LATEST_OUTCOME
         db.session.execute(
             sa.update(Story)
             .where(Story.id == story_id)
