@@ -215,6 +215,22 @@ def _fan_out(session: orm.Session, reply: Reply) -> None:
             )
 
 
+# Built once: a reply to a member who gets mail at once looks for her message still waiting (building the
+# statement cost more CPU than running it).
+_WAITING = (
+    sa.select(MailOutbox)
+    .where(
+        MailOutbox.user_id == sa.bindparam("user_id"),
+        MailOutbox.state == "queued",
+        MailOutbox.group_key == sa.bindparam("group_key"),
+        MailOutbox.due_at > sa.bindparam("now"),
+        MailOutbox.attempts == 0,
+    )
+    .order_by(MailOutbox.id.desc())
+    .limit(1)
+)
+
+
 def _queue_for_notification(session: orm.Session, note: Notification, now: datetime) -> None:
     kind = K.NOTIFICATION_KINDS.get(note.kind)
     if kind is None or note.id is None:
@@ -230,18 +246,7 @@ def _queue_for_notification(session: orm.Session, note: Notification, now: datet
     )
     if group_key:
         # Several replies within a few minutes become one message: join a message that is still waiting.
-        waiting = session.scalar(
-            sa.select(MailOutbox)
-            .where(
-                MailOutbox.user_id == note.user_id,
-                MailOutbox.state == "queued",
-                MailOutbox.group_key == group_key,
-                MailOutbox.due_at > now,
-                MailOutbox.attempts == 0,
-            )
-            .order_by(MailOutbox.id.desc())
-            .limit(1)
-        )
+        waiting = session.scalar(_WAITING, {"user_id": note.user_id, "group_key": group_key, "now": now})
         if waiting is not None:
             ids = list((waiting.payload or {}).get("notifications", []))
             waiting.payload = {**waiting.payload, "notifications": [*ids, note.id]}
