@@ -47,7 +47,8 @@ def get(client, url: str) -> tuple[str, list[str]]:
 
 def comparable(html: str) -> str:
     """The page without what is new at every render: CSRF tokens and the reply box's one-time key."""
-    html = re.sub(r'(name="csrf_token" value=")[^"]+"', r'\1"', html)
+    for token in set(re.findall(r'name="csrf_token" value="([^"]+)"', html)):
+        html = html.replace(token, "")  # wherever it is on the page (forms, the feedback script's data)
     return re.sub(r'(name="submission_key"[^>]*value=")[^"]+"', r'\1"', html)
 
 
