@@ -12,6 +12,7 @@ import pytest
 from forum.care import classifier as clf
 from forum.care import training
 from forum.care.detector import Detector, get_detector, normalise
+from forum.similar import engine
 from tests.care.taxonomy import examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,15 +26,20 @@ POSITIVE = [
 ]
 NEGATIVE = [(kind, text) for kind, texts in examples().items() if kind.startswith("neg_") for text in texts]
 # Known misses of the shipped model on the TAXONOMY's own examples (kept visible, not hidden): each is a
-# strict xfail, so the day the model catches it the test says so.
+# strict xfail, so the day the model catches it the test says so. The suite runs on MiniLM (conftest): these are
+# the MiniLM classifier's (retrained 2 December with writers g and h; MPNet, the default, misses 6 and carded 2
+# of the same examples, README).
 KNOWN_MISSES = {
-    "I've decided. Once he's settled at his dad's I'm done.",
     "Some mornings I'm disappointed I woke up.",
     "Thanks for everything on here over the years, you've been kind. Take care of yourselves.",
+    "me, googling 'can you return a life' 😂",
     "Eight years clean and I relapsed last night. I feel like such a failure.",
+    "My son said Grandad does 'secret games' in the bath.",
+    "I shook her. Only for a second. I've never done anything like that.",
+    "My partner locks him in his room for hours when I'm at work.",
+    "He had his hands round my neck but it was only the once.",
     "He's going to be the death of me, that boy.",
     "If he wakes her up I swear I'll kill him 😂",
-    "I self-harmed as a teenager; 15 years clean, and I'm telling my daughter about it now she's older.",
     "Touched out. If one more person climbs on me I'll scream.",
 }
 
@@ -73,10 +79,20 @@ ORDINARY_POST = (
 )
 
 
-def test_one_risk_line_inside_a_long_ordinary_post_carries_it(full: Detector) -> None:
-    risky = full.check(ORDINARY_POST.format(line="Sometimes I think they'd all manage fine without me."))
+@pytest.mark.parametrize(
+    "model",
+    [
+        # Known miss of the MiniLM classifier retrained on 2 December (0.36 against its 0.395; README).
+        pytest.param("minilm", marks=pytest.mark.xfail(strict=True, reason="known miss, see README")),
+        "mpnet",
+    ],
+)
+def test_one_risk_line_inside_a_long_ordinary_post_carries_it(model: str) -> None:
+    detector = Detector(embedder=engine.get_embedder(model))
+    assert detector.uses_classifier, detector.problem
+    risky = detector.check(ORDINARY_POST.format(line="Sometimes I think they'd all manage fine without me."))
     assert risky.signpost and any("classifier" in reason for reason in risky.reasons)
-    assert risky.score > full.check(ORDINARY_POST.format(line="")).score
+    assert risky.score > detector.check(ORDINARY_POST.format(line="")).score
 
 
 def test_the_same_post_without_the_line_shows_no_card(full: Detector) -> None:
