@@ -18,6 +18,10 @@ CRISIS = [
     "I'm scared I'll hurt the baby when she won't stop crying.",
     "I want to die and this is not a joke.",
     "Last night I felt I couldn't go on.",
+    # Domestic abuse: the markers DASH weighs most (not the taxonomy's examples, which test the whole detector).
+    "When he drinks he puts his hands around my throat and I can't breathe.",
+    "He's threatened to kill me twice now if I take the kids to my mum's.",
+    "Honestly I'm scared for my life when his car pulls up.",
 ]
 NOT_CRISIS = [
     "I wanted the ground to swallow me.",
@@ -32,6 +36,10 @@ NOT_CRISIS = [
     "If you're feeling hopeless, please talk to your GP.",
     "I burned myself on the kettle by accident.",
     "My partner says the kids will cope without me for one night.",
+    "My mum will kill me if she finds out I let him have chocolate for breakfast.",
+    "That advert about the baby choked me up, I'm such a mess.",
+    "He never laid a finger on me, he's just grumpy when he's tired.",
+    "The rope swing nearly strangled the cat, we took it down.",
 ]
 ORDINARY = [
     "I cried the whole way to work.",
