@@ -196,11 +196,15 @@ app = create_app()
 with app.app_context():
     published = sa.select(Story).where(Story.status == Status.PUBLISHED.value)
     deep = db.session.scalars(published.order_by(Story.created_at.desc(), Story.id.desc()).offset(1000).limit(1)).one()
-    long = db.session.scalar(published.where(Story.reply_count >= 50).order_by(Story.id).limit(1))
+    # The story page read is a story with 50 to 99 replies; replies are posted to another (the last with 50 or
+    # more), so the story read does not grow by every run's posted replies (one reached 6,881 replies by one
+    # member, and its page was measured reading them).
+    long = db.session.scalar(published.where(Story.reply_count.between(50, 99)).order_by(Story.id).limit(1))
+    target = db.session.scalar(published.where(Story.reply_count >= 50).order_by(Story.id.desc()).limit(1))
     tag = db.session.scalar(sa.select(Tag.name).order_by(Tag.story_count.desc()).limit(1))
     similar = db.session.scalar(published.where(Story.embedding.is_not(None)).order_by(Story.id.desc()).limit(1))
     print(json.dumps({"deep": encode_cursor(deep.created_at, deep.id), "long": long.id, "tag": tag,
-                      "similar": similar.id}))
+                      "similar": similar.id, "target": target.id}))
 """
     found = json.loads(
         run([sys.executable, "-c", code], env=village_env(database_url, redis=False), cwd=ROOT)
@@ -214,7 +218,7 @@ with app.app_context():
         "story": f"/stories/{found['long']}",
         "search": "/search?q=teacher",
         "similar": f"/api/stories/{found['similar']}/similar",
-        "_reply_story": str(found["long"]),
+        "_reply_story": str(found["target"]),
     }
 
 
