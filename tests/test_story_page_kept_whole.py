@@ -8,7 +8,6 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 
 from forum import drafts, fragments
 from forum.extensions import db
@@ -17,8 +16,7 @@ from forum.models import Status, Story
 from forum.similar import feedback
 from forum.stories import lifecycle, services
 from tests.factories import make_story, make_user, signed_in_client
-from tests.test_member_kept_pages import csrf_tokens, tokens_are_hers
-from tests.test_query_counts import counted
+from tests.test_member_kept_pages import csrf_tokens, fresh, get, tokens_are_hers
 
 NURSERY = [
     ("Clinging at the door", "My son screams don't leave me and clings to my legs every morning at nursery."),
@@ -34,17 +32,6 @@ def kept_pages(page_cache, embed_on_write):
     fragments.clear_local()
 
 
-def get(client, url: str) -> tuple[str, list[str]]:
-    """The page as this member gets it and its statements (the tests share one app context: this request's
-    CSRF token is dropped from `g` first, as a real request starts without one)."""
-    g.pop("csrf_token", None)
-    db.session.expire_all()
-    with counted() as statements:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return response.get_data(as_text=True), list(statements)
-
-
 def comparable(html: str) -> str:
     """The page without what is new at every render: CSRF tokens and the reply box's one-time key."""
     for token in set(re.findall(r'name="csrf_token" value="([^"]+)"', html)):
@@ -52,19 +39,11 @@ def comparable(html: str) -> str:
     return re.sub(r'(name="submission_key"[^>]*value=")[^"]+"', r'\1"', html)
 
 
-def fresh(app, client, url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setitem(app.config, "MEMBER_PAGE_CACHE_ENABLED", False)
-    monkeypatch.setitem(app.config, "FRAGMENT_CACHE_ENABLED", False)
-    try:
-        return get(client, url)[0]
-    finally:
-        monkeypatch.setitem(app.config, "MEMBER_PAGE_CACHE_ENABLED", True)
-        monkeypatch.setitem(app.config, "FRAGMENT_CACHE_ENABLED", True)
-
-
 def rendered(statements: list[str]) -> bool:
     """The request read the page's replies (rendered it) rather than serving it kept."""
-    return any("FROM replies" in s and "OVER" in s for s in statements)  # the page of replies with their count
+    return any(
+        "FROM replies" in s and "OVER" in s for s in statements
+    )  # the page of replies with their count
 
 
 def reaction_button(html: str, target: str, kind: str) -> str:
