@@ -43,10 +43,16 @@ def extra_phrases() -> tuple[str, ...]:
     return tuple(db.session.scalars(sa.select(CarePhrase.phrase).order_by(CarePhrase.phrase)))
 
 
-def detector() -> Detector:
-    """The process's detector, rebuilt when admins change the phrase list."""
+def phrases_stored() -> bool:
+    """Whether the database has the admins' phrase table (one not yet migrated has none)."""
+    return sa.inspect(db.engine).has_table(CarePhrase.__tablename__)
+
+
+def detector(stored_phrases: bool = True) -> Detector:
+    """The process's detector, rebuilt when admins change the phrase list (``stored_phrases=False``: the
+    built-in phrases only, for a database without the admins' table)."""
     global _cached
-    phrases = extra_phrases()
+    phrases = extra_phrases() if stored_phrases else ()
     with _lock:
         if _cached is None or _cached[0] != phrases:
             embedder = _cached[1].embedder if _cached else None
@@ -70,9 +76,9 @@ def detector_status() -> dict[str, Any]:
     return {"version": version, "problem": current.problem, "figures": figures}
 
 
-def check(text: str) -> CareResult:
+def check(text: str, stored_phrases: bool = True) -> CareResult:
     """Whether this text should show its writer the support card (with reasons, for admins only)."""
-    return detector().check(text[:20_000])
+    return detector(stored_phrases).check(text[:20_000])
 
 
 def record_shown(place: str) -> None:

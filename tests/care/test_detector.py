@@ -14,6 +14,7 @@ from forum.care import training
 from forum.care.detector import Detector, get_detector, normalise
 from forum.similar import engine
 from tests.care.taxonomy import examples
+from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every evaluation writer's set (read here only to check that none of it is trained on) and the old set.
@@ -131,6 +132,17 @@ def test_check_cli_keeps_its_contract(runner) -> None:
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [line["signpost"] for line in lines] == [True, False, False]
     assert all(isinstance(line["signpost"], bool) and "score" in line for line in lines)
+
+
+def test_check_cli_keeps_its_contract_on_an_unmigrated_database(tmp_path) -> None:
+    unmigrated = make_app(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
+    with unmigrated.app_context():
+        result = unmigrated.test_cli_runner().invoke(
+            args=["care", "check"], input="I want to die.\nWe fed the ducks.\n"
+        )
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["signpost"] for line in result.stdout.splitlines()] == [True, False]
+    assert "db upgrade" in result.stderr
 
 
 def test_get_detector_is_a_singleton() -> None:
