@@ -11,12 +11,19 @@ writer it is scored on, which is what a new parent's words look like to it. The 
 by the 5-fold stratified cross-validation the detector used before, to show how far within-writer figures
 flatter it. Results go to bench/results/care-cv-<time>.txt.
 
-The rule for keeping a method was fixed before the candidates were compared: at the threshold for a
-leave-one-writer-out recall of 0.93, every kind's recall >= 0.80; among the methods meeting that, the highest
-precision; a method with a hidden layer must beat the best logistic one by more than 0.01 to be kept (simpler
-wins a tie). (A first draft also required at most 5% of the held-out long background posts carded at that
-point; a smoke run of the first method alone showed no method would meet it there, so it is reported, and the
-shipped operating point's false-alarm cap handles it.)
+Rule 1 for keeping a method (fixed before the first comparison): at the threshold for a leave-one-writer-out
+recall of 0.93, every kind's recall >= 0.80; among the methods meeting that, the highest precision; a method
+with a hidden layer must beat the best logistic one by more than 0.01 to be kept (simpler wins a tie). (A
+first draft also required at most 5% of the held-out long background posts carded at that point; a smoke run
+of the first method alone showed no method would meet it there, so it is reported, and the shipped operating
+point's false-alarm cap handles it.)
+
+Rule 2 (fixed on 2 December 2026 before the real-post weight and negative-unit candidates were compared, once
+the shipped detector met the precision and recall targets with room and missed only the false alarms on
+ordinary real posts): every kind >= 0.80 at recall 0.93, and precision there within 0.01 of the best such
+method; among those, the fewest held-out long real background posts carded at recall 0.90 (the floor to which
+the shipped operating point lets its false-alarm cap lower recall), ties broken by precision; a hidden layer
+must card 0.005 fewer to be kept.
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ from forum.care.operating import choose_threshold, log_loss  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 RECALLS = (0.90, 0.93)
 KEEP_AT = 0.93
-KIND_FLOOR, HIDDEN_MARGIN = 0.80, 0.01
+KIND_FLOOR = 0.80
+FLOOR_AT, PRECISION_SLACK, HIDDEN_MARGIN_FA = 0.90, 0.01, 0.005  # rule 2
 
 
 def at_recall(
@@ -108,17 +116,22 @@ def evaluate(texts: list[training.Prepared], method: training.Method) -> dict[st
 
 
 def keep(results: list[dict[str, Any]]) -> str | None:
-    """The method kept by the rule in the module's docstring."""
-    key = f"recall_{KEEP_AT:.2f}"
+    """The method kept by rule 2 (see the module's docstring)."""
+    key, floor = f"recall_{KEEP_AT:.2f}", f"recall_{FLOOR_AT:.2f}"
     fit = [r for r in results if r["folds"] == "writer" and r[key]["lowest_kind"][1] >= KIND_FLOOR]
     if not fit:
         return None
-    methods = METHODS
-    logistic = [r for r in fit if not methods[r["method"]].hidden]
-    hidden = [r for r in fit if methods[r["method"]].hidden]
-    best = max(logistic, key=lambda r: r[key]["precision"]) if logistic else None
-    best_hidden = max(hidden, key=lambda r: r[key]["precision"]) if hidden else None
-    if best_hidden and (not best or best_hidden[key]["precision"] > best[key]["precision"] + HIDDEN_MARGIN):
+    best_precision = max(r[key]["precision"] for r in fit)
+    fit = [r for r in fit if r[key]["precision"] >= best_precision - PRECISION_SLACK]
+
+    def order(r: dict[str, Any]) -> tuple[float, float]:  # fewest real posts carded, then precision
+        return (r[floor]["background_alarms"] or 0.0, -r[key]["precision"])
+
+    logistic = [r for r in fit if not METHODS[r["method"]].hidden]
+    hidden = [r for r in fit if METHODS[r["method"]].hidden]
+    best = min(logistic, key=order) if logistic else None
+    best_hidden = min(hidden, key=order) if hidden else None
+    if best_hidden and (not best or order(best_hidden)[0] < order(best)[0] - HIDDEN_MARGIN_FA):
         return str(best_hidden["method"])
     return str(best["method"]) if best else None
 
@@ -204,8 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         "folds 'writer': each labelled writer held out whole in turn (leave-one-writer-out); 'stratified': the",
         "earlier 5 folds stratified by writer, kind and label. Precision over the writers' labelled texts;",
         "bgFA: share of the held-out long real background posts shown the card. CPU seconds under load.",
-        f"rule (fixed before comparing): at recall {KEEP_AT}, every kind >= {KIND_FLOOR},",
-        f"highest precision; a hidden layer must win by more than {HIDDEN_MARGIN}.  kept: {kept}",
+        f"rule 2 (fixed before comparing): at recall {KEEP_AT} every kind >= {KIND_FLOOR} and precision within",
+        f"{PRECISION_SLACK} of the best; then fewest held-out long real posts carded at recall {FLOOR_AT} (ties:",
+        f"precision); a hidden layer must card {HIDDEN_MARGIN_FA} fewer.  kept: {kept}",
     ]
     lines = report(results, header)
     print("\n".join(lines))

@@ -45,6 +45,7 @@ from forum.care.classifier import (
 )
 from forum.care.fitting import Design, Stage1, fit_logistic, fit_mlp, sigmoid
 from forum.care.methods import (
+    BACKGROUND_LONG,
     BACKGROUND_SHORT,
     LABELLED_WRITER_MIN,
     METHOD,
@@ -68,7 +69,7 @@ LEGACY_PATH = DATA / "train.jsonl"
 # Real posts as background negatives: ids here, text in the shared data (not copied into the repository).
 BACKGROUND_IDS = TRAIN_DIR / "background-reddit.ids"
 BACKGROUND_POSTS = DATA.parents[2].parent / "shared" / "data" / "reddit-parenting-pddl.jsonl"
-BACKGROUND_WRITER = "reddit-background"
+BACKGROUND_WRITER = BACKGROUND_LONG
 LEGACY_WRITER = "legacy"
 # The first build's sentences are not trained on: their label scheme predates the taxonomy ("I'm not going to
 # hurt myself, I just need to vent" and "I don't feel much love for the baby" are negatives there, kinds the
@@ -79,7 +80,6 @@ RECALL_TARGET = 0.93  # chosen before measuring: the cross-validated recall aime
 RECALL_FLOOR = 0.90  # the false-alarm cap may lower the cross-validated recall this far, no further
 FALSE_ALARM_CAP = 0.05  # on held-out real background posts, counting any that may need the card as alarms
 STAGE2_L2 = 0.1
-NEGATIVE_UNITS = 6  # per text that needs no card: its strongest units under the first-round model
 
 
 @dataclass
@@ -153,10 +153,14 @@ def data_sha(extra: Sequence[Path] = ()) -> str:
 
 
 def _stage1_rows(
-    texts: list[Prepared], weights: np.ndarray, seed_model: Stage1 | None, ngrams: bool = True
+    texts: list[Prepared],
+    weights: np.ndarray,
+    seed_model: Stage1 | None,
+    ngrams: bool = True,
+    negative_units: int = 6,
 ) -> tuple[Design, np.ndarray, np.ndarray]:
     """Stage-1 rows, labels and weights: each text whole; units of a text that needs no card (no part of it
-    does: its single sentences at first, then its NEGATIVE_UNITS strongest units under the first model);
+    does: its single sentences at first, then its ``negative_units`` strongest units under the first model);
     and, given a first model, the strongest unit of each multi-sentence text that does (multiple-instance)."""
     vectors, grams, y, weight = [], [], [], []
 
@@ -179,7 +183,7 @@ def _stage1_rows(
         if t.row.signpost:
             add(t, int(np.argmax(logits)), 1, w)
         else:
-            for i in np.argsort(-logits)[:NEGATIVE_UNITS]:
+            for i in np.argsort(-logits)[:negative_units]:
                 add(t, int(i), 0, w)
     design = Design(np.array(vectors), grams if ngrams else None, NGRAM_BUCKETS)
     return design, np.array(y, dtype=float), np.array(weight)
@@ -194,9 +198,9 @@ def fit_stage1_checkpoints(
     epochs; the logistic regression alone is key 0)."""
     method = method or METHOD
     weights = weights_for([t.row for t in texts], method) if weights is None else weights
-    design, y, weight = _stage1_rows(texts, weights, None, method.ngrams)
+    design, y, weight = _stage1_rows(texts, weights, None, method.ngrams, method.negative_units)
     seed = Stage1(*fit_logistic(design, y, l2, weight=weight))
-    design, y, weight = _stage1_rows(texts, weights, seed, method.ngrams)
+    design, y, weight = _stage1_rows(texts, weights, seed, method.ngrams, method.negative_units)
     linear = Stage1(*fit_logistic(design, y, l2, weight=weight))
     if not method.hidden:
         return {0: linear}
