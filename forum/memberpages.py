@@ -36,7 +36,7 @@ import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -182,10 +182,18 @@ def note_authors(author_ids: Any) -> None:
 _writers: dict[str, Callable[..., str]] = {}
 
 
+# Relative times at least this old are written as a date that no longer moves: into the kept text, once.
+_settled_after: list[timedelta] = []
+
+
 def register_slot_writers(
-    unread: Callable[[], str], owner: Callable[[], str], relative_time: Callable[[datetime, datetime], str]
+    unread: Callable[[], str],
+    owner: Callable[[], str],
+    relative_time: Callable[[datetime, datetime], str],
+    settled_after: timedelta | None = None,
 ) -> None:
     _writers.update(unread=unread, owner=owner, time=relative_time)
+    _settled_after[:] = [settled_after] if settled_after is not None else []
 
 
 def register_slot_writer(name: str, writer: Callable[[], str]) -> None:
@@ -193,35 +201,54 @@ def register_slot_writer(name: str, writer: Callable[[], str]) -> None:
     _writers[name] = writer
 
 
-def _fill(segments: tuple[str, ...]) -> str:
-    """A kept page with this reader's bits in its slots."""
+def _slot_value(name: str, now: datetime) -> str:
+    if name.startswith("t"):
+        return _writers["time"](datetime.fromisoformat(name[1:]), now)
+    return generate_csrf() if name == "csrf" else _writers[name]()
+
+
+def _fill(texts: tuple[bytes, ...], slots: tuple[str, ...]) -> bytes:
+    """A kept page with this reader's bits in its slots: each distinct slot written once, the page joined as
+    bytes (a story page of 50 replies holds ~160 slots, most of them its reaction buttons' CSRF token; a
+    str page would also be encoded again for the response)."""
     now = datetime.now(UTC)
-    values: dict[str, str] = {}
-    out: list[str] = []
-    for index, part in enumerate(segments):
-        if not index % 2:
-            out.append(part)
-        elif part.startswith("t"):
-            out.append(_writers["time"](datetime.fromisoformat(part[1:]), now))
-        else:
-            value = values.get(part)
-            if value is None:
-                value = values[part] = generate_csrf() if part == "csrf" else _writers[part]()
-            out.append(value)
-    return "".join(out)
+    values = {name: _slot_value(name, now).encode() for name in set(slots)}
+    out = [b""] * (2 * len(texts) - 1)
+    out[0::2] = texts
+    out[1::2] = [values[name] for name in slots]
+    return b"".join(out)
 
 
-def _segments(html: str, marker: str) -> tuple[str, ...]:
-    """The page split at its slots: text, slot name, text, ... (the reader's own values taken out first)."""
+def _split(html: str, marker: str) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+    """The page split once, when it is kept: its texts around the slots (as the bytes sent) and the slots'
+    names (the reader's own values taken out first)."""
     token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     if token:  # the page has a form: generate_csrf() gave this request's token to it
         html = html.replace(token, f"\x00{marker}csrf\x00")
     owner = _writers["owner"]()
     html = html.replace(f'data-draft-owner="{owner}"', f'data-draft-owner="\x00{marker}owner\x00"')
-    return tuple(re.split(f"\x00{marker}([a-z][^\x00]*)\x00", html))
+    parts = re.split(f"\x00{marker}([a-z][^\x00]*)\x00", html)
+    texts, slots = [parts[0]], []
+    now = datetime.now(UTC)
+    for name, after in zip(parts[1::2], parts[2::2], strict=True):
+        settled = _settled_time(name, now)
+        if settled is None:
+            slots.append(name)
+            texts.append(after)
+        else:  # a date that no longer moves: written once, not at every fill
+            texts[-1] += settled + after
+    return tuple(text.encode() for text in texts), tuple(slots)
 
 
-def _lookup(key: str) -> tuple[Any, str | None]:
+def _settled_time(name: str, now: datetime) -> str | None:
+    """A time slot's text when the clock can no longer change it (a date), else None."""
+    if not name.startswith("t") or not _settled_after:
+        return None
+    when = datetime.fromisoformat(name[1:])
+    return _writers["time"](when, now) if now - when >= _settled_after[0] else None
+
+
+def _lookup(key: str) -> tuple[Any, bytes | None]:
     """The generation to store under, and the kept page if it is current and may go to this reader."""
     try:
         generation, entry = cache.get_many(pagecache.GENERATION_KEY, key)
@@ -229,12 +256,13 @@ def _lookup(key: str) -> tuple[Any, str | None]:
         current_app.logger.warning("member page cache unavailable", exc_info=True)
         return None, None
     generation = pagecache.member_generation(generation)
-    if not entry or entry[0] != generation or time.time() >= entry[1]:
+    # (A 4-item entry is an earlier release's page, in a shared cache: rendered again.)
+    if not entry or len(entry) != 5 or entry[0] != generation or time.time() >= entry[1]:
         return generation, None
-    _, _, authors, segments = entry
+    _, _, authors, texts, slots = entry
     if current_user.id in authors:
         return generation, None  # one of her own stories is on it: her card is hers alone
-    return generation, _fill(segments)
+    return generation, _fill(texts, slots)
 
 
 def member_kept(
@@ -266,7 +294,7 @@ def member_kept(
             result, status = result  # a form view's (page, status)
         if not isinstance(result, str):
             return result  # a redirect or a response of its own: nothing to keep
-        segments = _segments(result, marker)
+        texts, slots = _split(result, marker)
         authors = g.pop("member_page_authors", None)
         if authors is None and (request.endpoint in _PERSONAL or form_version is not None):
             authors = frozenset()  # hers alone (kept under her id), or a form page showing no one's posts
@@ -275,10 +303,11 @@ def member_kept(
         if generation is not None and authors is not None and current_user.id not in authors:
             lifetime = pagecache.lifetime(key)
             try:
-                cache.set(key, (generation, time.time() + lifetime, authors, segments), timeout=int(lifetime))
+                entry = (generation, time.time() + lifetime, authors, texts, slots)
+                cache.set(key, entry, timeout=int(lifetime))
             except Exception:  # noqa: BLE001
                 current_app.logger.warning("member page cache unavailable", exc_info=True)
-        return _fill(segments) if status == 200 else (_fill(segments), status)
+        return _fill(texts, slots) if status == 200 else (_fill(texts, slots), status)
 
     return wrapper
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +25,10 @@ from forum.notifications.mail import routes as mail_routes
 from forum.similar import routes as similar_routes
 from forum.stories import routes as story_routes
 
+# From this age on a time is written as its date, which the clock no longer changes (a kept member page
+# writes such times into its text once, forum.memberpages).
+RELATIVE_FOR = timedelta(days=31)
+
 
 def relative_time(when: datetime, now: datetime | None = None) -> str:
     """'just now', '5 minutes ago', '3 days ago', or the date for older things."""
@@ -32,13 +36,14 @@ def relative_time(when: datetime, now: datetime | None = None) -> str:
     seconds = max(0, int((now - when).total_seconds()))
     if seconds < 60:
         return "just now"
-    for unit_seconds, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+    if seconds >= RELATIVE_FOR.total_seconds():
+        return when.strftime("%-d %b %Y")
+    for unit_seconds, unit in ((86400, "day"), (3600, "hour")):
         if seconds >= unit_seconds:
             count = seconds // unit_seconds
-            if unit == "day" and count > 30:
-                break
             return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return when.strftime("%-d %b %Y")
+    count = seconds // 60
+    return f"{count} minute{'' if count == 1 else 's'} ago"
 
 
 def time_tag(when: datetime | None) -> Markup:
@@ -157,6 +162,7 @@ def init_app(app: Flask) -> None:
         ),
         owner=story_routes.draft_owner,
         relative_time=relative_time,
+        settled_after=RELATIVE_FOR,
     )
     # Run in this order for every render; a later one would win a clash of names (there is none).
     for processor in (
