@@ -134,9 +134,6 @@ def test_care_check_command(runner):
     assert lines[0]["reasons"]
 
 
-# A known false alarm of the classifier retrained on four writers (2026-12-02; its threshold is set for a
-# writer it never read, so lower): kept visible as a strict xfail, like the known misses in tests/care.
-@pytest.mark.xfail(strict=True, reason="known false alarm, see README (crisis-language detector)")
 def test_care_check_command_idiom_with_a_joke_gets_no_card(runner):
     result = runner.invoke(args=["care", "check"], input="this is killing me, lol\n")
     assert json.loads(result.output)["signpost"] is False

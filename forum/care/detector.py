@@ -7,6 +7,10 @@ Two layers (see data/TAXONOMY.md for what should bring up the card):
    pair of neighbouring sentences is scored, and a calibrated text probability is made from the strongest
    plain unit, the strongest unit the rules guard, the whole text and whether a phrase survived the rules.
 
+The card shows when either says so: a reviewed (or admin's) phrase that survived the context rules always
+brings it up, as it does at once when a post is saved (forum.care.services), so the check while writing, the
+check after posting and the bench all decide alike.
+
 Without a classifier for the engine's current embedding model the detector runs on the rules alone and logs
 why; ``flask --app wsgi care retrain`` makes one. The reasons in CareResult are for admins looking at one
 result; the app must not store them.
@@ -216,7 +220,8 @@ class Detector:
             p = self.classifier.post_probability(features)
         else:  # a bare unit scorer: the strongest unit decides
             p = float(max(unit_p.max(), whole_p))
-        reasons = rules_result(checks).reasons
+        rules = rules_result(checks)
+        reasons = rules.reasons
         for j in np.argsort(-unit_p)[:3]:
             a, b = spans[j]
             if unit_p[j] >= 0.5:
@@ -224,7 +229,8 @@ class Detector:
                 guard = " (guarded: " + ", ".join(checks[chosen[a]].guards) + ")" if any(guarded[a:b]) else ""
                 reasons.append(f"sentence {where}: classifier {unit_p[j]:.2f}{guard}")
         reasons.append(f"whole text: classifier {whole_p:.2f}; calibrated {p:.2f} (card at {threshold:g})")
-        return CareResult(p >= threshold, round(p, 3), reasons, phrase_hit=analysis.phrase_hit)
+        signpost = p >= threshold or (rules.signpost and not self.alone)
+        return CareResult(signpost, round(p, 3), reasons, phrase_hit=analysis.phrase_hit)
 
     def check(self, text: str) -> CareResult:
         """Whether text should show its writer the support card."""

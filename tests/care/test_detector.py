@@ -28,17 +28,14 @@ POSITIVE = [
 NEGATIVE = [(kind, text) for kind, texts in examples().items() if kind.startswith("neg_") for text in texts]
 # Known misses of the shipped model on the TAXONOMY's own examples (kept visible, not hidden): each is a
 # strict xfail, so the day the model catches it the test says so. The suite runs on MiniLM (conftest): these are
-# the MiniLM classifier's (retrained 2 December with writers g and h; MPNet, the default, misses 6 and carded 2
-# of the same examples, README).
+# the MiniLM classifier's (the hidden-layer method, retrained 2 December with writers a-j; MPNet, the default,
+# misses 1 and cards 2 of the same examples, README).
 KNOWN_MISSES = {
     "Some mornings I'm disappointed I woke up.",
-    "Thanks for everything on here over the years, you've been kind. Take care of yourselves.",
-    "me, googling 'can you return a life' 😂",
-    "Eight years clean and I relapsed last night. I feel like such a failure.",
     "My son said Grandad does 'secret games' in the bath.",
     "I shook her. Only for a second. I've never done anything like that.",
-    "My partner locks him in his room for hours when I'm at work.",
-    "He had his hands round my neck but it was only the once.",
+    "I always know from how he shuts the car door what kind of night it'll be.",
+    "The radio keeps mentioning her name, it means something.",
     "He's going to be the death of me, that boy.",
     "If he wakes her up I swear I'll kill him 😂",
     "Touched out. If one more person climbs on me I'll scream.",
@@ -80,14 +77,7 @@ ORDINARY_POST = (
 )
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        # Known miss of the MiniLM classifier retrained on 2 December (0.36 against its 0.395; README).
-        pytest.param("minilm", marks=pytest.mark.xfail(strict=True, reason="known miss, see README")),
-        "mpnet",
-    ],
-)
+@pytest.mark.parametrize("model", ["minilm", "mpnet"])
 def test_one_risk_line_inside_a_long_ordinary_post_carries_it(model: str) -> None:
     detector = Detector(embedder=engine.get_embedder(model))
     assert detector.uses_classifier, detector.problem
