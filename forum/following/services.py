@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, selectinload
 
+from forum.database import sql_constant
 from forum.extensions import db
 from forum.models import Follow, Notification, Reply, Status, Story, StoryVisit, Tag, User, story_tags, utcnow
 from forum.permissions import require
@@ -168,14 +170,15 @@ VISIT_RESOLUTION = timedelta(hours=1)
 _REPLY_NOTICES = ("reply", "quote", "follow_reply")
 
 
-def _visit_conditions(user_id: Any, story_id: Any) -> tuple[Any, Any]:
-    """Her visit of the story, and her unread notifications of replies in it (SQL conditions)."""
+def _visit_conditions(user_id: Any, story_id: Any, kinds: Sequence[Any] = _REPLY_NOTICES) -> tuple[Any, Any]:
+    """Her visit of the story, and her unread notifications of replies in it (SQL conditions; ``kinds``: the
+    reply notices' kinds, as bound values or as constants written into the SQL)."""
     mine = sa.and_(StoryVisit.user_id == user_id, StoryVisit.story_id == story_id)
     notes = sa.and_(
         Notification.user_id == user_id,
         Notification.story_id == story_id,
         Notification.read_at.is_(None),
-        Notification.kind.in_(_REPLY_NOTICES),
+        Notification.kind.in_(kinds),
     )
     return mine, notes
 
@@ -185,29 +188,20 @@ def _opening_statement() -> Any:
     visit is read once (a CTE) and the constants are written into the SQL: each bound parameter is processed
     again at every execution, and with the visit's subqueries repeated there were 34 of them."""
     me, story_id = sa.bindparam("me", type_=sa.Integer), sa.bindparam("story_id", type_=sa.Integer)
-    mine = sa.and_(StoryVisit.user_id == me, StoryVisit.story_id == story_id)
+    mine, notes = _visit_conditions(me, story_id, [sql_constant(kind) for kind in _REPLY_NOTICES])
     author = sa.select(Story.author_id).where(Story.id == story_id).scalar_subquery()
     visit = sa.select(
         sa.select(Story.id).where(Story.id == story_id).exists().label("found"),
         sa.select(StoryVisit.seen_at).where(mine).scalar_subquery().label("seen_at"),
         sa.select(StoryVisit.last_reply_id).where(mine).scalar_subquery().label("visited"),
         # Where "new" starts: her visit, else nothing is new (0 for the story's author: every reply is).
-        sa.case((author == me, sa.literal_column("0")), else_=sa.literal_column(str(2**31 - 1))).label(
-            "never"
-        ),
+        sa.case((author == me, sql_constant(0)), else_=sql_constant(2**31 - 1)).label("never"),
     ).cte("opening")
     baseline = sa.func.coalesce(
         sa.select(visit.c.visited).scalar_subquery(), sa.select(visit.c.never).scalar_subquery()
     )
     newer = sa.and_(Reply.id > baseline, Reply.author_id.is_distinct_from(me))
-    one: Any = sa.literal_column("1")  # constants written into the SQL (our own, never anything typed)
-    kinds: list[Any] = [sa.literal_column(f"'{kind}'") for kind in _REPLY_NOTICES]
-    notes = sa.and_(
-        Notification.user_id == me,
-        Notification.story_id == story_id,
-        Notification.read_at.is_(None),
-        Notification.kind.in_(kinds),
-    )
+    one = sql_constant(1)
     return sa.select(
         sa.select(visit.c.found).scalar_subquery(),
         sa.select(visit.c.seen_at).scalar_subquery(),
@@ -217,7 +211,7 @@ def _opening_statement() -> Any:
         sa.func.count(sa.case((newer, one))),
         sa.func.count(sa.case((Reply.id <= baseline, one))),
         sa.select(Notification.id).where(notes).exists(),
-    ).where(Reply.story_id == story_id, Reply.status == sa.literal_column(f"'{LIVE}'"))
+    ).where(Reply.story_id == story_id, Reply.status == sql_constant(LIVE))
 
 
 _OPENING = _opening_statement()

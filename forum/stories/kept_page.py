@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask import g, request
 from flask_login import current_user
 
+from forum.database import sql_constant
 from forum.extensions import db
 from forum.models import Draft, Follow, Reaction, Reply, SimilarSignal, Status
 from forum.params import page_arg
@@ -51,7 +52,7 @@ def _reader_bits_statement() -> Any:
         .limit(REPLIES_PER_PAGE + WINDOW_MARGIN)
         .cte("page_window")
     )
-    empty = _constant("")
+    empty = sql_constant("")
     # A reaction is on the story (story_id) or on a reply (reply_id): two conditions kept apart, each read
     # through its own index (joined by OR, PostgreSQL scanned every reaction on the site).
     on_the_story = Reaction.story_id == story_id
@@ -61,18 +62,16 @@ def _reader_bits_statement() -> Any:
         # Everyone's reactions here, as a version: they do not move the page cache's generation (a feed
         # card's count may lag a few seconds), but this page names who sent what.
         parts.append(sa.select(_tag(tag + "n"), sa.func.count(Reaction.id), empty).where(where))
-        newest = sa.func.coalesce(sa.func.max(Reaction.id), sa.literal_column("0"))
+        newest = sa.func.coalesce(sa.func.max(Reaction.id), sql_constant(0))
         parts.append(sa.select(_tag(tag + "m"), newest, empty).where(where))
         # Hers: her buttons' state.
-        mine = sa.select(
-            _tag("r"), sa.func.coalesce(Reaction.reply_id, sa.literal_column("0")), Reaction.kind
-        )
+        mine = sa.select(_tag("r"), sa.func.coalesce(Reaction.reply_id, sql_constant(0)), Reaction.kind)
         parts.append(mine.where(Reaction.user_id == me, where))
     waiting = sa.and_(  # her replies a moderator has not published yet: shown to her alone
         Reply.author_id == me,
         Reply.story_id == story_id,
         Reply.status != _PUBLISHED,
-        Reply.status != _constant(Status.DELETED.value),
+        Reply.status != sql_constant(Status.DELETED.value),
     )
     return sa.union_all(
         *parts,
@@ -87,16 +86,11 @@ def _reader_bits_statement() -> Any:
     )
 
 
-def _constant(text: str) -> Any:
-    """A constant written into the SQL (this module's own tags and statuses only, never anything typed)."""
-    return sa.literal_column(f"'{text}'")
-
-
 def _tag(name: str) -> Any:
-    return _constant(name).label("tag")
+    return sql_constant(name).label("tag")
 
 
-_PUBLISHED = _constant(Status.PUBLISHED.value)
+_PUBLISHED = sql_constant(Status.PUBLISHED.value)
 
 
 _READER_BITS = _reader_bits_statement()
