@@ -281,6 +281,22 @@ def sign_in(base: str) -> tuple[str, str]:
     return cookie, token
 
 
+def reply_script(cookie: str, token: str, story: str) -> str:
+    """wrk Lua posting replies through the form as the signed-in member (each thread its own texts)."""
+    return f"""
+local counter, thread_id = 0, 0
+local threads = {{}}
+function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
+function init(args) thread_id = id end
+function request()
+  counter = counter + 1
+  local body = "csrf_token={token}&body=Sending+hugs+from+a+bench+run,+thread+" .. thread_id .. "+reply+" .. counter
+  return wrk.format("POST", "/stories/{story}/replies",
+    {{["Cookie"]=[[{cookie}]], ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
+end
+"""
+
+
 def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Path, pidfile: Path) -> dict:
     """wrk with a member's cookie, same flags as bench.sh; CPU from the workers' /proc counters."""
     script = out / f"{name}.lua"
@@ -386,18 +402,7 @@ def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> d
                 name = f"{page}-member"
                 rows[name] = wrk_signed_in(base, db_label, name, path, read_lua, out, pidfile)
         story = targets["_reply_story"]
-        reply_lua = f"""
-local counter, thread_id = 0, 0
-local threads = {{}}
-function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
-function init(args) thread_id = id end
-function request()
-  counter = counter + 1
-  local body = "csrf_token={token}&body=Sending+hugs+from+a+bench+run,+thread+" .. thread_id .. "+reply+" .. counter
-  return wrk.format("POST", "/stories/{story}/replies",
-    {{["Cookie"]=[[{cookie}]], ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
-end
-"""
+        reply_lua = reply_script(cookie, token, story)
         rows["reply-post"] = wrk_signed_in(
             base, db_label, "reply-post", f"/stories/{story}/replies", reply_lua, out, pidfile
         )

@@ -63,16 +63,19 @@ def can_see(item: Story | Reply, viewer: Any) -> bool:
 
 # Built once: every story page and every reply posted reads its story so, and building the statement (coercions,
 # loader options, its cache key) cost more CPU than running it.
-_STORY = (
+_STORY_ALONE = (
     sa.select(Story)
     .where(Story.id == sa.bindparam("story_id", type_=sa.Integer))
-    .options(selectinload(Story.tags), joinedload(Story.author))
+    .options(joinedload(Story.author))
 )
+_STORY = _STORY_ALONE.options(selectinload(Story.tags))
 
 
-def get_story(story_id: int, viewer: Any = None) -> Story:
-    """The story if this viewer may see it (a deleted one shows as a tombstone), else NotFound."""
-    story = db.session.scalar(_STORY, {"story_id": story_id})
+def get_story(story_id: int, viewer: Any = None, *, with_tags: bool = True) -> Story:
+    """The story if this viewer may see it (a deleted one shows as a tombstone), else NotFound. Without its
+    tags when the caller will not show them (posting a reply: a second statement saved on every write; a page
+    rendered after all, when the reply is refused, loads them when it reaches them)."""
+    story = db.session.scalar(_STORY if with_tags else _STORY_ALONE, {"story_id": story_id})
     if story is None or not can_see(story, viewer):
         raise NotFound("We couldn't find that story. It may have been removed.")
     hidden = story_hidden(story, viewer)

@@ -199,7 +199,7 @@ def show(story_id: int) -> Any:
 )
 def reply(typed: TypedText, story_id: int) -> Any:
     """Post a reply; on any problem the page comes back with the reply text in place."""
-    story = queries.get_story(story_id, current_user)
+    story = queries.get_story(story_id, current_user, with_tags=False)
     form = typed.form
     quoting_ref = form.quoting.data or ""
     quoted_id = row_id(quoting_ref[6:]) if quoting_ref.startswith("reply-") else None
