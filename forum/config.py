@@ -201,11 +201,11 @@ class TestConfig(Config):
 
 
 def engine_options(url: str) -> dict[str, object]:
-    """Connection pool settings: pre-ping so a restarted PostgreSQL is reconnected transparently."""
+    """Connection pool settings (for PostgreSQL, a connection idle in the pool is checked before use, so a
+    restarted server is reconnected transparently: forum.database)."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
     return {
-        "pool_pre_ping": True,
         "pool_size": _env_int("DB_POOL_SIZE", 5),
         "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
         "pool_recycle": 1800,

@@ -1,10 +1,16 @@
-"""Engine tuning per database (SQLite gets WAL, foreign keys and a busy timeout), and small SQL helpers."""
+"""Engine tuning per database (SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL reads outside a
+transaction), and small SQL helpers."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+import select
+import time
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -23,12 +29,89 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# --- PostgreSQL: a transaction only where something is written or locked ------------------------------------
+#
+# Most requests only read, and psycopg's default wraps every request in BEGIN ... ROLLBACK: two round trips
+# (and the server's work for them) around a signed-in page that is otherwise one statement. So connections
+# run in autocommit, and a transaction starts (BEGIN, sent just before) at the first statement that writes,
+# locks or changes the schema, as SQLite's driver does; COMMIT and ROLLBACK then end it as before (psycopg
+# sends them only when a transaction is open). Reads before that first write see the latest committed rows at
+# each statement, which is what READ COMMITTED (PostgreSQL's default, used here) gave inside the transaction
+# too; everything from the first write on is one transaction, as before.
+_PLAIN_READ = re.compile(r"\s*(SELECT|WITH|SHOW|VALUES)\b", re.IGNORECASE)
+_WRITES_OR_LOCKS = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|MERGE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|pg_advisory_xact_lock\w*)\b",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def needs_transaction(statement: str) -> bool:
+    """Whether a statement must run inside a transaction: anything but a plain read (a SELECT that writes
+    nothing and locks nothing)."""
+    return not _PLAIN_READ.match(statement) or _WRITES_OR_LOCKS.search(statement) is not None
+
+
+def _postgres_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.autocommit = True
+
+
+def _begin_before_writes(
+    conn: sa.Connection, cursor: Any, statement: str, _params: Any, _context: Any, _executemany: bool
+) -> None:
+    dbapi_connection = cursor.connection
+    # A server-side cursor (a read streamed in batches) lives in a transaction too.
+    if dbapi_connection.autocommit and (
+        needs_transaction(statement) or isinstance(cursor, psycopg.ServerCursor)
+    ):
+        if dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            dbapi_connection.execute("BEGIN")
+
+
+# A connection is checked before use without a round trip: an idle connection has nothing to read, so one whose
+# socket is readable was told something, usually that its backend is gone (PostgreSQL shutting down or
+# restarting, a terminated backend); that one, and one that sat in the pool for a while (a dropped connection
+# says nothing), is pinged. Pinging at every checkout was a round trip on every request. A connection that dies
+# without a word while in constant use fails its request once, and the pool then replaces every connection older
+# than the failure.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _told_something(dbapi_connection: Any) -> bool:
+    try:
+        return bool(select.select([dbapi_connection.fileno()], [], [], 0)[0])
+    except (OSError, ValueError, AttributeError):
+        return True  # closed or unusable: the ping says so
+
+
+def _ping_after_idle(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("checked_in_at")
+        recently_used = idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS
+        if recently_used and not _told_something(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise sa.exc.DisconnectionError() from error  # the pool connects afresh and tries again
+
+
 def configure_engine(app: Flask) -> None:
     """Attach per-connection settings to the app's engine, and make the session's teardown safe."""
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_on_connect)
+        elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+            sa.event.listen(engine, "connect", _postgres_autocommit)
+            sa.event.listen(engine, "before_cursor_execute", _begin_before_writes)
+            _ping_after_idle(engine)
     funcs = app.teardown_appcontext_funcs
     funcs[:] = [_remove_session if getattr(f, "__func__", None) is _FSA_TEARDOWN else f for f in funcs]
 

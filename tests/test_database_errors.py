@@ -124,8 +124,8 @@ def test_postgresql_terminating_the_connection_before_the_teardown_is_not_a_500(
         )
         db.session.commit()
         pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))  # opens the transaction the teardown ends
-        with db.engine.connect() as other:
-            assert other.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with db.engine.connect() as other:  # and waits (up to 5 s) until it is gone, as a restart does
+            assert other.scalar(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
         return "posted"
 
     fresh = _app_with_view(tmp_path, db_url, view)
