@@ -45,10 +45,19 @@ _WRITES_OR_LOCKS = re.compile(
 )
 
 
+# What PostgreSQL refuses to run inside a transaction block.
+_OUTSIDE_TRANSACTIONS = re.compile(
+    r"\s*(VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|(CREATE|DROP|REINDEX)\b[\w\s]*?\bCONCURRENTLY)\b",
+    re.IGNORECASE,
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def needs_transaction(statement: str) -> bool:
     """Whether a statement must run inside a transaction: anything but a plain read (a SELECT that writes
-    nothing and locks nothing)."""
+    nothing and locks nothing) or a statement PostgreSQL runs only outside one (VACUUM and the like)."""
+    if _OUTSIDE_TRANSACTIONS.match(statement):
+        return False
     return not _PLAIN_READ.match(statement) or _WRITES_OR_LOCKS.search(statement) is not None
 
 
@@ -60,6 +69,8 @@ def _begin_before_writes(
     conn: sa.Connection, cursor: Any, statement: str, _params: Any, _context: Any, _executemany: bool
 ) -> None:
     dbapi_connection = cursor.connection
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # asked for by the caller: every statement on its own
     # A server-side cursor (a read streamed in batches) lives in a transaction too.
     if dbapi_connection.autocommit and (
         needs_transaction(statement) or isinstance(cursor, psycopg.ServerCursor)

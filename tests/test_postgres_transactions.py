@@ -29,6 +29,10 @@ from forum.models import Story, User
         ("CREATE INDEX ix ON stories (id)", True),
         ("SET LOCAL statement_timeout = 1000", True),
         ("SELECT pg_advisory_xact_lock(1)", True),
+        ("VACUUM ANALYZE", False),  # PostgreSQL refuses these inside a transaction
+        ("CREATE INDEX CONCURRENTLY ix ON stories (id)", False),
+        ("DROP INDEX CONCURRENTLY ix", False),
+        ("CREATE UNIQUE INDEX CONCURRENTLY ix ON stories (id)", False),
     ],
 )
 def test_which_statements_open_a_transaction(statement: str, expected: bool) -> None:
@@ -71,6 +75,11 @@ def test_a_locking_read_holds_its_lock_until_the_commit(postgres, member: User) 
         other.rollback()
         db.session.commit()
         assert other.scalar(sa.select(User.id).where(User.id == member_id).with_for_update(nowait=True))
+
+
+def test_autocommit_asked_for_is_left_alone(postgres) -> None:
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE users"))
 
 
 def test_a_streamed_read_runs_in_a_transaction(postgres, member: User) -> None:
