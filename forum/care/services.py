@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from forum import staff_lists
 from forum.care.classifier import latest_figures
 from forum.care.detector import CareResult, Detector, rules_result
 from forum.errors import NotAllowed, ValidationFailed
@@ -38,9 +39,12 @@ _lock = threading.Lock()
 _cached: tuple[tuple[str, ...], Detector] | None = None
 
 
+_EXTRA_PHRASES = sa.select(CarePhrase.phrase).order_by(CarePhrase.phrase)
+
+
 def extra_phrases() -> tuple[str, ...]:
-    """The phrases admins added, in a stable order."""
-    return tuple(db.session.scalars(sa.select(CarePhrase.phrase).order_by(CarePhrase.phrase)))
+    """The phrases admins added, in a stable order (kept for a few seconds: forum.staff_lists)."""
+    return staff_lists.kept("care_phrases", lambda: tuple(db.session.scalars(_EXTRA_PHRASES)))
 
 
 def phrases_stored() -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -14,6 +14,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from forum import staff_lists
 from forum import text as textlib
 from forum.errors import NotAllowed, RateLimited, ValidationFailed
 from forum.extensions import db
@@ -236,23 +237,36 @@ def flag_near_duplicates(sender: Flask, item: Any, *, commit: bool = True, **ext
         system_flag(target_of(item), FlagReason.SPAM.value, note, commit=commit)
 
 
+class Watched(NamedTuple):
+    """A watched word or phrase as every post is checked against it."""
+
+    phrase: str
+    action: str  # block | hold | flag
+    pattern: re.Pattern[str]  # the phrase as it reads, as a whole word
+
+
 # Built once: every story, reply and update reads the list before it is written (and its flags job again).
-_WATCHED_WORDS = sa.select(WatchedWord)
+_WATCHED_WORDS = sa.select(WatchedWord.phrase, WatchedWord.action).order_by(WatchedWord.id)
 
 
-def matching_words(text: str) -> list[WatchedWord]:
+def _watched() -> tuple[Watched, ...]:
+    found = []
+    for phrase, action in db.session.execute(_WATCHED_WORDS).tuples():
+        plain = textlib.normalise_for_matching(phrase)
+        if plain:
+            found.append(Watched(phrase, action, re.compile(r"(?<!\w)" + re.escape(plain) + r"(?!\w)")))
+    return tuple(found)
+
+
+def matching_words(text: str) -> list[Watched]:
     """Watched words or phrases in text, matched as whole words on the text as it reads: a full-width letter,
-    a zero-width space, a combining mark or Markdown inside the word ('**block**word') does not hide it."""
-    words = list(db.session.scalars(_WATCHED_WORDS))
+    a zero-width space, a combining mark or Markdown inside the word ('**block**word') does not hide it. The
+    list is kept for a few seconds (forum.staff_lists)."""
+    words = staff_lists.kept("watched_words", _watched)
     if not words:
         return []
     plain = textlib.normalise_for_matching(text)
-    found = []
-    for word in words:
-        phrase = textlib.normalise_for_matching(word.phrase)
-        if phrase and re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", plain):
-            found.append(word)
-    return found
+    return [word for word in words if word.pattern.search(plain)]
 
 
 def check_watched_words(author: User, kind: str, text: str, target: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
-from forum import text
+from forum import staff_lists, text
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
 from forum.jobs import queue as jobs
@@ -272,9 +272,12 @@ def support_resources() -> list[str]:
 
 
 def get_setting(key: str, default: str = "") -> str:
-    """A site setting's value."""
-    row = db.session.get(SiteSetting, key)
-    return row.value if row else default
+    """A site setting's value (kept for a few seconds: forum.staff_lists)."""
+    value = staff_lists.kept(f"setting:{key}", lambda: db.session.scalar(_SETTING, {"key": key}))
+    return default if value is None else value
+
+
+_SETTING = sa.select(SiteSetting.value).where(SiteSetting.key == sa.bindparam("key"))
 
 
 def set_setting(moderator: User, key: str, value: str) -> None:
