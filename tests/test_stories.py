@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from forum.errors import NotAllowed
 from forum.extensions import db
 from forum.models import Reply, Revision, Status, Story, StoryUpdate, Tag, User
-from forum.stories import services
+from forum.stories import lifecycle, queries, services
 from tests import factories
 from tests.conftest import count_rows
 
@@ -311,6 +311,30 @@ def test_replies_are_paginated(app: Flask, client: FlaskClient, member: User) ->
     first = client.get(f"/stories/{story.id}").text
     assert "Reply 00 text" in first and "Reply 31 text" not in first and "Page 1 of 2" in first
     assert "Reply 31 text" in client.get(f"/stories/{story.id}?page=2").text
+
+
+def test_a_posted_reply_goes_to_the_page_it_is_on(
+    app: Flask, auth, client: FlaskClient, member: User
+) -> None:
+    """Counted from the end of the thread (the story's count less the replies after it), across a page's edge,
+    with a hidden reply and a reply held for approval among them, as counting from the start says."""
+    story = factories.make_story(member)
+    others = [factories.make_user() for _ in range(3)]
+    for n in range(29):
+        services.add_reply(others[n % 3], story, body=f"Earlier reply {n:02d} from a parent.")
+    hidden = services.add_reply(others[0], story, body="A reply a moderator hid later on.")
+    lifecycle.set_status(hidden, Status.HIDDEN.value)
+    lifecycle.commit()
+    auth.login(member)
+    for n, page in ((30, 1), (31, 2), (32, 2)):
+        answer = client.post(
+            f"/stories/{story.id}/replies", data={"body": f"My reply number {n} to the thread."}
+        )
+        assert answer.status_code == 302
+        posted = db.session.scalar(sa.select(Reply).order_by(Reply.id.desc()).limit(1))
+        assert f"page={page}" in answer.location and f"#reply-{posted.id}" in answer.location
+        assert queries.reply_page_number(posted) == page  # counted from the start
+        assert f"My reply number {n} to the thread." in client.get(answer.location).text
 
 
 def test_reply_posted_after_sign_in_ended_is_restored(app: Flask, client: FlaskClient, member: User) -> None:

@@ -87,11 +87,13 @@ class Story(Base):
     __table_args__ = (
         sa.Index("ix_stories_status_created", "status", "created_at", "id"),
         sa.Index("ix_stories_status_activity", "status", "last_activity_at", "id"),
+        # A member's stories newest first (the check before every write reads her latest few).
+        sa.Index("ix_stories_author_recent", "author_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Null when the author deleted their account but chose to keep their stories.
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     anonymous: Mapped[bool] = mapped_column(default=False)
     title: Mapped[str | None] = mapped_column(sa.String(150))
     body: Mapped[str] = mapped_column(sa.Text)
@@ -123,11 +125,15 @@ class Story(Base):
 
 class Reply(Base):
     __tablename__ = "replies"
-    __table_args__ = (sa.Index("ix_replies_story_created", "story_id", "created_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_replies_story_created", "story_id", "created_at", "id"),
+        # A member's replies newest first (the check before every write reads her latest few).
+        sa.Index("ix_replies_author_recent", "author_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     story_id: Mapped[int] = mapped_column(sa.ForeignKey("stories.id", ondelete="CASCADE"))
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[str] = mapped_column(sa.String(16), default=Status.PUBLISHED.value)

@@ -181,10 +181,39 @@ _REPLIES_BEFORE = (
 )
 
 
-def reply_page_number(reply: Reply) -> int:
-    """Which page of its story a published reply is on."""
+# A reply just posted is among the last: the published replies before it are the story's count less those after
+# it (few), read in one statement (so from one snapshot). Counting those before it read every reply of a long
+# thread on every reply posted to it (10 ms of PostgreSQL's time at 14,000 replies).
+_REPLIES_AFTER = (
+    sa.select(sa.func.count())
+    .select_from(Reply)
+    .where(
+        Reply.story_id == Story.id,
+        Reply.status == Status.PUBLISHED.value,
+        sa.or_(
+            Reply.created_at > sa.bindparam("created_at", type_=Reply.created_at.type),
+            sa.and_(
+                Reply.created_at == sa.bindparam("created_at", type_=Reply.created_at.type),
+                Reply.id > sa.bindparam("reply_id", type_=sa.Integer),
+            ),
+        ),
+    )
+    .scalar_subquery()
+)
+_PUBLISHED_UP_TO = sa.select(Story.reply_count - _REPLIES_AFTER).where(
+    Story.id == sa.bindparam("story_id", type_=sa.Integer)
+)
+
+
+def reply_page_number(reply: Reply, *, just_posted: bool = False) -> int:
+    """Which page of its story a published reply is on (`just_posted`: counted from the end of the thread,
+    which is where a new reply is; the story's reply count is that of its published replies)."""
     params = {"story_id": reply.story_id, "created_at": reply.created_at, "reply_id": reply.id}
-    before = db.session.scalar(_REPLIES_BEFORE, params) or 0
+    if just_posted:
+        up_to = db.session.scalar(_PUBLISHED_UP_TO, params) or 0
+        before = max(0, up_to - (1 if reply.status == Status.PUBLISHED.value else 0))
+    else:
+        before = db.session.scalar(_REPLIES_BEFORE, params) or 0
     return before // REPLIES_PER_PAGE + 1
 
 

@@ -214,7 +214,7 @@ def reply(typed: TypedText, story_id: int) -> Any:
             url_for(
                 "stories.show",
                 story_id=story.id,
-                page=queries.reply_page_number(item),
+                page=queries.reply_page_number(item, just_posted=True),
                 sent=item.id,
                 _anchor=f"reply-{item.id}",
             )
