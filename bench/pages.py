@@ -281,8 +281,9 @@ def sign_in(base: str) -> tuple[str, str]:
     return cookie, token
 
 
-def reply_script(cookie: str, token: str, story: str) -> str:
-    """wrk Lua posting replies through the form as the signed-in member (each thread its own texts)."""
+def post_script(cookie: str, token: str, path: str, fields: str) -> str:
+    """wrk Lua posting a form as the signed-in member: `fields` is a Lua format string given the thread's number,
+    the request's number and the time (each thread its own texts)."""
     return f"""
 local counter, thread_id = 0, 0
 local threads = {{}}
@@ -290,11 +291,18 @@ function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thr
 function init(args) thread_id = id end
 function request()
   counter = counter + 1
-  local body = "csrf_token={token}&body=Sending+hugs+from+a+bench+run,+thread+" .. thread_id .. "+reply+" .. counter
-  return wrk.format("POST", "/stories/{story}/replies",
+  local body = "csrf_token={token}&" .. string.format("{fields}", thread_id, counter, os.time())
+  return wrk.format("POST", "{path}",
     {{["Cookie"]=[[{cookie}]], ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
 end
 """
+
+
+def reply_script(cookie: str, token: str, story: str) -> str:
+    """Replies to one story, as the reply row posts them (undo_earlier_writes finds them by their opening)."""
+    return post_script(
+        cookie, token, f"/stories/{story}/replies", "body=Sending+hugs+from+a+bench+run,+thread+%d+reply+%d"
+    )
 
 
 def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Path, pidfile: Path) -> dict:

@@ -59,19 +59,7 @@ def hello_row(out: Path) -> dict:
         server.wait(timeout=30)
 
 
-def lua(cookie: str, token: str, path: str, fields: str) -> str:
-    return f"""
-local counter, thread_id = 0, 0
-local threads = {{}}
-function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
-function init(args) thread_id = id end
-function request()
-  counter = counter + 1
-  local body = "csrf_token={token}&" .. string.format("{fields}", thread_id, counter, os.time())
-  return wrk.format("POST", "{path}",
-    {{["Cookie"]=[[{cookie}]], ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
-end
-"""
+lua = pages.post_script
 
 
 def jobs_cpu(env: dict[str, str]) -> str:
