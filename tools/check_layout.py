@@ -18,7 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "forum"
 MAX_LINES = 400
 MAX_FUNCTION_IMPORTS = 5
-BOTTOM = {"models", "extensions", "text", "errors", "config", "database", "pagecache", "params", "staff_lists"}
+BOTTOM = {
+    "models",
+    "extensions",
+    "text",
+    "errors",
+    "config",
+    "database",
+    "pagecache",
+    "params",
+    "staff_lists",
+}
 FEATURES = {"auth", "care", "feeds", "moderation", "notifications", "pages", "similar", "stories"}
 
 
