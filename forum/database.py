@@ -8,6 +8,7 @@ import logging
 import re
 import select
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -177,23 +178,30 @@ def include_in_autogenerate(obj: Any, name: str | None, type_: str, reflected: b
     return True
 
 
-def forget_when_written(model: type[Any], attribute: str) -> None:
-    """A value kept on the request (`request.<attribute>`) that was read from `model`'s table is dropped as
-    soon as the request writes that table: rows added, changed or deleted through the session, or a bulk
-    UPDATE or DELETE. The next reader then reads it again instead of seeing what was there before."""
-    table_name = model.__tablename__
-
-    def forget() -> None:
-        if has_request_context() and hasattr(request, attribute):
-            delattr(request, attribute)
+def when_written(models: tuple[type[Any], ...], written: Callable[[Session], None]) -> None:
+    """Call `written(session)` whenever a session writes one of these models' tables: rows added, changed or
+    deleted through the session (at the flush), or a bulk UPDATE or DELETE."""
+    table_names = {model.__tablename__ for model in models}
 
     @sa.event.listens_for(Session, "do_orm_execute")
     def _bulk_written(state: ORMExecuteState) -> None:
         table = getattr(state.statement, "table", None)
-        if (state.is_update or state.is_delete) and getattr(table, "name", None) == table_name:
-            forget()
+        if (state.is_update or state.is_delete) and getattr(table, "name", None) in table_names:
+            written(state.session)
 
     @sa.event.listens_for(Session, "before_flush")
     def _flushed(session: Session, _context: object, _instances: object) -> None:
-        if any(isinstance(item, model) for item in (*session.new, *session.dirty, *session.deleted)):
-            forget()
+        if any(isinstance(item, models) for item in (*session.new, *session.dirty, *session.deleted)):
+            written(session)
+
+
+def forget_when_written(model: type[Any], attribute: str) -> None:
+    """A value kept on the request (`request.<attribute>`) that was read from `model`'s table is dropped as
+    soon as the request writes that table. The next reader then reads it again instead of seeing what was there
+    before."""
+
+    def forget(_session: Session) -> None:
+        if has_request_context() and hasattr(request, attribute):
+            delattr(request, attribute)
+
+    when_written((model,), forget)

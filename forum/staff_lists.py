@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
+from forum.database import when_written
 from forum.models import CarePhrase, SiteSetting, WatchedWord
 
 KEEP_SECONDS = 5.0
 _TABLES = (SiteSetting, WatchedWord, CarePhrase)
-_TABLE_NAMES = {model.__tablename__ for model in _TABLES}
 _CHANGED = "village_staff_lists_changed"
 
 T = TypeVar("T")
@@ -50,17 +50,11 @@ def forget() -> None:
         _kept().clear()
 
 
-@sa.event.listens_for(Session, "before_flush")
-def _flushing(session: Session, _context: object, _instances: object) -> None:
-    if any(isinstance(item, _TABLES) for item in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_CHANGED] = True
+def _mark_changed(session: Session) -> None:
+    session.info[_CHANGED] = True
 
 
-@sa.event.listens_for(Session, "do_orm_execute")
-def _bulk_written(state: ORMExecuteState) -> None:
-    table = getattr(state.statement, "table", None)
-    if (state.is_update or state.is_delete) and getattr(table, "name", None) in _TABLE_NAMES:
-        state.session.info[_CHANGED] = True
+when_written(_TABLES, _mark_changed)
 
 
 @sa.event.listens_for(Session, "after_commit")

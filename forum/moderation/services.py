@@ -271,13 +271,13 @@ def support_resources() -> list[str]:
     return as_lines() or DEFAULT_RESOURCES
 
 
+_SETTING = sa.select(SiteSetting.value).where(SiteSetting.key == sa.bindparam("key"))
+
+
 def get_setting(key: str, default: str = "") -> str:
     """A site setting's value (kept for a few seconds: forum.staff_lists)."""
     value = staff_lists.kept(f"setting:{key}", lambda: db.session.scalar(_SETTING, {"key": key}))
     return default if value is None else value
-
-
-_SETTING = sa.select(SiteSetting.value).where(SiteSetting.key == sa.bindparam("key"))
 
 
 def set_setting(moderator: User, key: str, value: str) -> None:
