@@ -383,7 +383,7 @@ def undo_earlier_writes(database_url: str) -> None:
         with engine.begin() as conn:
             stories = list(
                 conn.scalars(
-                    sa.text(f"SELECT DISTINCT story_id FROM ({bench}) b JOIN replies r ON r.id = b.id"),
+                    sa.text("SELECT DISTINCT story_id FROM replies WHERE body LIKE :bench"),
                     {"bench": BENCH_REPLY},
                 )
             )

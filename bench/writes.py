@@ -59,9 +59,6 @@ def hello_row(out: Path) -> dict:
         server.wait(timeout=30)
 
 
-lua = pages.post_script
-
-
 def jobs_cpu(env: dict[str, str]) -> str:
     """Run what the writes queued and say what it cost."""
     code = (
@@ -115,8 +112,10 @@ def main() -> None:
         )
     try:
         cookie, token = pages.sign_in(f"http://127.0.0.1:{pages.PORT_OURS}")
-        reply = lua(cookie, token, f"/stories/{story}/replies", "body=Sending+hugs,+thread+%d+reply+%d+at+%d")
-        new_story = lua(
+        reply = pages.post_script(
+            cookie, token, f"/stories/{story}/replies", "body=Sending+hugs,+thread+%d+reply+%d+at+%d"
+        )
+        new_story = pages.post_script(
             cookie,
             token,
             "/stories/new",
