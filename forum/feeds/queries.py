@@ -154,10 +154,11 @@ def _page_select(
     position = decode_cursor(cursor)
     if position is not None:
         when, story_id = position
-        if ascending:
-            query = query.where(sa.or_(key > when, sa.and_(key == when, Story.id > story_id)))
-        else:
-            query = query.where(sa.or_(key < when, sa.and_(key == when, Story.id < story_id)))
+        # A row value, so that both databases read the (status, key, id) index from the cursor on (SQLite does
+        # not for the same test spelled with OR).
+        position_now = sa.tuple_(key, Story.id)
+        after = sa.tuple_(sa.literal(when, key.type), sa.literal(story_id, sa.Integer))
+        query = query.where(position_now > after if ascending else position_now < after)
     order = (key.asc(), Story.id.asc()) if ascending else (key.desc(), Story.id.desc())
     return query.order_by(*order).limit(limit + 1), key
 

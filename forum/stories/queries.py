@@ -162,6 +162,14 @@ def reply_page(story: Story, viewer: Any = None, page: int = 1) -> ReplyPage:
     return ReplyPage([row[0] for row in rows], page, REPLIES_PER_PAGE, total)
 
 
+# A reply's place in its thread, compared as a row value: (created_at, id) < (?, ?) is a range of the
+# (story_id, created_at, id) index on both databases, where the same test spelled with OR (created_at < ? OR
+# created_at = ? AND id < ?) made SQLite read every reply of the thread (0.8 ms at 6,500 replies, per reply posted).
+_REPLY_POSITION = sa.tuple_(
+    sa.bindparam("created_at", type_=Reply.created_at.type), sa.bindparam("reply_id", type_=sa.Integer)
+)
+
+
 # Built once: every reply posted is answered with a redirect to its page, and the statement cost more to build
 # than to run.
 _REPLIES_BEFORE = (
@@ -170,13 +178,7 @@ _REPLIES_BEFORE = (
     .where(
         Reply.story_id == sa.bindparam("story_id", type_=sa.Integer),
         Reply.status == Status.PUBLISHED.value,
-        sa.or_(
-            Reply.created_at < sa.bindparam("created_at", type_=Reply.created_at.type),
-            sa.and_(
-                Reply.created_at == sa.bindparam("created_at", type_=Reply.created_at.type),
-                Reply.id < sa.bindparam("reply_id", type_=sa.Integer),
-            ),
-        ),
+        sa.tuple_(Reply.created_at, Reply.id) < _REPLY_POSITION,
     )
 )
 
@@ -190,13 +192,7 @@ _REPLIES_AFTER = (
     .where(
         Reply.story_id == Story.id,
         Reply.status == Status.PUBLISHED.value,
-        sa.or_(
-            Reply.created_at > sa.bindparam("created_at", type_=Reply.created_at.type),
-            sa.and_(
-                Reply.created_at == sa.bindparam("created_at", type_=Reply.created_at.type),
-                Reply.id > sa.bindparam("reply_id", type_=sa.Integer),
-            ),
-        ),
+        sa.tuple_(Reply.created_at, Reply.id) > _REPLY_POSITION,
     )
     .scalar_subquery()
 )
