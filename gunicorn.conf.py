@@ -21,6 +21,7 @@ max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
-raw_env = ["VILLAGE_ENV=production"]
+# Workers serve pages and never migrate (`flask db upgrade` runs before them): no alembic in their memory.
+raw_env = ["VILLAGE_ENV=production", "VILLAGE_MIGRATIONS=0"]
 for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")

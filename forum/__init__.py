@@ -66,11 +66,15 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from forum import database
     from forum.auth.sessions import register_user_loader
-    from forum.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
+    from forum.extensions import cache, compress, csrf, db, limiter, login_manager
 
     db.init_app(app)
     database.configure_engine(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    if app.config["MIGRATIONS"]:
+        # `flask db ...` (Flask-Migrate). Web workers go without: alembic costs each of them 10 MB of memory.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)

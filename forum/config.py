@@ -106,6 +106,10 @@ class Config:
     # memory-mapped file (forum/similar/ann.py) instead of an exact index in every worker.
     SIMILAR_ANN_THRESHOLD = 250_000
 
+    # The `flask db` migration commands (Flask-Migrate, alembic). gunicorn.conf.py turns them off in web workers,
+    # which never migrate (VILLAGE_MIGRATIONS=0): alembic costs each worker 10 MB.
+    MIGRATIONS = True
+
     # Check new stories and replies for crisis language and show their writer a support card.
     CARE_CHECK_ON_WRITE = True
 
@@ -133,6 +137,7 @@ class Config:
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.SESSION_COOKIE_SECURE)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.PROXY_FIX_HOPS = _env_int("PROXY_FIX_HOPS", self.PROXY_FIX_HOPS)
+        self.MIGRATIONS = _env_bool("VILLAGE_MIGRATIONS", self.MIGRATIONS)
         # Off only for benchmarks and trusted loads: write limits would turn the load away.
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", self.RATELIMIT_ENABLED)
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER") or None

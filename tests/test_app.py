@@ -21,3 +21,38 @@ def test_unknown_page_is_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "couldn&#39;t find that page" in response.get_data(as_text=True)
+
+
+def test_web_workers_go_without_the_migration_commands(tmp_path):
+    """gunicorn.conf.py sets VILLAGE_MIGRATIONS=0 in its workers: they serve pages without alembic loaded (10 MB
+    each); everywhere else (the flask CLI, the tests) `flask db` is there."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    assert "VILLAGE_MIGRATIONS=0" in (root / "gunicorn.conf.py").read_text()
+    probe = (
+        "import sys; from forum import create_app; app = create_app(); "
+        "page = app.test_client().get('/guidelines'); "
+        "print(page.status_code, 'db' in app.cli.commands, 'migrate' in app.extensions, "
+        "any(name.split('.')[0] == 'alembic' for name in sys.modules))"
+    )
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
+        "SECRET_KEY": "x",
+        "VILLAGE_INSTANCE_PATH": str(tmp_path),
+    }
+    answers = {}
+    for setting in ("0", "1"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=root,
+            env={**env, "PATH": "/usr/bin:/bin", "VILLAGE_MIGRATIONS": setting},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        answers[setting] = done.stdout.split()
+    assert answers["0"] == ["200", "False", "False", "False"]
+    assert answers["1"] == ["200", "True", "True", "True"]
