@@ -261,12 +261,20 @@ def serve_village(env: dict[str, str], pidfile: Path) -> subprocess.Popen:
     raise SystemExit(f"pages: Village did not come up; see {log}")
 
 
+# The browser the signed-in rows are: the sign-in and every request after it say the same User-Agent, as one
+# browser does. (Flask-Login's session protection compares it with the one at sign-in: wrk's requests without
+# it marked the session not fresh on every request, so each answer re-signed and set the session cookie, work
+# a member's browser never causes.)
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) village-bench"
+
+
 def sign_in(base: str) -> tuple[str, str]:
-    """A seeded member's session cookie and a CSRF token for it."""
+    """A seeded member's session cookie and a CSRF token for it, signed in as BROWSER."""
     import http.cookiejar
 
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", BROWSER)]
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     data = urllib.parse.urlencode(
@@ -281,6 +289,11 @@ def sign_in(base: str) -> tuple[str, str]:
     return cookie, token
 
 
+def read_script(cookie: str) -> str:
+    """wrk Lua reading a page as the signed-in member's browser."""
+    return f'wrk.headers["Cookie"]=[[{cookie}]]\nwrk.headers["User-Agent"]="{BROWSER}"\n'
+
+
 def post_script(cookie: str, token: str, path: str, fields: str) -> str:
     """wrk Lua posting a form as the signed-in member: `fields` is a Lua format string given the thread's number,
     the request's number and the time (each thread its own texts)."""
@@ -293,7 +306,7 @@ function request()
   counter = counter + 1
   local body = "csrf_token={token}&" .. string.format("{fields}", thread_id, counter, os.time())
   return wrk.format("POST", "{path}",
-    {{["Cookie"]=[[{cookie}]], ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
+    {{["Cookie"]=[[{cookie}]], ["User-Agent"]="{BROWSER}", ["Content-Type"]="application/x-www-form-urlencoded"}}, body)
 end
 """
 
@@ -440,7 +453,7 @@ def bench_village(db_label: str, database_url: str, redis: bool, out: Path) -> d
             flush=True,
         )
         cookie, token = sign_in(base)
-        read_lua = f'wrk.headers["Cookie"]=[[{cookie}]]\n'
+        read_lua = read_script(cookie)
         # A member's pages: the feed, a tag page, a 50-reply story, her similar stories, notifications, compose.
         member_pages = {
             "home": "/",
