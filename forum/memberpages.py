@@ -96,8 +96,12 @@ def enabled() -> bool:
 def _tag_follow_key() -> str:
     """On a tag page: whether the reader follows the tag (her button says so)."""
     name = normalise_tag(str((request.view_args or {}).get("tag", "")))
-    follows = db.session.scalar(_FOLLOWS_TAG, {"me": current_user.id, "name": name})
-    return "following" if follows is not None else "-"
+    from forum.auth.sessions import signed_in_follows_tag  # (forum.auth's routes import this module)
+
+    follows = signed_in_follows_tag(current_user.id, name)  # read with her sign-in: no statement of its own
+    if follows is None:
+        follows = db.session.scalar(_FOLLOWS_TAG, {"me": current_user.id, "name": name}) is not None
+    return "following" if follows else "-"
 
 
 _FOLLOWS_TAG = (

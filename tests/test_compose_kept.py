@@ -147,3 +147,19 @@ def test_moderators_compose_page_is_never_kept(app, page_cache):
     for _ in range(2):
         assert "Moderation" in get(staff, "/stories/new")[0]
     assert not kept_entries(page_cache)
+
+
+def test_the_kept_compose_page_asks_nothing_beyond_her_sign_in(app, page_cache):
+    """Whether she has a story draft comes with her sign-in statement: the kept empty page costs that one
+    statement, and a draft saved since is restored on the next visit."""
+    from tests.test_query_counts import counted
+
+    writer = make_user(pseudonym="QuickWriter")
+    client = signed_in_client(app, writer)
+    get(client, "/stories/new")  # kept
+    with counted() as statements:
+        page, templates = rendered_templates(client, "/stories/new")
+    assert templates == [] and len(statements) == 1, statements
+    drafts.save_draft(writer, "story", {"title": "Half a story", "body": BODY})
+    db.session.commit()
+    assert "Half a story" in get(client, "/stories/new")[0]

@@ -222,3 +222,25 @@ def test_her_notifications_page_is_kept_for_her_alone(app, member, other_member,
     db.session.add(prefs)
     db.session.commit()
     assert "once you confirm your address" not in get(author, "/notifications")[0]
+
+
+def test_a_kept_tag_page_asks_nothing_beyond_her_sign_in(app, member, other_member, page_cache):
+    """Whether she follows the tag comes with her sign-in statement (the tags she follows), not a statement of
+    its own; following or unfollowing shows on the next page."""
+    from tests.test_query_counts import counted
+
+    make_story(member, title="Teething again", body="Molars this time, nobody is sleeping.", tags="teeth naps")
+    teeth, naps = (db.session.scalar(db.select(Tag).where(Tag.name == name)) for name in ("teeth", "naps"))
+    follower = signed_in_client(app, other_member)
+    following.follow_tag(other_member, naps, True)
+    following.follow_tag(other_member, teeth, True)
+    db.session.commit()
+    get(follower, "/tags/teeth")  # kept
+    with counted() as statements:
+        page = get(follower, "/tags/teeth")[0]
+    assert "Following #teeth" in page
+    assert len(statements) == 1, statements
+    following.follow_tag(other_member, teeth, False)
+    db.session.commit()
+    assert "Follow #teeth" in get(follower, "/tags/teeth")[0]
+    assert "Following #naps" in get(follower, "/tags/naps")[0]

@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 
 from forum import drafts, memberpages
 from forum import text as textlib
+from forum.auth.sessions import STORY_DRAFT_KEY, signed_in_has_story_draft
 from forum.errors import ForumError, ValidationFailed
 from forum.extensions import db, limiter
 from forum.models import CONTENT_NOTES, Draft, Reply, Story
@@ -75,10 +76,17 @@ def empty_compose_version() -> str | None:
     key are slots): kept once (forum.memberpages) unless this request restores or prefills anything."""
     if request.args:
         return None
-    has_draft = db.session.scalar(  # a column, not the row: no ORM object for the common "none"
-        sa.select(Draft.id).where(Draft.user_id == current_user.id, Draft.key == "story").limit(1)
-    )
-    return None if has_draft is not None else "empty"
+    has_draft = signed_in_has_story_draft(current_user.id)  # read with her sign-in: no statement of its own
+    if has_draft is None:
+        has_draft = (
+            db.session.scalar(
+                sa.select(Draft.id)
+                .where(Draft.user_id == current_user.id, Draft.key == STORY_DRAFT_KEY)
+                .limit(1)
+            )
+            is not None
+        )
+    return None if has_draft else "empty"
 
 
 memberpages.register_slot_writer("key", new_submission_key)
@@ -89,7 +97,7 @@ memberpages.register_slot_writer("key", new_submission_key)
 @keeps_typed_text(
     StoryForm,
     template="stories/compose.html",
-    draft_key=lambda: "story",
+    draft_key=lambda: STORY_DRAFT_KEY,
     come_back_to=lambda: url_for("stories.compose"),
 )
 def compose(typed: TypedText) -> Any:
@@ -97,8 +105,8 @@ def compose(typed: TypedText) -> Any:
     form = typed.form
     restored = draft_at = None
     if request.method == "GET":
-        restored = drafts.take_stash(request.args.get("restore"), "story", stash_owner())
-        saved = restored or drafts.get_draft(current_user, "story")
+        restored = drafts.take_stash(request.args.get("restore"), STORY_DRAFT_KEY, stash_owner())
+        saved = restored or drafts.get_draft(current_user, STORY_DRAFT_KEY)
         if saved is not None:
             typed.fill(saved)
             draft_at = _millis(saved) if saved is not restored else None
