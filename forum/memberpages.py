@@ -15,11 +15,13 @@ no text a member writes can forge one), and kept under:
   bumps, so new content shows at once; PAGE_CACHE_SECONDS bounds the rest (reaction counts, a renamed
   author), as for visitors.
 
-Never kept or served from a kept page: moderators' and admins' pages (their header and cards differ), a page
-with a flashed message waiting, and a page holding one of the reader's own stories (her card says "You
-(posted anonymously)" and carries her Edit link): a page is kept only when no card on it is the renderer's own,
-and it is served only to a reader who wrote none of its stories (the authors' ids are kept with the page,
-server-side, and never shown). With REDIS_URL the pages are shared by every worker and host; without it each
+Never kept or served from a kept page: moderators' and admins' pages (their header and cards differ), and a
+page with a flashed message waiting. A page holding one of the reader's own stories (her card says "You
+(posted anonymously)" and carries her Edit link) is never shared: a page is kept for readers like her only when
+no card on it is the renderer's own, and served only to a reader who wrote none of its stories (the authors' ids
+are kept with the page, server-side, and never shown); a feed page with her story on it is kept for her alone,
+under a key with her id (the member who has just posted reads it most), while a story page of hers is rendered
+for her every time. With REDIS_URL the pages are shared by every worker and host; without it each
 worker keeps its own, under forum.pagecache's member generation (also stamped on a file in the instance folder,
 so a write in one worker shows in the others at once).
 
@@ -252,21 +254,33 @@ def _settled_time(name: str, now: datetime) -> str | None:
     return _writers["time"](when, now) if now - when >= _settled_after[0] else None
 
 
-def _lookup(key: str) -> tuple[Any, bytes | None]:
-    """The generation to store under, and the kept page if it is current and may go to this reader."""
+def _own_key(key: str) -> str | None:
+    """Where a feed page holding one of the reader's own stories is kept for her alone (her id in the key):
+    the member who has just posted reads the home and tag pages her story is on. Only the feed pages: their
+    cards are all a page shows of her, while her own story page carries things of hers that change without a
+    new post (the support card after the care check), so it is rendered for her every time."""
+    return f"{key}|own:{current_user.id}" if request.endpoint in KEPT_ENDPOINTS else None
+
+
+def _current(entry: Any, generation: Any) -> bool:
+    # (A 4-item entry is an earlier release's page, in a shared cache: rendered again.)
+    return bool(entry) and len(entry) == 5 and entry[0] == generation and time.time() < entry[1]
+
+
+def _lookup(key: str, own_key: str | None) -> tuple[Any, bytes | None]:
+    """The generation to store under, and the kept page if it is current and may go to this reader: the one
+    kept for readers like her, unless one of her own stories is on it, else the one kept for her alone."""
     try:
-        generation, entry = cache.get_many(pagecache.GENERATION_KEY, key)
+        generation, entry, *own = cache.get_many(pagecache.GENERATION_KEY, key, *filter(None, [own_key]))
     except Exception:  # noqa: BLE001 - a cache outage must never take pages down: render instead
         current_app.logger.warning("member page cache unavailable", exc_info=True)
         return None, None
     generation = pagecache.member_generation(generation)
-    # (A 4-item entry is an earlier release's page, in a shared cache: rendered again.)
-    if not entry or len(entry) != 5 or entry[0] != generation or time.time() >= entry[1]:
-        return generation, None
-    _, _, authors, texts, slots = entry
-    if current_user.id in authors:
-        return generation, None  # one of her own stories is on it: her card is hers alone
-    return generation, _fill(texts, slots)
+    if _current(entry, generation) and current_user.id not in entry[2]:
+        return generation, _fill(entry[3], entry[4])
+    if own and _current(own[0], generation):
+        return generation, _fill(own[0][3], own[0][4])
+    return generation, None
 
 
 def member_kept(
@@ -282,7 +296,8 @@ def member_kept(
         if reader is None:
             return view(*args, **kwargs)
         key = f"mpage:{request.full_path}|{reader}{pagecache.vary_state()}"
-        generation, body = _lookup(key)
+        own_key = _own_key(key)
+        generation, body = _lookup(key, own_key)
         if body is not None:
             return current_app.response_class(body, mimetype="text/html")
         marker = _nonce()
@@ -304,11 +319,13 @@ def member_kept(
             authors = frozenset()  # hers alone (kept under her id), or a form page showing no one's posts
         if g.pop("member_page_not_kept", False) or status != 200:
             authors = None  # this rendering showed something of hers after all (a draft): fill, keep nothing
-        if generation is not None and authors is not None and current_user.id not in authors:
+        # Kept for readers like her when none of its stories is hers; with one of hers, for her alone.
+        keep_as = key if authors is None or current_user.id not in authors else own_key
+        if generation is not None and authors is not None and keep_as is not None:
             lifetime = pagecache.lifetime(key)
             try:
                 entry = (generation, time.time() + lifetime, authors, texts, slots)
-                cache.set(key, entry, timeout=int(lifetime))
+                cache.set(keep_as, entry, timeout=int(lifetime))
             except Exception:  # noqa: BLE001
                 current_app.logger.warning("member page cache unavailable", exc_info=True)
         return _fill(texts, slots) if status == 200 else (_fill(texts, slots), status)

@@ -229,7 +229,9 @@ def test_a_kept_tag_page_asks_nothing_beyond_her_sign_in(app, member, other_memb
     its own; following or unfollowing shows on the next page."""
     from tests.test_query_counts import counted
 
-    make_story(member, title="Teething again", body="Molars this time, nobody is sleeping.", tags="teeth naps")
+    make_story(
+        member, title="Teething again", body="Molars this time, nobody is sleeping.", tags="teeth naps"
+    )
     teeth, naps = (db.session.scalar(db.select(Tag).where(Tag.name == name)) for name in ("teeth", "naps"))
     follower = signed_in_client(app, other_member)
     following.follow_tag(other_member, naps, True)
@@ -244,3 +246,34 @@ def test_a_kept_tag_page_asks_nothing_beyond_her_sign_in(app, member, other_memb
     db.session.commit()
     assert "Follow #teeth" in get(follower, "/tags/teeth")[0]
     assert "Following #naps" in get(follower, "/tags/naps")[0]
+
+
+def test_a_feed_page_with_her_story_is_kept_for_her_alone(app, member, other_member, page_cache, monkeypatch):
+    """The member who has just posted reads the home and tag pages her story is on: kept for her alone (her
+    id in the key), the page rendered afresh for her; never served to another member, and rendered again when
+    something new is posted."""
+    make_story(member, title="Hard week", body="Nobody must know it is me.", anonymous=True, tags="hard")
+    author, reader = signed_in_client(app, member), signed_in_client(app, other_member)
+    for url in ("/", "/tags/hard"):
+        assert reads_stories(get(author, url)[1])  # rendered, kept for her
+        kept, statements = get(author, url)
+        assert not reads_stories(statements), url
+        assert "You (posted anonymously)" in kept
+        assert without_tokens(kept) == without_tokens(fresh(app, author, url, monkeypatch))
+        assert tokens_are_hers(app, author, kept)
+        for _ in range(2):  # another member: the page kept for readers like him, never hers
+            page = get(reader, url)[0]
+            assert "Hard week" in page and "You (posted anonymously)" not in page
+            assert member.pseudonym not in page
+    make_story(other_member, title="A new night", body="Teething again, everyone awake.", tags="hard")
+    for url in ("/", "/tags/hard"):
+        page, statements = get(author, url)
+        assert reads_stories(statements) and "A new night" in page and "You (posted anonymously)" in page
+
+
+def test_her_own_story_page_is_rendered_for_her_every_time(app, member, page_cache):
+    """Her story page carries things of hers that change without a new post (the support card): never kept."""
+    story = make_story(member, title="Hard week", body="Nobody must know it is me.", tags="hard")
+    author = signed_in_client(app, member)
+    for _ in range(3):
+        assert any("FROM stories" in s for s in get(author, f"/stories/{story.id}")[1])

@@ -149,9 +149,13 @@ _PAGE_VERSION = (
 def page_version(user_id: int, page: int, per_page: int) -> str:
     """A digest of what one page of her notifications shows of hers: its notifications as plain columns, and
     her address and the address she confirmed (whether Village may mail her): one statement, no objects."""
-    rows = db.session.connection().execute(  # on the connection: the ORM layer adds only CPU to a plain read
-        _PAGE_VERSION, {"user_id": user_id, "limit": per_page + 1, "offset": (page - 1) * per_page}
-    ).all()
+    rows = (
+        db.session.connection()
+        .execute(  # on the connection: the ORM layer adds only CPU to a plain read
+            _PAGE_VERSION, {"user_id": user_id, "limit": per_page + 1, "offset": (page - 1) * per_page}
+        )
+        .all()
+    )
     ordered = sorted((tuple(row) for row in rows), key=lambda row: (str(row[9]), row[2] or 0), reverse=True)
     return hashlib.blake2b(repr(ordered).encode(), digest_size=12).hexdigest()
 
