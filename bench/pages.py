@@ -535,7 +535,7 @@ def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
             ratio = f"{row['rps'] / peer[match]['rps']:.1f}" if match and match in peer else "-"
             lines.append(
                 f"{app:<18} {page:<15} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
-                f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.2f} {ratio:>10} {row.get('rss', 0):>7.0f} "
+                f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.3f} {ratio:>10} {row.get('rss', 0):>7.0f} "
                 f"{row.get('peak', 0):>7.0f} {row['errors']:>6.0f}"
             )
     return "\n".join(lines)
