@@ -50,6 +50,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from forum import pagecache, visibility
+from forum.database import forget_when_written
 from forum.extensions import cache, db
 from forum.models import Follow, Tag
 from forum.text import normalise_tag
@@ -98,12 +99,20 @@ def enabled() -> bool:
 def _tag_follow_key() -> str:
     """On a tag page: whether the reader follows the tag (her button says so)."""
     name = normalise_tag(str((request.view_args or {}).get("tag", "")))
-    from forum.auth.sessions import signed_in_follows_tag  # (forum.auth's routes import this module)
-
-    follows = signed_in_follows_tag(current_user.id, name)  # read with her sign-in: no statement of its own
+    kept = getattr(request, "_village_follows", None)  # read with her sign-in: no statement of its own
+    follows = name in kept[1] if kept is not None and kept[0] == current_user.id else None
     if follows is None:
         follows = db.session.scalar(_FOLLOWS_TAG, {"me": current_user.id, "name": name}) is not None
     return "following" if follows else "-"
+
+
+def remember_followed_tags(user_id: int, names: Any) -> None:
+    """The tags the signed-in member follows, as her sign-in statement read them (forum.auth.sessions): a tag
+    page's Follow button asks nothing more. Forgotten as soon as the request writes follows."""
+    request._village_follows = (user_id, frozenset(names))  # type: ignore[attr-defined]
+
+
+forget_when_written(Follow, "_village_follows")
 
 
 _FOLLOWS_TAG = (

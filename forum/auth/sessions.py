@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from flask import request
 from flask_login import LoginManager
 
-from forum import visibility
-from forum.database import forget_when_written
+from forum import drafts, memberpages, visibility
 from forum.extensions import db
 from forum.models import (
     Block,
@@ -26,8 +25,6 @@ from forum.models import (
     utcnow,
 )
 
-# The compose page's draft (forum.drafts keys): the sign-in statement says whether she has one.
-STORY_DRAFT_KEY = "story"
 # Writing last_seen_at on every request would turn every read into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
@@ -92,7 +89,7 @@ _FOLLOWED_TAGS = (
 )
 _HAS_STORY_DRAFT = (
     sa.select(Draft.id)
-    .where(Draft.user_id == User.id, Draft.key == STORY_DRAFT_KEY)
+    .where(Draft.user_id == User.id, Draft.key == drafts.STORY_DRAFT_KEY)
     .exists()
     .label("story_draft")
 )
@@ -135,8 +132,8 @@ def load_user_by_token(token: str) -> User | None:
         db.session.commit()
     user.current_session_token = token
     request._village_unread = (user.id, int(unread_count or 0))  # type: ignore[attr-defined]
-    request._village_follows = (user.id, frozenset((followed_tags or "").split()))  # type: ignore[attr-defined]
-    request._village_story_draft = (user.id, bool(story_draft))  # type: ignore[attr-defined]
+    memberpages.remember_followed_tags(user.id, (followed_tags or "").split())
+    drafts.remember_story_draft(user.id, bool(story_draft))
     visibility.keep_preferences(user.id, prefs)
     if not has_blocks:
         visibility.keep_no_blocks(user.id)
@@ -150,21 +147,3 @@ def register_user_loader(login_manager: LoginManager) -> None:
     login_manager.login_message = "Please sign in to continue. Anything you were writing is kept."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-
-
-def signed_in_follows_tag(user_id: int, name: str) -> bool | None:
-    """Whether the signed-in member follows this tag, as her sign-in statement read it (None: not read in this
-    request, or the request has changed her follows since)."""
-    kept = getattr(request, "_village_follows", None)
-    return name in kept[1] if kept is not None and kept[0] == user_id else None
-
-
-def signed_in_has_story_draft(user_id: int) -> bool | None:
-    """Whether the signed-in member has a story draft, as her sign-in statement read it (None: not read in this
-    request, or the request has changed her drafts since)."""
-    kept = getattr(request, "_village_story_draft", None)
-    return kept[1] if kept is not None and kept[0] == user_id else None
-
-
-forget_when_written(Follow, "_village_follows")
-forget_when_written(Draft, "_village_story_draft")

@@ -11,7 +11,6 @@ from flask_wtf.csrf import generate_csrf
 
 from forum import drafts, memberpages
 from forum import text as textlib
-from forum.auth.sessions import STORY_DRAFT_KEY, signed_in_has_story_draft
 from forum.errors import ForumError, ValidationFailed
 from forum.extensions import db, limiter
 from forum.models import CONTENT_NOTES, Draft, Reply, Story
@@ -76,12 +75,12 @@ def empty_compose_version() -> str | None:
     key are slots): kept once (forum.memberpages) unless this request restores or prefills anything."""
     if request.args:
         return None
-    has_draft = signed_in_has_story_draft(current_user.id)  # read with her sign-in: no statement of its own
+    has_draft = drafts.has_story_draft(current_user.id)  # read with her sign-in: no statement of its own
     if has_draft is None:
         has_draft = (
             db.session.scalar(
                 sa.select(Draft.id)
-                .where(Draft.user_id == current_user.id, Draft.key == STORY_DRAFT_KEY)
+                .where(Draft.user_id == current_user.id, Draft.key == drafts.STORY_DRAFT_KEY)
                 .limit(1)
             )
             is not None
@@ -97,7 +96,7 @@ memberpages.register_slot_writer("key", new_submission_key)
 @keeps_typed_text(
     StoryForm,
     template="stories/compose.html",
-    draft_key=lambda: STORY_DRAFT_KEY,
+    draft_key=lambda: drafts.STORY_DRAFT_KEY,
     come_back_to=lambda: url_for("stories.compose"),
 )
 def compose(typed: TypedText) -> Any:
@@ -105,8 +104,8 @@ def compose(typed: TypedText) -> Any:
     form = typed.form
     restored = draft_at = None
     if request.method == "GET":
-        restored = drafts.take_stash(request.args.get("restore"), STORY_DRAFT_KEY, stash_owner())
-        saved = restored or drafts.get_draft(current_user, STORY_DRAFT_KEY)
+        restored = drafts.take_stash(request.args.get("restore"), drafts.STORY_DRAFT_KEY, stash_owner())
+        saved = restored or drafts.get_draft(current_user, drafts.STORY_DRAFT_KEY)
         if saved is not None:
             typed.fill(saved)
             draft_at = _millis(saved) if saved is not restored else None
