@@ -10,7 +10,8 @@ following.mark_story_read before any view runs). Readers with none of these (mos
 share one page; one who reacted gets a page kept for her reactions. Her CSRF token, the reply box's one-time
 key, her unread badge and the relative times are slots, filled at each request.
 
-Never kept: a page showing her draft (a saved reply draft, a stash) or her reply waiting for a moderator, a
+Never kept: a page showing her draft (a saved reply draft, a stash), her reply waiting for a moderator or her
+support card (forum.care: it shows on every page of the story whose post raised it, for her alone), a
 quote or a "posted"/"sent" notice (any query argument but ?page=), and, through note_authors, a page where she
 wrote the story, a reply or one of the similar stories (her own "Edit" links and "You" labels, and her own
 stories are never offered to her).
@@ -27,7 +28,7 @@ from flask_login import current_user
 
 from forum.database import sql_constant
 from forum.extensions import db
-from forum.models import Draft, Follow, Reaction, Reply, SimilarSignal, Status
+from forum.models import CareCard, Draft, Follow, Reaction, Reply, SimilarSignal, Status
 from forum.params import page_arg
 from forum.stories.queries import REPLIES_PER_PAGE
 
@@ -83,6 +84,11 @@ def _reader_bits_statement() -> Any:
             Draft.user_id == me, Draft.key == sa.bindparam("draft_key")
         ),
         sa.select(_tag("d"), Reply.id, empty).where(waiting),
+        # Her support card for this story, not yet closed: hers alone, and the post that raised it may be on
+        # another page of the story (a kept page of this one, without it, would hide it from her).
+        sa.select(_tag("c"), CareCard.id, empty).where(
+            CareCard.user_id == me, CareCard.story_id == story_id, CareCard.dismissed_at.is_(None)
+        ),
     )
 
 
@@ -108,8 +114,8 @@ def reader_bits() -> str | None:
     params = {"me": current_user.id, "story_id": story_id, "draft_key": f"reply-{story_id}", "offset": offset}
     # On the connection: the ORM layer adds nothing to this plain read but CPU (about a third of its cost).
     rows = db.session.connection().execute(_READER_BITS, params).all()
-    if any(row[0] == "d" for row in rows):
-        return None  # her saved reply is put back in the box, or her reply waiting for a moderator is shown
+    if any(row[0] in ("d", "c") for row in rows):
+        return None  # her saved reply is put back in the box, her reply waiting for a moderator or her card shown
     unread = g.get("unread")
     new = (unread.first_reply_id, unread.count, unread.page) if unread and unread.first_reply_id else None
     bits = sorted((str(tag), int(item_id) if tag != "f" else 0, str(value)) for tag, item_id, value in rows)
