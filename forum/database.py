@@ -205,3 +205,21 @@ def forget_when_written(model: type[Any], attribute: str) -> None:
             delattr(request, attribute)
 
     when_written((model,), forget)
+
+
+class KeptForRequest:
+    """One member's value read once and kept on the request (`request.<attribute>`, with her id), until the
+    request writes `model`'s table (forget_when_written): her blocks, the tags she follows, whether she has a
+    story draft."""
+
+    def __init__(self, model: type[Any], attribute: str) -> None:
+        self.attribute = attribute
+        forget_when_written(model, attribute)
+
+    def keep(self, user_id: int, value: Any) -> None:
+        setattr(request, self.attribute, (user_id, value))
+
+    def get(self, user_id: int) -> Any:
+        """The value kept for this member in this request, or None (not read, or written since)."""
+        kept = getattr(request, self.attribute, None)
+        return kept[1] if kept is not None and kept[0] == user_id else None

@@ -9,14 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from forum import text as textlib
-from forum.database import forget_when_written
+from forum.database import KeptForRequest
 from forum.errors import ValidationFailed
 from forum.extensions import db
 from forum.models import Draft, User, utcnow
@@ -162,16 +162,6 @@ def take_stash(token: str | None, kind: str, owner: str | None) -> Draft | None:
     return values
 
 
-def remember_story_draft(user_id: int, has_draft: bool) -> None:
-    """Whether the signed-in member has a story draft, as her sign-in statement read it (forum.auth.sessions):
-    the compose page asks nothing more. Forgotten as soon as the request writes drafts."""
-    request._village_story_draft = (user_id, has_draft)  # type: ignore[attr-defined]
-
-
-def has_story_draft(user_id: int) -> bool | None:
-    """What remember_story_draft kept for this member in this request, or None (not read, or written since)."""
-    kept = getattr(request, "_village_story_draft", None)
-    return kept[1] if kept is not None and kept[0] == user_id else None
-
-
-forget_when_written(Draft, "_village_story_draft")
+# Whether the signed-in member has a story draft, as her sign-in statement read it (forum.auth.sessions): the
+# compose page asks nothing more.
+STORY_DRAFT_KEPT = KeptForRequest(Draft, "_village_story_draft")

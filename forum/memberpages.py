@@ -50,7 +50,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from forum import pagecache, visibility
-from forum.database import forget_when_written
+from forum.database import KeptForRequest
 from forum.extensions import cache, db
 from forum.models import Follow, Tag
 from forum.text import normalise_tag
@@ -99,20 +99,17 @@ def enabled() -> bool:
 def _tag_follow_key() -> str:
     """On a tag page: whether the reader follows the tag (her button says so)."""
     name = normalise_tag(str((request.view_args or {}).get("tag", "")))
-    kept = getattr(request, "_village_follows", None)  # read with her sign-in: no statement of its own
-    follows = name in kept[1] if kept is not None and kept[0] == current_user.id else None
-    if follows is None:
+    followed = FOLLOWED_TAGS_KEPT.get(current_user.id)  # read with her sign-in: no statement of its own
+    if followed is not None:
+        follows = name in followed
+    else:
         follows = db.session.scalar(_FOLLOWS_TAG, {"me": current_user.id, "name": name}) is not None
     return "following" if follows else "-"
 
 
-def remember_followed_tags(user_id: int, names: Any) -> None:
-    """The tags the signed-in member follows, as her sign-in statement read them (forum.auth.sessions): a tag
-    page's Follow button asks nothing more. Forgotten as soon as the request writes follows."""
-    request._village_follows = (user_id, frozenset(names))  # type: ignore[attr-defined]
-
-
-forget_when_written(Follow, "_village_follows")
+# The tags the signed-in member follows (a frozenset of names), as her sign-in statement read them
+# (forum.auth.sessions): a tag page's Follow button asks nothing more.
+FOLLOWED_TAGS_KEPT = KeptForRequest(Follow, "_village_follows")
 
 
 _FOLLOWS_TAG = (
@@ -329,8 +326,8 @@ def member_kept(
         if g.pop("member_page_not_kept", False) or status != 200:
             authors = None  # this rendering showed something of hers after all (a draft): fill, keep nothing
         # Kept for readers like her when none of its stories is hers; with one of hers, for her alone.
-        keep_as = key if authors is None or current_user.id not in authors else own_key
-        if generation is not None and authors is not None and keep_as is not None:
+        keep_as = None if authors is None else key if current_user.id not in authors else own_key
+        if generation is not None and keep_as is not None:
             lifetime = pagecache.lifetime(key)
             try:
                 entry = (generation, time.time() + lifetime, authors, texts, slots)

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import has_request_context, request
 
-from forum.database import forget_when_written
+from forum.database import KeptForRequest
 from forum.extensions import db
 from forum.models import Block, MemberPreference, Reply, Story, StoryUpdate, Tag, story_tags
 
@@ -56,19 +56,19 @@ def blocks_for(viewer: Any) -> Blocks:
         return NO_BLOCKS
     if not has_request_context():
         return _read_blocks(viewer)
-    kept = getattr(request, "_village_blocks", None)
-    if kept is None or kept[0] != viewer.id:
-        kept = (viewer.id, _read_blocks(viewer))
-        request._village_blocks = kept  # type: ignore[attr-defined]
-    return kept[1]
+    blocks = _BLOCKS_KEPT.get(viewer.id)
+    if blocks is None:
+        blocks = _read_blocks(viewer)
+        _BLOCKS_KEPT.keep(viewer.id, blocks)
+    return blocks
 
 
-forget_when_written(Block, "_village_blocks")
+_BLOCKS_KEPT = KeptForRequest(Block, "_village_blocks")
 
 
 def keep_no_blocks(viewer_id: int) -> None:
     """The viewer has no block at all (known from her sign-in statement, forum.auth.sessions): no read needed."""
-    request._village_blocks = (viewer_id, NO_BLOCKS)  # type: ignore[attr-defined]
+    _BLOCKS_KEPT.keep(viewer_id, NO_BLOCKS)
 
 
 def _read_blocks(viewer: Any) -> Blocks:

@@ -132,8 +132,8 @@ def load_user_by_token(token: str) -> User | None:
         db.session.commit()
     user.current_session_token = token
     request._village_unread = (user.id, int(unread_count or 0))  # type: ignore[attr-defined]
-    memberpages.remember_followed_tags(user.id, (followed_tags or "").split())
-    drafts.remember_story_draft(user.id, bool(story_draft))
+    memberpages.FOLLOWED_TAGS_KEPT.keep(user.id, frozenset((followed_tags or "").split()))
+    drafts.STORY_DRAFT_KEPT.keep(user.id, bool(story_draft))
     visibility.keep_preferences(user.id, prefs)
     if not has_blocks:
         visibility.keep_no_blocks(user.id)

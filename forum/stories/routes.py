@@ -75,7 +75,7 @@ def empty_compose_version() -> str | None:
     key are slots): kept once (forum.memberpages) unless this request restores or prefills anything."""
     if request.args:
         return None
-    has_draft = drafts.has_story_draft(current_user.id)  # read with her sign-in: no statement of its own
+    has_draft = drafts.STORY_DRAFT_KEPT.get(current_user.id)  # read with her sign-in: no statement of its own
     if has_draft is None:
         has_draft = (
             db.session.scalar(
