@@ -127,6 +127,19 @@ def build(
     return meta
 
 
+def open_files(directory: Path, meta: dict[str, Any]) -> MappedIndex:
+    """Map the generation `meta` names or, when a rebuild published a newer one and unlinked those files
+    between reading meta.json and opening them, the newer one (same model only)."""
+    while True:
+        try:
+            return MappedIndex(directory, meta)
+        except (FileNotFoundError, RuntimeError):  # usearch says a missing file with a RuntimeError
+            newer = read_meta(directory)
+            if newer is None or newer.get("model") != meta.get("model") or newer == meta:
+                raise
+            meta = newer
+
+
 class MappedIndex:
     """The host's files, read-only, with an exact delta index for newer vectors and a mask for removals."""
 

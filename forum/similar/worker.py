@@ -261,7 +261,7 @@ class WorkerIndex:
         count = self.count_with_vectors()
         if self.directory is not None and count >= self.ann_threshold:
             meta = self._ann_files(self.directory)
-            self.index = ann.MappedIndex(self.directory, meta)
+            self.index = ann.open_files(self.directory, meta)
             self.loaded_until, self.looked_at = self.index.built_until, None
             self._load_changes()
         else:

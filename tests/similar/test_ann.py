@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+import pytest
 
 from forum.similar import ann
 from forum.similar.index import BruteForceIndex
@@ -51,3 +52,31 @@ def test_a_new_generation_replaces_the_old_files(tmp_path):
     second = ann.build(tmp_path, lambda: [(np.arange(50), rows)], 384, "m", datetime(2026, 1, 2))
     assert ann.read_meta(tmp_path) == second
     assert not list(tmp_path.glob(f"{first['generation']}.*"))
+
+
+@pytest.mark.parametrize("left_behind", [(), (".mean.npy",)])
+def test_files_unlinked_by_a_rebuild_before_they_were_opened_give_way_to_the_newer_generation(
+    tmp_path, left_behind
+):
+    # A worker read meta.json, then another worker's rebuild published a new generation and unlinked the
+    # files it named (all of them, or all but the one the worker opens first) before this worker opened them.
+    rows = _unit(np.random.default_rng(2).standard_normal((50, 384)).astype(np.float32))
+    read_by_the_worker = ann.build(tmp_path, lambda: [(np.arange(50), rows)], 384, "m", datetime(2026, 1, 1))
+    kept = {
+        suffix: (tmp_path / f"{read_by_the_worker['generation']}{suffix}").read_bytes()
+        for suffix in left_behind
+    }
+    newer = ann.build(tmp_path, lambda: [(np.arange(50), rows)], 384, "m", datetime(2026, 1, 2))
+    for suffix, content in kept.items():
+        (tmp_path / f"{read_by_the_worker['generation']}{suffix}").write_bytes(content)
+    index = ann.open_files(tmp_path, read_by_the_worker)
+    assert index.meta == newer and len(index) == 50
+
+
+@pytest.mark.parametrize("unlinked", [".mean.npy", ".usearch"])
+def test_files_gone_with_no_newer_generation_are_an_error(tmp_path, unlinked):
+    rows = _unit(np.random.default_rng(3).standard_normal((50, 384)).astype(np.float32))
+    meta = ann.build(tmp_path, lambda: [(np.arange(50), rows)], 384, "m", datetime(2026, 1, 1))
+    (tmp_path / f"{meta['generation']}{unlinked}").unlink()
+    with pytest.raises((FileNotFoundError, RuntimeError)):
+        ann.open_files(tmp_path, meta)

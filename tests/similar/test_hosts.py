@@ -152,6 +152,15 @@ def test_the_hosts_files_are_rebuilt_in_the_background_once_due(app, host_b, sit
             pytest.skip("the approximate index only")
         first = index.index.meta["generation"]
     monkeypatch.setattr(worker, "ANN_REBUILD_CHANGES", 0)
+    # The rebuild waits for the test's word: how fast it runs beside the reload must not decide what is served.
+    may_build = threading.Event()
+    build_files = worker.WorkerIndex.build_files
+
+    def build_when_told(self, directory):
+        may_build.wait(30)
+        return build_files(self, directory)
+
+    monkeypatch.setattr(worker.WorkerIndex, "build_files", build_when_told)
     newer = services.publish_story(
         make_user(pseudonym="Rebuilt"), title="Gate", body="Tears at the gate at noon."
     )
@@ -168,6 +177,7 @@ def test_the_hosts_files_are_rebuilt_in_the_background_once_due(app, host_b, sit
         if reload == "forced":
             index.refresh(force=True)
         assert index.index.meta["generation"] == first and index.rebuilding is not None
+        may_build.set()
         index.rebuilding.join()
         index.refresh(force=True)
         assert index.index.meta["generation"] != first and index.index._in_base(newer.id)
