@@ -18,11 +18,14 @@ import sqlalchemy as sa
 from flask import Flask
 
 from forum.extensions import db
-from forum.models import MailOutbox, MailPreference, Notification, Reply, User
+from forum.jobs.worker import work_due
+from forum.models import Job, MailOutbox, MailPreference, Notification, Reply, User
+from forum.notifications import services as notes
 from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
 from forum.notifications.mail import render as R
 from forum.notifications.mail import sender
+from forum.notifications.mail.outbox import FAN_OUT_JOB
 from forum.stories import lifecycle, services
 from tests import factories
 from tests.mailsink import smtp_sink
@@ -41,6 +44,10 @@ def confirmed(user: User) -> User:
     prefs.verified_email = user.email
     db.session.commit()
     return user
+
+
+def fan_out_jobs() -> list[Job]:
+    return list(db.session.scalars(sa.select(Job).where(Job.kind == FAN_OUT_JOB)))
 
 
 def rows(user: User | None = None, kind: str | None = None) -> list[MailOutbox]:
@@ -116,19 +123,59 @@ def test_the_unsubscribe_page_asks_before_a_get_changes_anything(client, parents
     assert client.post(f"/mail/unsubscribe/{token[:-2]}xx").status_code == 400
 
 
-def test_the_outbox_row_is_written_in_the_reply_transaction(parents):
+def test_the_reply_mail_is_decided_by_a_job_written_in_the_reply_transaction(app, parents, monkeypatch):
+    """The parent replying never waits for the story author's mail: the reply's fan-out job, committed with
+    the reply (or rolled back with it), names the author's notification and queues its message."""
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
     a, b = parents
     story = factories.make_story(a)
     before = len(rows())
     reply = Reply(story_id=story.id, author_id=b.id, body="Rolled back", body_html="", status="published")
     db.session.add(reply)
-    from forum.notifications import services as notes
-
     notes.notify(a.id, notes.REPLY, actor=b, story=story, reply=reply)
     db.session.flush()
-    assert len(rows()) == before + 1  # flushed with the notification…
     db.session.rollback()
-    assert len(rows()) == before  # …and gone with it
+    assert len(rows()) == before and not fan_out_jobs()  # nothing left of the rolled-back reply
+
+    reply = factories.make_reply(b, story, body="Thinking of you both.")
+    (job,) = fan_out_jobs()
+    (note,) = db.session.scalars(sa.select(Notification).where(Notification.reply_id == reply.id))
+    assert note.user_id == a.id and job.payload == {"reply_id": reply.id, "notifications": [note.id]}
+    assert len(rows()) == before  # not decided in the request
+    job_id = job.id
+    assert work_due(ids=[job_id]).done == 1
+    (row,) = rows(a, K.REPLIES)
+    assert row.payload["notifications"] == [note.id]
+    assert work_due(ids=[job_id]).done == 0 and len(rows(a, K.REPLIES)) == 1  # once
+
+
+def test_a_held_reply_approved_later_mails_the_story_author_then_and_once(parents):
+    a, b = parents
+    reply = factories.make_reply(b, factories.make_story(a), body="Held for a moderator at first.")
+    lifecycle.set_status(reply, "pending")
+    lifecycle.commit()
+    lifecycle.set_status(
+        reply, "published"
+    )  # approved from the queue: a new notification, its mail by the job
+    lifecycle.commit()
+    (note,) = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.reply_id == reply.id)
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
+    told = [row for row in rows(a, K.REPLIES) if note.id in row.payload["notifications"]]
+    assert len(told) == 1
+
+
+def test_a_reply_hidden_before_its_job_ran_mails_nobody(app, parents, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    a, b = parents
+    reply = factories.make_reply(b, factories.make_story(a), body="Soon hidden.")
+    lifecycle.set_status(reply, "hidden")
+    lifecycle.commit()
+    work_due()
+    assert not rows(a, K.REPLIES)
 
 
 def test_several_replies_within_minutes_become_one_message(smtp, parents):

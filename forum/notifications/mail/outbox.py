@@ -5,7 +5,8 @@ Nothing in the services calls this: SQLAlchemy session events watch what a trans
   replies to the same story within COALESCE_SECONDS share one message;
 - a reply that goes out (posted, or approved from the queue) queues a job (forum.jobs) that tells the members
   following its story (an in-site notification, which in turn may become mail) and makes its author follow
-  the story if she wants that;
+  the story if she wants that; the mail for the notifications the reply itself brought (the story's author,
+  a quoted member) is decided by that job too, so the parent posting the reply never waits for it;
 - a new member, or a changed address, gets a verification message.
 Because the rows are flushed inside the caller's transaction, a rolled-back action leaves no mail behind and a
 committed one always has its message waiting.
@@ -43,6 +44,10 @@ COALESCE_SECONDS = 180
 FOLLOW_REPLY = "follow_reply"
 FAN_OUT_JOB = "mail.fan_out_reply"
 _PENDING = "mail.outbox.pending"
+# The notifications a reply brings its story's author and a quoted member: mailed (or not) by its fan-out job.
+_MAILED_BY_FAN_OUT = frozenset(
+    kind for kind, mail_kind in K.NOTIFICATION_KINDS.items() if mail_kind in (K.REPLIES, K.QUOTES)
+)
 LIVE = Status.PUBLISHED.value
 
 
@@ -78,7 +83,7 @@ def queue(
 
 
 def _pending(session: orm.Session) -> dict[str, list[Any]]:
-    fresh: dict[str, list[Any]] = {"notes": [], "replies": [], "users": [], "erased": []}
+    fresh: dict[str, list[Any]] = {"notes": [], "replies": [], "users": [], "erased": [], "mail_later": []}
     pending: dict[str, list[Any]] = session.info.setdefault(_PENDING, fresh)
     return pending
 
@@ -122,12 +127,16 @@ def _write(session: orm.Session, context: Any) -> None:
     if erased:
         for model in (MailPreference, MailOutbox, Follow, StoryVisit):
             session.execute(sa.delete(model).where(model.user_id.in_(erased)))
+    going_out = {reply.id for reply in pending["replies"]}
     with session.no_autoflush:
         now = utcnow()
         for user in users:
             queue(session, user.id, K.VERIFY, {"email": user.email}, due_at=now)
         for note in notes:
-            _queue_for_notification(session, note, now)
+            if note.reply_id in going_out and note.kind in _MAILED_BY_FAN_OUT:
+                pending["mail_later"].append(note)  # the reply's fan-out job decides (_fan_out_replies)
+            else:
+                _queue_for_notification(session, note, now)
 
 
 def _fan_out_replies(session: orm.Session) -> None:
@@ -137,19 +146,28 @@ def _fan_out_replies(session: orm.Session) -> None:
     pending = session.info.get(_PENDING)
     if not pending or not pending["replies"]:
         return
+    session.flush()  # the reply's own notifications too (commit would flush them next): _write defers their mail
     replies, pending["replies"] = pending["replies"], []
-    if any(reply.id is None for reply in replies):
-        session.flush()
+    later, pending["mail_later"] = pending["mail_later"], []
     for reply in replies:
-        jobs.enqueue(FAN_OUT_JOB, {"reply_id": reply.id}, session=session)
+        notes = [note.id for note in later if note.reply_id == reply.id]
+        jobs.enqueue(FAN_OUT_JOB, {"reply_id": reply.id, "notifications": notes}, session=session)
 
 
 def fan_out_job(payload: dict[str, Any]) -> None:
-    """The job: tell the followers of a reply still out (a reply hidden or deleted meanwhile tells nobody).
-    Run again, it notifies nobody twice: members already told of this reply are skipped."""
+    """The job: the mail for the notifications the reply brought (ids in the payload), then tell the followers
+    of a reply still out (a reply hidden or deleted meanwhile mails and tells nobody). Its writes commit with
+    the job's end, so they happen once; run again, it notifies nobody twice."""
     reply = db.session.get(Reply, payload["reply_id"])
-    if reply is not None and reply.status == LIVE:
-        _fan_out(db.session(), reply)
+    if reply is None or reply.status != LIVE:
+        return
+    session = db.session()
+    note_ids = payload.get("notifications") or []
+    if note_ids:
+        now = utcnow()
+        for note in session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids))):
+            _queue_for_notification(session, note, now)
+    _fan_out(session, reply)
 
 
 def _forget(session: orm.Session) -> None:
