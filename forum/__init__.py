@@ -164,7 +164,10 @@ def register_events(app: Flask) -> None:
 
 def register_page_cache(app: Flask) -> None:
     from forum import fragments, memberpages, pagecache
+    from forum.auth import sessions
     from forum.notifications import routes as notification_routes
+    from forum.notifications import services as notification_services
+    from forum.params import page_arg
     from forum.similar import routes as similar_routes
     from forum.stories import kept_page
 
@@ -177,6 +180,16 @@ def register_page_cache(app: Flask) -> None:
     memberpages.keep_shared_page(app, "stories.show", kept_page.reader_bits)
     memberpages.keep_personal_page(app, "similar.not_alone", similar_routes.kept_page_version)
     memberpages.keep_personal_page(app, "notifications.index", notification_routes.kept_page_version)
+    # What those two pages are kept under is read with her sign-in (one statement for the whole page).
+    sessions.read_with_sign_in(
+        "similar.not_alone", similar_routes.OWN_RECENT_TEXT, similar_routes.OWN_RECENT_TEXT_KEPT
+    )
+    sessions.read_with_sign_in(
+        "notifications.index",
+        notification_services.PAGE_TEXT,
+        notification_services.PAGE_TEXT_KEPT,
+        lambda: notification_services.page_params(page_arg(), notification_routes.PER_PAGE),
+    )
     pagecache.init_app(app)
 
 

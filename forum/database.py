@@ -160,6 +160,20 @@ def sql_constant(value: str | int) -> Any:
     return sa.literal_column(f"'{value}'")
 
 
+# Separators of row_text's fields and of the rows aggregated from it (control characters: never typed).
+FIELD_SEPARATOR, ROW_SEPARATOR = "\x1f", "\x1e"
+
+
+def row_text(*columns: Any) -> Any:
+    """Columns as one text in SQL, NULL as empty (the same on SQLite and PostgreSQL): what a digest of a few
+    rows reads when they come as one value, aggregated with ROW_SEPARATOR."""
+    text: Any = None
+    for column in columns:
+        part = sa.func.coalesce(sa.cast(column, sa.String), sql_constant(""))
+        text = part if text is None else text + sql_constant(FIELD_SEPARATOR) + part
+    return text
+
+
 def is_sqlite() -> bool:
     """True when the app runs on the embedded SQLite database."""
     return db.engine.dialect.name == "sqlite"

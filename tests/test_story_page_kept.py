@@ -318,3 +318,16 @@ def test_a_story_waiting_for_its_vector_is_embedded_once_for_all_its_readers(
     for reader in (other_member, make_user(pseudonym="ThirdReader"), other_member):
         assert signed_in_client(app, reader).get(f"/stories/{story.id}").status_code == 200
     assert computed == [story.id]
+
+
+def test_a_kept_not_alone_asks_nothing_beyond_her_sign_in(app, monkeypatch, similar_site, member, page_cache):
+    """What her /not-alone is kept under (her recent stories) comes with her sign-in statement."""
+    from tests.test_query_counts import counted
+
+    reader = signed_in_client(app, member)
+    reader.get("/not-alone")  # rendered and kept
+    db.session.expire_all()
+    with counted() as statements:
+        html = reader.get("/not-alone").get_data(as_text=True)
+    assert len(statements) == 1 and "Clinging at the door" in html, [s[:300] for s in statements]
+    assert html == _fresh(app, monkeypatch, reader, "/not-alone")

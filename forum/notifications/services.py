@@ -7,7 +7,7 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from forum.database import forget_when_written
+from forum.database import ROW_SEPARATOR, KeptForRequest, forget_when_written, row_text
 from forum.extensions import db
 from forum.models import MailPreference, Notification, Reply, Story, User, utcnow
 
@@ -119,45 +119,58 @@ def notifications_for(user_id: int) -> sa.Select[tuple[Notification]]:
     )
 
 
-# One page of a member's notifications as plain columns, joined to the one row of her mail settings (so the
-# statement returns a row even when she has no notification): built once, bound per request.
-_PAGE = (
-    sa.select(
-        Notification.id,
-        Notification.kind,
-        Notification.read_at,
-        Notification.story_id,
-        Notification.reply_id,
-        Notification.actor_count,
-        Notification.message,
-        Notification.created_at,
-    )
-    .where(Notification.user_id == sa.bindparam("user_id"))
+# One page of a member's notifications as one text, with her address and the address she confirmed (whether
+# Village may mail her): what the kept notifications page is kept under. Correlated to her users row, so her
+# sign-in statement reads it when she asks for the page (forum.auth.sessions.read_with_sign_in); built once.
+_PAGE_IDS = (
+    sa.select(Notification.id)
+    .where(Notification.user_id == User.id)
     .order_by(Notification.created_at.desc(), Notification.id.desc())
-    .limit(sa.bindparam("limit"))
-    .offset(sa.bindparam("offset"))
-    .subquery()
+    .limit(sa.bindparam("notifications_limit"))
+    .offset(sa.bindparam("notifications_offset"))
+    .correlate(User)
 )
-_PAGE_VERSION = (
-    sa.select(User.email, MailPreference.verified_email, _PAGE)
-    .outerjoin(MailPreference, MailPreference.user_id == User.id)
-    .outerjoin(_PAGE, sa.true())
-    .where(User.id == sa.bindparam("user_id"))
+_PAGE_ROWS = (
+    sa.select(
+        sa.func.aggregate_strings(
+            row_text(
+                Notification.id,
+                Notification.kind,
+                Notification.read_at,
+                Notification.story_id,
+                Notification.reply_id,
+                Notification.actor_count,
+                Notification.message,
+                Notification.created_at,
+            ),
+            ROW_SEPARATOR,
+        )
+    )
+    .where(Notification.id.in_(_PAGE_IDS))
+    .scalar_subquery()
 )
+_VERIFIED_EMAIL = (
+    sa.select(MailPreference.verified_email).where(MailPreference.user_id == User.id).scalar_subquery()
+)
+PAGE_TEXT = row_text(User.email, _VERIFIED_EMAIL, _PAGE_ROWS)
+PAGE_TEXT_KEPT = KeptForRequest(Notification, "_village_notifications_page")
+_PAGE_TEXT_OF = sa.select(PAGE_TEXT).where(User.id == sa.bindparam("user_id"))
+
+
+def page_params(page: int, per_page: int) -> dict[str, int]:
+    """PAGE_TEXT's bound parameters for one page of her notifications."""
+    return {"notifications_limit": per_page + 1, "notifications_offset": (page - 1) * per_page}
 
 
 def page_version(user_id: int, page: int, per_page: int) -> str:
-    """A digest of what one page of her notifications shows of hers: its notifications as plain columns, and
-    her address and the address she confirmed (whether Village may mail her): one statement, no objects."""
-    rows = (
-        db.session.connection()
-        .execute(  # on the connection: the ORM layer adds only CPU to a plain read
-            _PAGE_VERSION, {"user_id": user_id, "limit": per_page + 1, "offset": (page - 1) * per_page}
-        )
-        .all()
-    )
-    ordered = sorted((tuple(row) for row in rows), key=lambda row: (str(row[9]), row[2] or 0), reverse=True)
-    return hashlib.blake2b(repr(ordered).encode(), digest_size=12).hexdigest()
+    """A digest of what one page of her notifications shows of hers (PAGE_TEXT): read with her sign-in, or
+    else in a statement of its own."""
+    text = PAGE_TEXT_KEPT.get(user_id)
+    if text is None:
+        params = {"user_id": user_id, **page_params(page, per_page)}
+        text = db.session.connection().execute(_PAGE_TEXT_OF, params).scalar() or ""
+    # (Rows aggregated in another order, were a plan to change, give another digest: a page rendered again.)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def notification_total(user_id: int) -> int:

@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from forum import fragments, memberpages
+from forum.database import ROW_SEPARATOR, KeptForRequest, row_text
 from forum.extensions import db, limiter
 from forum.feeds import queries as feed_queries
 from forum.feeds.cards import Card, CardStory, cards_from_rows
@@ -289,23 +290,38 @@ def not_alone() -> str:
 
 def kept_page_version() -> str | None:
     """What a member's /not-alone shows of hers (forum.memberpages keeps it per member under this and the page
-    cache's generation, which moves with every post elsewhere): her recent stories and their vectors, and her
-    view settings. None (rendered as usual) with a text query, or with a learned re-ranking in use."""
+    cache's generation, which moves with every post elsewhere): her recent stories and their vectors
+    (OWN_RECENT_TEXT, read with her sign-in), and her view settings. None (rendered as usual) with a text
+    query, or with a learned re-ranking in use."""
     if request.args or learning.active_ranker() is not None:
         return None
-    # On the connection: the ORM layer adds nothing to this plain read but CPU.
-    own = db.session.connection().execute(_OWN_RECENT, {"me": current_user.id}).all()
-    return memberpages.view_settings_digest(repr([tuple(row) for row in own]))
+    own = OWN_RECENT_TEXT_KEPT.get(current_user.id)
+    if own is None:  # on the connection: the ORM layer adds nothing to this plain read but CPU
+        own = db.session.connection().execute(_OWN_RECENT_TEXT_OF, {"me": current_user.id}).scalar()
+    return memberpages.view_settings_digest(own or "")
 
 
-# Her recent stories as kept_page_version reads them, built once (building per request cost more than running).
-_OWN_RECENT = (
+# Her recent stories as one text (forum.database.row_text), correlated to her users row so that her sign-in
+# statement reads it on this page (forum.auth.sessions.read_with_sign_in); built once.
+_OWN_RECENT_IDS = (
     visible_stories()
-    .with_only_columns(Story.id, Story.edited_at, Story.embedding.is_not(None))
-    .where(Story.author_id == sa.bindparam("me", type_=sa.Integer))
+    .with_only_columns(Story.id)
+    .where(Story.author_id == User.id)
     .order_by(Story.created_at.desc())
     .limit(OWN_RECENT_STORIES)
+    .correlate(User)
 )
+OWN_RECENT_TEXT = (
+    sa.select(
+        sa.func.aggregate_strings(
+            row_text(Story.id, Story.edited_at, Story.embedding.is_not(None)), ROW_SEPARATOR
+        )
+    )
+    .where(Story.id.in_(_OWN_RECENT_IDS))
+    .scalar_subquery()
+)
+OWN_RECENT_TEXT_KEPT = KeptForRequest(Story, "_village_own_recent")
+_OWN_RECENT_TEXT_OF = sa.select(OWN_RECENT_TEXT).where(User.id == sa.bindparam("me", type_=sa.Integer))
 
 
 def _best_first(per_story: dict[int, list[Any]], key: Any) -> list[Any]:
