@@ -127,13 +127,31 @@ def build(
     return meta
 
 
+def _view(index: Index, path: str) -> None:
+    """`index.view(path)` without its side effect on a missing file: usearch 2.26 then closes descriptor 0, and
+    the next file the process opens (a SQLite database's journal, say) gets 0 and is written to as stdin, which
+    corrupted the test database. A missing file is reported before usearch sees it, and 0 is given /dev/null
+    again when the file went in between."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    try:
+        index.view(path)
+    except RuntimeError:
+        try:
+            os.fstat(0)
+        except OSError:
+            if (descriptor := os.open(os.devnull, os.O_RDWR)) != 0:
+                os.close(descriptor)  # another thread took 0 meanwhile: it is theirs
+        raise
+
+
 def open_files(directory: Path, meta: dict[str, Any]) -> MappedIndex:
     """Map the generation `meta` names or, when a rebuild published a newer one and unlinked those files
     between reading meta.json and opening them, the newer one (same model only)."""
     while True:
         try:
             return MappedIndex(directory, meta)
-        except (FileNotFoundError, RuntimeError):  # usearch says a missing file with a RuntimeError
+        except FileNotFoundError:
             newer = read_meta(directory)
             if newer is None or newer.get("model") != meta.get("model") or newer == meta:
                 raise
@@ -156,7 +174,7 @@ class MappedIndex:
             connectivity=CONNECTIVITY,
             expansion_search=EXPANSION_SEARCH,
         )
-        self.base.view(f"{stem}.usearch")  # read-only mapping: the pages are the host's, shared
+        _view(self.base, f"{stem}.usearch")  # read-only mapping: the pages are the host's, shared
         self._keys = np.load(f"{stem}.keys.npy", mmap_mode="r")
         self._norms = np.load(f"{stem}.norms.npy", mmap_mode="r")
         self.delta = BruteForceIndex(capacity=256, dimensions=self.dimensions, mean=self.mean)

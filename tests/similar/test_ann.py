@@ -3,6 +3,7 @@ and masks what left, while its files stay read-only."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import numpy as np
@@ -78,5 +79,17 @@ def test_files_gone_with_no_newer_generation_are_an_error(tmp_path, unlinked):
     rows = _unit(np.random.default_rng(3).standard_normal((50, 384)).astype(np.float32))
     meta = ann.build(tmp_path, lambda: [(np.arange(50), rows)], 384, "m", datetime(2026, 1, 1))
     (tmp_path / f"{meta['generation']}{unlinked}").unlink()
-    with pytest.raises((FileNotFoundError, RuntimeError)):
+    with pytest.raises(FileNotFoundError):
         ann.open_files(tmp_path, meta)
+    os.fstat(0)  # usearch's view of a missing file would have closed descriptor 0
+
+
+def test_a_graph_file_gone_while_usearch_opens_it_leaves_descriptor_zero_open(tmp_path, monkeypatch):
+    # Gone between the check and usearch's open: usearch closes descriptor 0 on the way out; 0 is put back.
+    rows = _unit(np.random.default_rng(4).standard_normal((50, 384)).astype(np.float32))
+    meta = ann.build(tmp_path, lambda: [(np.arange(50), rows)], 384, "m", datetime(2026, 1, 1))
+    (tmp_path / f"{meta['generation']}.usearch").unlink()
+    monkeypatch.setattr(ann.os.path, "exists", lambda _path: True)
+    with pytest.raises(RuntimeError):
+        ann.open_files(tmp_path, meta)
+    os.fstat(0)
