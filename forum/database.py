@@ -160,18 +160,25 @@ def sql_constant(value: str | int) -> Any:
     return sa.literal_column(f"'{value}'")
 
 
-# Separators of row_text's fields and of the rows aggregated from it (control characters: never typed).
+# Separators of row_text's fields and of the rows rows_text aggregates (control characters: never typed).
 FIELD_SEPARATOR, ROW_SEPARATOR = "\x1f", "\x1e"
 
 
 def row_text(*columns: Any) -> Any:
-    """Columns as one text in SQL, NULL as empty (the same on SQLite and PostgreSQL): what a digest of a few
-    rows reads when they come as one value, aggregated with ROW_SEPARATOR."""
+    """Columns as one text in SQL, NULL as empty (the same on SQLite and PostgreSQL)."""
     text: Any = None
     for column in columns:
         part = sa.func.coalesce(sa.cast(column, sa.String), sql_constant(""))
         text = part if text is None else text + sql_constant(FIELD_SEPARATOR) + part
     return text
+
+
+def rows_text(columns: tuple[Any, ...], where: Any) -> Any:
+    """A few rows' columns as one text (row_text, aggregated) in a scalar subquery: what a digest of them
+    reads as one value, e.g. beside the member in her sign-in statement."""
+    return (
+        sa.select(sa.func.aggregate_strings(row_text(*columns), ROW_SEPARATOR)).where(where).scalar_subquery()
+    )
 
 
 def is_sqlite() -> bool:

@@ -154,9 +154,8 @@ def test_a_held_reply_approved_later_mails_the_story_author_then_and_once(parent
     reply = factories.make_reply(b, factories.make_story(a), body="Held for a moderator at first.")
     lifecycle.set_status(reply, "pending")
     lifecycle.commit()
-    lifecycle.set_status(
-        reply, "published"
-    )  # approved from the queue: a new notification, its mail by the job
+    # Approved from the queue: a new notification, its mail decided by the job the approval queues.
+    lifecycle.set_status(reply, "published")
     lifecycle.commit()
     (note,) = db.session.scalars(
         sa.select(Notification)

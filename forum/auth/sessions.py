@@ -117,35 +117,24 @@ _MEMBER_BY_TOKEN = (
 @dataclass(frozen=True)
 class PageRead:
     """What one page reads of the signed-in member in a statement of its own, read by her sign-in statement
-    instead when she asks for that page: one round trip fewer. `column` is a scalar correlated to User.id,
-    `params` gives its bound parameters from the request, `kept` keeps its value on the request."""
+    instead when she asks for that page: one round trip fewer. `statement` is the sign-in statement with that
+    read as its last column, `params` gives its bound parameters from the request, `kept` keeps its value on
+    the request."""
 
-    column: Any
+    statement: sa.Select[Any]
     kept: KeptForRequest
     params: Callable[[], dict[str, Any]]
 
 
 _PAGE_READS: dict[str, PageRead] = {}
-_STATEMENTS: dict[str | None, sa.Select[Any]] = {}
 
 
 def read_with_sign_in(
     endpoint: str, column: Any, kept: KeptForRequest, params: Callable[[], dict[str, Any]] = dict
 ) -> None:
-    """Read `column` with the sign-in statement on `endpoint`'s pages (registering again replaces it)."""
-    _PAGE_READS[endpoint] = PageRead(column, kept, params)
-    _STATEMENTS.pop(endpoint, None)
-
-
-def _statement(endpoint: str | None) -> sa.Select[Any]:
-    statement = _STATEMENTS.get(endpoint)
-    if statement is None:
-        page_read = _PAGE_READS.get(endpoint or "")
-        statement = _MEMBER_BY_TOKEN
-        if page_read is not None:
-            statement = statement.add_columns(page_read.column.label("page_read"))
-        _STATEMENTS[endpoint] = statement  # built once per page: building costs more than the cache lookup
-    return statement
+    """Read `column` (a scalar correlated to User.id) with the sign-in statement on `endpoint`'s pages; the
+    statement is built here, once (registering again replaces it)."""
+    _PAGE_READS[endpoint] = PageRead(_MEMBER_BY_TOKEN.add_columns(column.label("page_read")), kept, params)
 
 
 def load_user_by_token(token: str) -> User | None:
@@ -158,8 +147,12 @@ def load_user_by_token(token: str) -> User | None:
     then writes a notification), whether any block concerns her (if none, no page reads her blocks), and
     what the page she asked for registered with read_with_sign_in."""
     page_read = _PAGE_READS.get(request.endpoint or "")
-    params = {"token_hash": hash_token(token), **(page_read.params() if page_read is not None else {})}
-    row = db.session.execute(_statement(request.endpoint), params).first()
+    params = {"token_hash": hash_token(token)}
+    statement = _MEMBER_BY_TOKEN
+    if page_read is not None:
+        params |= page_read.params()
+        statement = page_read.statement
+    row = db.session.execute(statement, params).first()
     if row is None:
         return None
     user, prefs, session_id, last_seen_at, unread_count, has_blocks, followed_tags, story_draft, *more = row

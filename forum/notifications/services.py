@@ -7,7 +7,7 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from forum.database import ROW_SEPARATOR, KeptForRequest, forget_when_written, row_text
+from forum.database import KeptForRequest, forget_when_written, row_text, rows_text
 from forum.extensions import db
 from forum.models import MailPreference, Notification, Reply, Story, User, utcnow
 
@@ -130,24 +130,18 @@ _PAGE_IDS = (
     .offset(sa.bindparam("notifications_offset"))
     .correlate(User)
 )
-_PAGE_ROWS = (
-    sa.select(
-        sa.func.aggregate_strings(
-            row_text(
-                Notification.id,
-                Notification.kind,
-                Notification.read_at,
-                Notification.story_id,
-                Notification.reply_id,
-                Notification.actor_count,
-                Notification.message,
-                Notification.created_at,
-            ),
-            ROW_SEPARATOR,
-        )
-    )
-    .where(Notification.id.in_(_PAGE_IDS))
-    .scalar_subquery()
+_PAGE_ROWS = rows_text(
+    (
+        Notification.id,
+        Notification.kind,
+        Notification.read_at,
+        Notification.story_id,
+        Notification.reply_id,
+        Notification.actor_count,
+        Notification.message,
+        Notification.created_at,
+    ),
+    Notification.id.in_(_PAGE_IDS),
 )
 _VERIFIED_EMAIL = (
     sa.select(MailPreference.verified_email).where(MailPreference.user_id == User.id).scalar_subquery()

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from forum import fragments, memberpages
-from forum.database import ROW_SEPARATOR, KeptForRequest, row_text
+from forum.database import KeptForRequest, rows_text
 from forum.extensions import db, limiter
 from forum.feeds import queries as feed_queries
 from forum.feeds.cards import Card, CardStory, cards_from_rows
@@ -301,7 +301,7 @@ def kept_page_version() -> str | None:
     return memberpages.view_settings_digest(own or "")
 
 
-# Her recent stories as one text (forum.database.row_text), correlated to her users row so that her sign-in
+# Her recent stories as one text (forum.database.rows_text), correlated to her users row so that her sign-in
 # statement reads it on this page (forum.auth.sessions.read_with_sign_in); built once.
 _OWN_RECENT_IDS = (
     visible_stories()
@@ -311,14 +311,8 @@ _OWN_RECENT_IDS = (
     .limit(OWN_RECENT_STORIES)
     .correlate(User)
 )
-OWN_RECENT_TEXT = (
-    sa.select(
-        sa.func.aggregate_strings(
-            row_text(Story.id, Story.edited_at, Story.embedding.is_not(None)), ROW_SEPARATOR
-        )
-    )
-    .where(Story.id.in_(_OWN_RECENT_IDS))
-    .scalar_subquery()
+OWN_RECENT_TEXT = rows_text(
+    (Story.id, Story.edited_at, Story.embedding.is_not(None)), Story.id.in_(_OWN_RECENT_IDS)
 )
 OWN_RECENT_TEXT_KEPT = KeptForRequest(Story, "_village_own_recent")
 _OWN_RECENT_TEXT_OF = sa.select(OWN_RECENT_TEXT).where(User.id == sa.bindparam("me", type_=sa.Integer))
