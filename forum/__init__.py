@@ -12,7 +12,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter, Map
 
 from forum.config import Config, config_from_env
@@ -165,6 +165,7 @@ def register_events(app: Flask) -> None:
 def register_page_cache(app: Flask) -> None:
     from forum import fragments, memberpages, pagecache
     from forum.auth import sessions
+    from forum.following import services as following_services
     from forum.notifications import routes as notification_routes
     from forum.notifications import services as notification_services
     from forum.params import page_arg
@@ -180,7 +181,24 @@ def register_page_cache(app: Flask) -> None:
     memberpages.keep_shared_page(app, "stories.show", kept_page.reader_bits)
     memberpages.keep_personal_page(app, "similar.not_alone", similar_routes.kept_page_version)
     memberpages.keep_personal_page(app, "notifications.index", notification_routes.kept_page_version)
-    # What those two pages are kept under is read with her sign-in (one statement for the whole page).
+
+    # What those pages are kept under, and the story page's visit, are read with her sign-in (one statement for
+    # the whole kept page).
+    def story_id() -> int:
+        return int((request.view_args or {}).get("story_id", 0))
+
+    sessions.read_with_sign_in(
+        "stories.show",
+        following_services.opening_text(sessions.SIGNED_IN_ID),
+        following_services.OPENING_KEPT,
+        lambda: following_services.opening_params(story_id()),
+    )
+    sessions.read_with_sign_in(
+        "stories.show",
+        kept_page.reader_bits_text(sessions.SIGNED_IN_ID),
+        kept_page.READER_BITS_KEPT,
+        lambda: kept_page.reader_bits_params(story_id()),
+    )
     sessions.read_with_sign_in(
         "similar.not_alone", similar_routes.OWN_RECENT_TEXT, similar_routes.OWN_RECENT_TEXT_KEPT
     )

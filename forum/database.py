@@ -181,6 +181,12 @@ def rows_text(columns: tuple[Any, ...], where: Any) -> Any:
     )
 
 
+def text_rows(text: str | None) -> list[list[str]]:
+    """The rows of a rows_text (or row_text) value, each a list of its columns as text ("" for NULL), in no
+    particular order."""
+    return [row.split(FIELD_SEPARATOR) for row in text.split(ROW_SEPARATOR)] if text else []
+
+
 def is_sqlite() -> bool:
     """True when the app runs on the embedded SQLite database."""
     return db.engine.dialect.name == "sqlite"
@@ -216,26 +222,26 @@ def when_written(models: tuple[type[Any], ...], written: Callable[[Session], Non
             written(session)
 
 
-def forget_when_written(model: type[Any], attribute: str) -> None:
-    """A value kept on the request (`request.<attribute>`) that was read from `model`'s table is dropped as
-    soon as the request writes that table. The next reader then reads it again instead of seeing what was there
-    before."""
+def forget_when_written(models: tuple[type[Any], ...], attribute: str) -> None:
+    """A value kept on the request (`request.<attribute>`) that was read from these models' tables is dropped as
+    soon as the request writes one of them. The next reader then reads it again instead of seeing what was
+    there before."""
 
     def forget(_session: Session) -> None:
         if has_request_context() and hasattr(request, attribute):
             delattr(request, attribute)
 
-    when_written((model,), forget)
+    when_written(models, forget)
 
 
 class KeptForRequest:
     """One member's value read once and kept on the request (`request.<attribute>`, with her id), until the
-    request writes `model`'s table (forget_when_written): her blocks, the tags she follows, whether she has a
-    story draft."""
+    request writes one of the tables it was read from (forget_when_written): her blocks, the tags she follows,
+    whether she has a story draft."""
 
-    def __init__(self, model: type[Any], attribute: str) -> None:
+    def __init__(self, *models: type[Any], attribute: str) -> None:
         self.attribute = attribute
-        forget_when_written(model, attribute)
+        forget_when_written(models, attribute)
 
     def keep(self, user_id: int, value: Any) -> None:
         setattr(request, self.attribute, (user_id, value))

@@ -164,4 +164,4 @@ def take_stash(token: str | None, kind: str, owner: str | None) -> Draft | None:
 
 # Whether the signed-in member has a story draft, as her sign-in statement read it (forum.auth.sessions): the
 # compose page asks nothing more.
-STORY_DRAFT_KEPT = KeptForRequest(Draft, "_village_story_draft")
+STORY_DRAFT_KEPT = KeptForRequest(Draft, attribute="_village_story_draft")

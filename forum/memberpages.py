@@ -109,7 +109,7 @@ def _tag_follow_key() -> str:
 
 # The tags the signed-in member follows (a frozenset of names), as her sign-in statement read them
 # (forum.auth.sessions): a tag page's Follow button asks nothing more.
-FOLLOWED_TAGS_KEPT = KeptForRequest(Follow, "_village_follows")
+FOLLOWED_TAGS_KEPT = KeptForRequest(Follow, attribute="_village_follows")
 
 
 _FOLLOWS_TAG = (

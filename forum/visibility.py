@@ -63,7 +63,7 @@ def blocks_for(viewer: Any) -> Blocks:
     return blocks
 
 
-_BLOCKS_KEPT = KeptForRequest(Block, "_village_blocks")
+_BLOCKS_KEPT = KeptForRequest(Block, attribute="_village_blocks")
 
 
 def keep_no_blocks(viewer_id: int) -> None:

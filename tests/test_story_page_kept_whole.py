@@ -5,14 +5,17 @@ marker, replies and anonymous stories never reach another member; new replies sh
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from forum import drafts, fragments
+from forum.auth import sessions
+from forum.database import FIELD_SEPARATOR
 from forum.extensions import db
 from forum.following import services as following
-from forum.models import Status, Story
+from forum.models import Status, Story, StoryVisit, utcnow
 from forum.similar import feedback
 from forum.stories import lifecycle, services
 from tests.factories import make_story, make_user, signed_in_client
@@ -81,7 +84,8 @@ def test_two_members_share_the_kept_story_page_each_with_her_own_bits(app, monke
     assert "Clinging at the door" in html  # the similar stories panel is on it
     for reader in readers:
         kept, statements = get(reader, url)
-        assert not rendered(statements) and len(statements) <= 4, statements
+        # One statement: her sign-in, which also reads her visit and what else of hers the page shows.
+        assert not rendered(statements) and len(statements) == 1, statements
         assert comparable(kept) == comparable(fresh(app, reader, url, monkeypatch))
         assert tokens_are_hers(app, reader, kept)
     pages = [get(reader, url)[0] for reader in readers]
@@ -213,3 +217,77 @@ def test_her_reply_waiting_for_a_moderator_is_shown_to_her_alone(app, thread):
         html, statements = get(signed_in_client(app, waiting_author), url)
         assert rendered(statements) and "held for a moderator" in html
         assert "held for a moderator" not in get(reading, url)[0]
+
+
+def writes(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+
+
+def test_her_visit_and_bits_come_with_her_sign_in_and_agree_with_their_own_reads(app, monkeypatch, thread):
+    """A kept story page is one statement: her sign-in also reads her visit and what else of hers the page shows.
+    Read on their own (as when the request wrote those tables first), they give the same key: the same page."""
+    story, replies, _ = thread
+    url = f"/stories/{story.id}"
+    member = make_user(pseudonym="Reacting")
+    reader = signed_in_client(app, member)
+    get(reader, url)
+    services.toggle_reaction(member, kind="hugs", reply=replies[0])
+    get(reader, url)  # rendered for her reactions, and kept
+    kept, statements = get(reader, url)
+    assert not rendered(statements) and len(statements) == 1, statements
+    assert 'aria-pressed="true"' in reaction_button(kept, f"reply-{replies[0].id}", "hugs")
+    monkeypatch.delitem(sessions._PAGE_READS, "stories.show")
+    again, statements = get(reader, url)
+    assert not rendered(statements) and len(statements) == 3, statements  # sign-in, her visit, her bits
+    assert comparable(again) == comparable(kept)
+
+
+@pytest.mark.parametrize("with_sign_in", [True, False], ids=["with-sign-in", "own-statements"])
+def test_her_visit_moves_on_when_old_or_when_there_is_something_new(app, monkeypatch, thread, with_sign_in):
+    story, replies, _ = thread
+    url = f"/stories/{story.id}"
+    if not with_sign_in:
+        monkeypatch.delitem(sessions._PAGE_READS, "stories.show")
+    member = make_user(pseudonym="Visitor")
+    reader = signed_in_client(app, member)
+    assert writes(get(reader, url)[1])  # her first visit is recorded
+    assert not writes(get(reader, url)[1])  # nothing new: a read
+    visit = sa.select(StoryVisit.seen_at).where(
+        StoryVisit.user_id == member.id, StoryVisit.story_id == story.id
+    )
+    old = utcnow() - following.VISIT_RESOLUTION - timedelta(minutes=5)
+    db.session.execute(
+        sa.update(StoryVisit)
+        .where(StoryVisit.user_id == member.id, StoryVisit.story_id == story.id)
+        .values(seen_at=old)
+    )
+    db.session.commit()
+    assert writes(get(reader, url)[1])  # an old visit is moved on
+    assert db.session.scalar(visit) > utcnow() - timedelta(minutes=1)
+    assert not writes(get(reader, url)[1])
+    services.add_reply(replies[0].author, story, body="Week three: he ran in without looking back today.")
+    html, statements = get(reader, url)
+    assert "New since your last visit" in html and writes(statements)
+    html, statements = get(reader, url)
+    assert "New since your last visit" not in html and not writes(statements)
+
+
+def test_her_visit_read_for_one_story_is_never_used_for_another(app, thread, member):
+    """The kept read is of the story in the request's address; opening another story reads that one."""
+    story, replies, _ = thread
+    other = make_story(
+        make_user(), title="Another story", body="Another nursery morning with tears at the gate."
+    )
+    services.add_reply(replies[0].author, other, body="Ours cried for a fortnight, then stopped.")
+    with app.test_request_context(f"/stories/{story.id}"):
+        following.OPENING_KEPT.keep(
+            member.id, f"{story.id}{FIELD_SEPARATOR}1{FIELD_SEPARATOR}{FIELD_SEPARATOR}0"
+        )
+        assert following.open_story(member, other.id) == following.Unread(
+            None, 0, 1
+        )  # her first visit: no marker
+    assert db.session.scalar(
+        sa.select(StoryVisit.last_reply_id).where(
+            StoryVisit.user_id == member.id, StoryVisit.story_id == other.id
+        )
+    )

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import request
 from flask_login import LoginManager
+from sqlalchemy.orm import aliased
 
 from forum import drafts, memberpages, visibility
 from forum.database import KeptForRequest
@@ -114,27 +115,43 @@ _MEMBER_BY_TOKEN = (
 )
 
 
+# The signed-in member's id inside her sign-in statement, which finds her by her session's token: for a page's read
+# that is registered with read_with_sign_in and is not a subquery correlated to her users row (one that reads
+# several tables, or a CTE of its own). One index probe, read once (a CTE).
+_SESSION_OF_TOKEN = aliased(LoginSession)
+SIGNED_IN_ID = sa.select(
+    sa.select(_SESSION_OF_TOKEN.user_id)
+    .where(_SESSION_OF_TOKEN.token_hash == sa.bindparam("token_hash"))
+    .cte("signed_in")
+    .c.user_id
+).scalar_subquery()
+
+
 @dataclass(frozen=True)
 class PageRead:
     """What one page reads of the signed-in member in a statement of its own, read by her sign-in statement
-    instead when she asks for that page: one round trip fewer. `statement` is the sign-in statement with that
-    read as its last column, `params` gives its bound parameters from the request, `kept` keeps its value on
-    the request."""
+    instead when she asks for that page: one round trip fewer. `column` is that read, `params` gives its bound
+    parameters from the request, `kept` keeps its value on the request."""
 
-    statement: sa.Select[Any]
+    column: Any
     kept: KeptForRequest
     params: Callable[[], dict[str, Any]]
 
 
-_PAGE_READS: dict[str, PageRead] = {}
+# endpoint -> the sign-in statement with that page's reads as its last columns, and the reads.
+_PAGE_READS: dict[str, tuple[sa.Select[Any], tuple[PageRead, ...]]] = {}
 
 
 def read_with_sign_in(
     endpoint: str, column: Any, kept: KeptForRequest, params: Callable[[], dict[str, Any]] = dict
 ) -> None:
-    """Read `column` (a scalar correlated to User.id) with the sign-in statement on `endpoint`'s pages; the
-    statement is built here, once (registering again replaces it)."""
-    _PAGE_READS[endpoint] = PageRead(_MEMBER_BY_TOKEN.add_columns(column.label("page_read")), kept, params)
+    """Read `column` (a scalar subquery: correlated to User.id, or using SIGNED_IN_ID) with the sign-in statement
+    on `endpoint`'s pages. A page may register several reads; registering one kept the same way again replaces
+    it. The statement is built here, once."""
+    earlier = _PAGE_READS.get(endpoint, (None, ()))[1]
+    reads = (*(read for read in earlier if read.kept is not kept), PageRead(column, kept, params))
+    columns = [read.column.label(f"page_read_{i}") for i, read in enumerate(reads)]
+    _PAGE_READS[endpoint] = (_MEMBER_BY_TOKEN.add_columns(*columns), reads)
 
 
 def load_user_by_token(token: str) -> User | None:
@@ -146,12 +163,10 @@ def load_user_by_token(token: str) -> User | None:
     reads them), the header's unread count, left for forum.notifications (which drops it if the request
     then writes a notification), whether any block concerns her (if none, no page reads her blocks), and
     what the page she asked for registered with read_with_sign_in."""
-    page_read = _PAGE_READS.get(request.endpoint or "")
+    statement, reads = _PAGE_READS.get(request.endpoint or "", (_MEMBER_BY_TOKEN, ()))
     params = {"token_hash": hash_token(token)}
-    statement = _MEMBER_BY_TOKEN
-    if page_read is not None:
-        params |= page_read.params()
-        statement = page_read.statement
+    for read in reads:
+        params |= read.params()
     row = db.session.execute(statement, params).first()
     if row is None:
         return None
@@ -171,8 +186,8 @@ def load_user_by_token(token: str) -> User | None:
     visibility.keep_preferences(user.id, prefs)
     if not has_blocks:
         visibility.keep_no_blocks(user.id)
-    if page_read is not None:
-        page_read.kept.keep(user.id, more[0])
+    for read, value in zip(reads, more, strict=True):
+        read.kept.keep(user.id, value)
     return user
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, selectinload
 
-from forum.database import sql_constant
+from forum.database import FIELD_SEPARATOR, KeptForRequest, row_text, sql_constant, text_rows
 from forum.extensions import db
 from forum.models import Follow, Notification, Reply, Status, Story, StoryVisit, Tag, User, story_tags, utcnow
 from forum.permissions import require
@@ -183,66 +183,88 @@ def _visit_conditions(user_id: Any, story_id: Any, kinds: Sequence[Any] = _REPLY
     return mine, notes
 
 
-def _opening_statement() -> Any:
-    """What open_story reads, built once (a statement built per request cost more CPU than running it). Her
-    visit is read once (a CTE) and the constants are written into the SQL: each bound parameter is processed
-    again at every execution, and with the visit's subqueries repeated there were 34 of them."""
-    me, story_id = sa.bindparam("me", type_=sa.Integer), sa.bindparam("story_id", type_=sa.Integer)
+def opening_text(me: Any) -> Any:
+    """What open_story reads, as one text (forum.database.row_text) in a scalar subquery, for the member `me`
+    (a bound "me", or her id inside her sign-in statement: forum.auth.sessions.SIGNED_IN_ID): the story's id,
+    whether it exists, her visit's last reply (empty if she never opened it), whether that visit is older than
+    VISIT_RESOLUTION, the newest reply, the first one new to her and how many are, how many come before it (its
+    page), and whether she has unread notifications of replies in it. Her visit is read once (a CTE) and the
+    constants are written into the SQL: each bound parameter is processed again at every execution."""
+    story_id = sa.bindparam("story_id", type_=sa.Integer)
+    stale_before = sa.bindparam("stale_before", type_=StoryVisit.seen_at.type)
     mine, notes = _visit_conditions(me, story_id, [sql_constant(kind) for kind in _REPLY_NOTICES])
     author = sa.select(Story.author_id).where(Story.id == story_id).scalar_subquery()
+    one, zero = sql_constant(1), sql_constant(0)
     visit = sa.select(
-        sa.select(Story.id).where(Story.id == story_id).exists().label("found"),
-        sa.select(StoryVisit.seen_at).where(mine).scalar_subquery().label("seen_at"),
+        sa.case((sa.select(Story.id).where(Story.id == story_id).exists(), one), else_=zero).label("found"),
+        sa.case(
+            (sa.select(StoryVisit.seen_at).where(mine).scalar_subquery() < stale_before, one), else_=zero
+        ).label("stale"),
         sa.select(StoryVisit.last_reply_id).where(mine).scalar_subquery().label("visited"),
         # Where "new" starts: her visit, else nothing is new (0 for the story's author: every reply is).
-        sa.case((author == me, sql_constant(0)), else_=sql_constant(2**31 - 1)).label("never"),
+        sa.case((author == me, zero), else_=sql_constant(2**31 - 1)).label("never"),
     ).cte("opening")
     baseline = sa.func.coalesce(
         sa.select(visit.c.visited).scalar_subquery(), sa.select(visit.c.never).scalar_subquery()
     )
     newer = sa.and_(Reply.id > baseline, Reply.author_id.is_distinct_from(me))
-    one = sql_constant(1)
-    return sa.select(
-        sa.select(visit.c.found).scalar_subquery(),
-        sa.select(visit.c.seen_at).scalar_subquery(),
-        sa.select(visit.c.visited).scalar_subquery(),
-        sa.func.max(Reply.id),
-        sa.func.min(sa.case((newer, Reply.id))),
-        sa.func.count(sa.case((newer, one))),
-        sa.func.count(sa.case((Reply.id <= baseline, one))),
-        sa.select(Notification.id).where(notes).exists(),
-    ).where(Reply.story_id == story_id, Reply.status == sql_constant(LIVE))
+    return (
+        sa.select(
+            row_text(
+                story_id,
+                sa.select(visit.c.found).scalar_subquery(),
+                sa.select(visit.c.visited).scalar_subquery(),
+                sa.select(visit.c.stale).scalar_subquery(),
+                sa.func.max(Reply.id),
+                sa.func.min(sa.case((newer, Reply.id))),
+                sa.func.count(sa.case((newer, one))),
+                sa.func.count(sa.case((Reply.id <= baseline, one))),
+                sa.case((sa.select(Notification.id).where(notes).exists(), one), else_=zero),
+            )
+        )
+        .where(Reply.story_id == story_id, Reply.status == sql_constant(LIVE))
+        .scalar_subquery()
+    )
 
 
-_OPENING = _opening_statement()
+# Read with her sign-in on a story page (forum.auth.sessions.read_with_sign_in), or else on its own.
+OPENING_KEPT = KeptForRequest(StoryVisit, Notification, attribute="_village_story_opening")
+_OPENING = sa.select(opening_text(sa.bindparam("me", type_=sa.Integer)))
+
+
+def opening_params(story_id: int) -> dict[str, Any]:
+    return {"story_id": story_id, "stale_before": utcnow() - VISIT_RESOLUTION}
 
 
 def open_story(user: User, story_id: int, per_page: int = 30) -> Unread | None:
     """She is opening a story: what is new since her last visit (first unread reply, how many, on which page),
     and the visit is moved on to the newest reply. A story she never opened shows no marker, except her own.
-    The same statements run whatever the story holds (the story page's query budget): one read, and writes
-    (one commit) only when something changed: a new visit, newer replies, unread notifications of this story
-    to mark read, or a seen_at older than VISIT_RESOLUTION."""
-    # On the connection: the ORM layer adds nothing to this plain read but CPU.
-    row = db.session.connection().execute(_OPENING, {"me": user.id, "story_id": story_id}).one()
-    found, last_seen, last_reply_id, newest, first, count, before, unread_notes = row
-    if not found:
+    The same statements run whatever the story holds (the story page's query budget): one read (none when her
+    sign-in statement read it), and writes (one commit) only when something changed: a new visit, newer
+    replies, unread notifications of this story to mark read, or a visit older than VISIT_RESOLUTION."""
+    text = OPENING_KEPT.get(user.id)
+    if text is None or not text.startswith(f"{story_id}{FIELD_SEPARATOR}"):
+        # On the connection: the ORM layer adds nothing to this plain read but CPU.
+        text = db.session.connection().execute(_OPENING, {"me": user.id} | opening_params(story_id)).scalar()
+    _, found, visited, stale, newest, first, count, before, unread_notes = text_rows(text)[0]
+    if found != "1":
         return None
-    unread = Unread(first, int(count or 0), int(before or 0) // per_page + 1)
+    unread = Unread(int(first) if first else None, int(count or 0), int(before or 0) // per_page + 1)
+    newest_id = int(newest or 0)
     now = utcnow()
-    if last_seen is None:
-        db.session.add(StoryVisit(user_id=user.id, story_id=story_id, last_reply_id=newest or 0, seen_at=now))
-    elif (newest or 0) > (last_reply_id or 0) or now - last_seen > VISIT_RESOLUTION:
+    if not visited:
+        db.session.add(StoryVisit(user_id=user.id, story_id=story_id, last_reply_id=newest_id, seen_at=now))
+    elif newest_id > int(visited) or stale == "1":
         db.session.execute(
             sa.update(StoryVisit)
             .where(_visit_conditions(user.id, story_id)[0])
-            .values(last_reply_id=max(last_reply_id or 0, newest or 0), seen_at=now)
+            .values(last_reply_id=max(int(visited), newest_id), seen_at=now)
             .execution_options(synchronize_session=False)
         )
-    elif not unread_notes:
+    elif unread_notes != "1":
         return unread  # nothing to write
     # What brought her here is seen now: the story's reply notifications stop counting as unread.
-    if unread_notes:
+    if unread_notes == "1":
         db.session.execute(
             sa.update(Notification)
             .where(_visit_conditions(user.id, story_id)[1])

@@ -92,7 +92,7 @@ def reaction_changed(
 
 # The unread count read with the member at sign-in (forum.auth.sessions) is stale once this request marks
 # notifications read, regroups them or adds one.
-forget_when_written(Notification, "_village_unread")
+forget_when_written((Notification,), "_village_unread")
 
 
 def unread_count(user_id: int) -> int:
@@ -147,7 +147,7 @@ _VERIFIED_EMAIL = (
     sa.select(MailPreference.verified_email).where(MailPreference.user_id == User.id).scalar_subquery()
 )
 PAGE_TEXT = row_text(User.email, _VERIFIED_EMAIL, _PAGE_ROWS)
-PAGE_TEXT_KEPT = KeptForRequest(Notification, "_village_notifications_page")
+PAGE_TEXT_KEPT = KeptForRequest(Notification, attribute="_village_notifications_page")
 _PAGE_TEXT_OF = sa.select(PAGE_TEXT).where(User.id == sa.bindparam("user_id"))
 
 

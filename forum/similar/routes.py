@@ -314,7 +314,7 @@ _OWN_RECENT_IDS = (
 OWN_RECENT_TEXT = rows_text(
     (Story.id, Story.edited_at, Story.embedding.is_not(None)), Story.id.in_(_OWN_RECENT_IDS)
 )
-OWN_RECENT_TEXT_KEPT = KeptForRequest(Story, "_village_own_recent")
+OWN_RECENT_TEXT_KEPT = KeptForRequest(Story, attribute="_village_own_recent")
 _OWN_RECENT_TEXT_OF = sa.select(OWN_RECENT_TEXT).where(User.id == sa.bindparam("me", type_=sa.Integer))
 
 

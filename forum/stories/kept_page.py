@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import g, request
 from flask_login import current_user
 
-from forum.database import sql_constant
+from forum.database import FIELD_SEPARATOR, ROW_SEPARATOR, KeptForRequest, row_text, sql_constant, text_rows
 from forum.extensions import db
 from forum.models import CareCard, Draft, Follow, Reaction, Reply, SimilarSignal, Status
 from forum.params import page_arg
@@ -38,18 +38,19 @@ from forum.stories.queries import REPLIES_PER_PAGE
 WINDOW_MARGIN = REPLIES_PER_PAGE
 
 
-def _reader_bits_statement() -> Any:
-    """The one statement of reader_bits, built once (building it per request cost more than running it).
-    Its constants are written into the SQL and the page's window of replies is one CTE, read three times:
-    every bound parameter is processed again at each execution (48 of them, and an expanding NOT IN, cost
-    more CPU than the query itself on SQLite)."""
-    me = sa.bindparam("me", type_=sa.Integer)
+def reader_bits_text(me: Any) -> Any:
+    """What reader_bits reads, for the member `me` (a bound "me", or her id inside her sign-in statement:
+    forum.auth.sessions.SIGNED_IN_ID), as one text (forum.database.row_text rows, aggregated) in a scalar
+    subquery. Built once (building it per request cost more than running it). Its constants are written into
+    the SQL and the page's window of replies is one CTE, read three times: every bound parameter is processed
+    again at each execution (48 of them, and an expanding NOT IN, cost more CPU than the query itself)."""
     story_id = sa.bindparam("story_id", type_=sa.Integer)
+    offset = sa.bindparam("offset", type_=sa.Integer)
     window = (
         sa.select(Reply.id)
         .where(Reply.story_id == story_id, Reply.status == _PUBLISHED)
         .order_by(Reply.created_at, Reply.id)
-        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .offset(offset)
         .limit(REPLIES_PER_PAGE + WINDOW_MARGIN)
         .cte("page_window")
     )
@@ -62,7 +63,8 @@ def _reader_bits_statement() -> Any:
     for tag, where in (("s", on_the_story), ("p", on_the_replies)):
         # Everyone's reactions here, as a version: they do not move the page cache's generation (a feed
         # card's count may lag a few seconds), but this page names who sent what.
-        parts.append(sa.select(_tag(tag + "n"), sa.func.count(Reaction.id), empty).where(where))
+        count = sa.select(_tag(tag + "n"), sa.func.count(Reaction.id).label("item"), empty.label("value"))
+        parts.append(count.where(where))
         newest = sa.func.coalesce(sa.func.max(Reaction.id), sql_constant(0))
         parts.append(sa.select(_tag(tag + "m"), newest, empty).where(where))
         # Hers: her buttons' state.
@@ -74,7 +76,7 @@ def _reader_bits_statement() -> Any:
         Reply.status != _PUBLISHED,
         Reply.status != sql_constant(Status.DELETED.value),
     )
-    return sa.union_all(
+    rows = sa.union_all(
         *parts,
         sa.select(_tag("v"), SimilarSignal.match_id, SimilarSignal.verdict).where(
             SimilarSignal.user_id == me, SimilarSignal.source_id == story_id
@@ -89,7 +91,12 @@ def _reader_bits_statement() -> Any:
         sa.select(_tag("c"), CareCard.id, empty).where(
             CareCard.user_id == me, CareCard.story_id == story_id, CareCard.dismissed_at.is_(None)
         ),
-    )
+    ).subquery("reader_bits")
+    text = sa.func.aggregate_strings(row_text(*rows.c), ROW_SEPARATOR)
+    # Prefixed with the story's id and page (what the rows are of) and never NULL (no rows: kept as read).
+    return sa.select(
+        row_text(story_id, offset) + sql_constant(ROW_SEPARATOR) + sa.func.coalesce(text, empty)
+    ).scalar_subquery()
 
 
 def _tag(name: str) -> Any:
@@ -99,7 +106,19 @@ def _tag(name: str) -> Any:
 _PUBLISHED = sql_constant(Status.PUBLISHED.value)
 
 
-_READER_BITS = _reader_bits_statement()
+# Read with her sign-in on a story page (forum.auth.sessions.read_with_sign_in), or else on its own.
+READER_BITS_KEPT = KeptForRequest(
+    Reaction, SimilarSignal, Follow, Draft, Reply, CareCard, attribute="_village_story_reader_bits"
+)
+_READER_BITS = sa.select(reader_bits_text(sa.bindparam("me", type_=sa.Integer)))
+
+
+def reader_bits_params(story_id: int) -> dict[str, Any]:
+    return {
+        "story_id": story_id,
+        "draft_key": f"reply-{story_id}",
+        "offset": (page_arg() - 1) * REPLIES_PER_PAGE,
+    }
 
 
 def reader_bits() -> str | None:
@@ -110,13 +129,17 @@ def reader_bits() -> str | None:
     story_id = (request.view_args or {}).get("story_id")
     if not isinstance(story_id, int):
         return None
-    offset = (page_arg() - 1) * REPLIES_PER_PAGE
-    params = {"me": current_user.id, "story_id": story_id, "draft_key": f"reply-{story_id}", "offset": offset}
-    # On the connection: the ORM layer adds nothing to this plain read but CPU (about a third of its cost).
-    rows = db.session.connection().execute(_READER_BITS, params).all()
+    params = reader_bits_params(story_id)
+    what = f"{story_id}{FIELD_SEPARATOR}{params['offset']}{ROW_SEPARATOR}"
+    text = READER_BITS_KEPT.get(current_user.id)
+    if text is None or not text.startswith(what):
+        # On the connection: the ORM layer adds nothing to this plain read but CPU (about a third of its cost).
+        text = db.session.connection().execute(_READER_BITS, {"me": current_user.id} | params).scalar()
+    rows = text_rows(text.removeprefix(what))
     if any(row[0] in ("d", "c") for row in rows):
         return None  # her saved reply is put back in the box, her reply waiting for a moderator or her card shown
     unread = g.get("unread")
     new = (unread.first_reply_id, unread.count, unread.page) if unread and unread.first_reply_id else None
-    bits = sorted((str(tag), int(item_id) if tag != "f" else 0, str(value)) for tag, item_id, value in rows)
+    # A follow's row id says nothing to the page: only that she follows.
+    bits = sorted((tag, "" if tag == "f" else item_id, value) for tag, item_id, value in rows)
     return hashlib.blake2b(repr((bits, new)).encode(), digest_size=12).hexdigest()
