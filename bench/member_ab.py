@@ -82,6 +82,10 @@ def main() -> None:
                     base = f"http://127.0.0.1:{pages.PORT_OURS}"
                     cookie, _ = pages.sign_in(base)
                     for page in args.pages.split(","):
+                        # A fresh worker loads the similar-stories index on its first story page (seconds at
+                        # 100k): warm both workers up well past it (bench/pages.py's visitor rows do that there).
+                        warm = ["wrk", "-t2", f"-c{pages.CONN}", "-d15s", base + paths[page]]
+                        subprocess.run(warm, capture_output=True, check=True)
                         row = pages.wrk_signed_in(
                             base, database, f"{side}-{page}", paths[page], pages.read_script(cookie), out, pidfile
                         )
