@@ -14,8 +14,6 @@ import argparse
 import statistics
 import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pages
@@ -24,33 +22,12 @@ MODEL_DIR = Path("forum") / "similar" / "model"
 
 
 def serve(checkout: Path, env: dict[str, str], pidfile: Path) -> subprocess.Popen:
-    """gunicorn for this checkout, as pages.serve_village (whose cwd is this checkout)."""
+    """pages.serve_village for this checkout, with this checkout's model files (generated at install, not in git)."""
     model = checkout / MODEL_DIR
-    for item in (pages.ROOT / MODEL_DIR).iterdir():  # generated at install, not in git
+    for item in (pages.ROOT / MODEL_DIR).iterdir():
         if not (model / item.name).exists():
             (model / item.name).symlink_to(item)
-    process = subprocess.Popen(
-        [
-            *(str(pages.ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(checkout / "gunicorn.conf.py")),
-            *("-b", f"127.0.0.1:{pages.PORT_OURS}", "-w", "2", "--worker-class", "sync"),
-            *("--pid", str(pidfile), "--timeout", "60", "--log-level", "warning", "--no-control-socket"),
-            "wsgi:app",
-        ],
-        cwd=checkout,
-        env={**env, "PYTHONPATH": str(checkout)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{pages.PORT_OURS}/", timeout=2)
-            if pidfile.exists():
-                return process
-        except OSError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"member_ab: {checkout} did not come up")
+    return pages.serve_village(env, pidfile, checkout)
 
 
 def main() -> None:
@@ -75,7 +52,9 @@ def main() -> None:
             order = list(sides) if number % 2 == 0 else list(reversed(sides))
             for side in order:
                 if database == "postgresql":
-                    subprocess.run(["redis-cli", "-n", pages.REDIS_URL.rsplit("/", 1)[1], "FLUSHDB"], check=True)
+                    subprocess.run(
+                        ["redis-cli", "-n", pages.REDIS_URL.rsplit("/", 1)[1], "FLUSHDB"], check=True
+                    )
                 pidfile = out / f"{side}.pid"
                 server = serve(sides[side], env, pidfile)
                 try:
@@ -87,7 +66,13 @@ def main() -> None:
                         warm = ["wrk", "-t2", f"-c{pages.CONN}", "-d15s", base + paths[page]]
                         subprocess.run(warm, capture_output=True, check=True)
                         row = pages.wrk_signed_in(
-                            base, database, f"{side}-{page}", paths[page], pages.read_script(cookie), out, pidfile
+                            base,
+                            database,
+                            f"{side}-{page}",
+                            paths[page],
+                            pages.read_script(cookie),
+                            out,
+                            pidfile,
                         )
                         results.setdefault((database, page, side), []).append(row)
                         print(

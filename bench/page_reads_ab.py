@@ -1,6 +1,6 @@
 """In one process, interleaved: a member's page with its reads in her sign-in statement, and with them on their own.
 
-    DATABASE_URL=... [REDIS_URL=...] .venv/bin/python bench/page_reads_ab.py [story|notifications|not-alone] [ROUNDS] [N]
+    DATABASE_URL=... [REDIS_URL=...] .venv/bin/python bench/page_reads_ab.py [story|notifications|not-alone] [ROUNDS N]
 
 A page that registers reads with forum.auth.sessions.read_with_sign_in falls back to its own statements when
 they are not registered; this takes the registration away and puts it back between rounds of N requests
@@ -26,15 +26,16 @@ os.environ.setdefault("SECRET_KEY", "bench-secret")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("RATELIMIT_ENABLED", "0")
 
-import sqlalchemy as sa  # noqa: E402
+from profile_member import signed_in  # noqa: E402
 
 from forum import create_app  # noqa: E402
 from forum.auth import sessions  # noqa: E402
-from forum.extensions import db  # noqa: E402
-from forum.models import User  # noqa: E402
-from profile_member import pages  # noqa: E402
 
-ENDPOINTS = {"story": "stories.show", "notifications": "notifications.index", "not-alone": "similar.not_alone"}
+ENDPOINTS = {
+    "story": "stories.show",
+    "notifications": "notifications.index",
+    "not-alone": "similar.not_alone",
+}
 
 
 def main() -> None:
@@ -42,22 +43,13 @@ def main() -> None:
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     app = create_app()
-    with app.app_context():
-        member = db.session.scalar(sa.select(User).where(User.email == "member1@seed.example.com"))
-        token = sessions.start_session(member, "page-reads-ab")
-        db.session.commit()
-        path = pages()[page]
-        db.session.remove()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = token
-        session["_fresh"] = True
-    statements: list[str] = []
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    client, targets, statements = signed_in(app, "page-reads-ab")
+    path = targets[page]
     registered = sessions._PAGE_READS[ENDPOINTS[page]]
     results: dict[str, list[tuple[float, float]]] = {"with sign-in": [], "own statements": []}
-    print(f"page_reads_ab: {page} ({path}), {rounds} rounds of {count} requests each way; {time.strftime('%F %T')}")
+    print(
+        f"page_reads_ab: {page} ({path}), {rounds} rounds of {count} requests each way; {time.strftime('%F %T')}"
+    )
     for number in range(rounds):
         order = list(results) if number % 2 == 0 else list(reversed(results))
         for mode in order:
@@ -73,7 +65,10 @@ def main() -> None:
                 client.get(path)
             cpu = (time.process_time() - start) * 1000 / count
             results[mode].append((cpu, len(statements) / count))
-            print(f"round {number + 1:2} {mode:15} {cpu:6.2f} ms  {len(statements) / count:4.1f} statements", flush=True)
+            print(
+                f"round {number + 1:2} {mode:15} {cpu:6.2f} ms  {len(statements) / count:4.1f} statements",
+                flush=True,
+            )
     sessions._PAGE_READS[ENDPOINTS[page]] = registered
     for mode, rows in results.items():
         cpus = sorted(cpu for cpu, _ in rows)

@@ -222,13 +222,14 @@ with app.app_context():
     }
 
 
-def serve_village(env: dict[str, str], pidfile: Path) -> subprocess.Popen:
+def serve_village(env: dict[str, str], pidfile: Path, checkout: Path = ROOT) -> subprocess.Popen:
+    """gunicorn serving this checkout (or another one, with this checkout's virtualenv: bench/member_ab.py)."""
     log = CACHE / "village-gunicorn.log"
     process = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "-c",
-            str(ROOT / "gunicorn.conf.py"),
+            str(checkout / "gunicorn.conf.py"),
             "-b",
             f"127.0.0.1:{PORT_OURS}",
             "-w",
@@ -244,8 +245,8 @@ def serve_village(env: dict[str, str], pidfile: Path) -> subprocess.Popen:
             "--no-control-socket",
             "wsgi:app",
         ],
-        cwd=ROOT,
-        env=env,
+        cwd=checkout,
+        env={**env, "PYTHONPATH": str(checkout)},
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )

@@ -28,6 +28,8 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("RATELIMIT_ENABLED", "0")
 
 import sqlalchemy as sa  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 
 from forum import create_app  # noqa: E402
 from forum.auth.sessions import start_session  # noqa: E402
@@ -49,19 +51,14 @@ def pages() -> dict[str, str]:
     }
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    label = sys.argv[2] if len(sys.argv) > 2 else "run"
-    app = create_app()
-    out = io.StringIO()
+def signed_in(app: Flask, browser: str) -> tuple[FlaskClient, dict[str, str], list[str]]:
+    """A test client signed in as the seeded member through a server-side login session (its user agent
+    `browser`), the pages' paths, and the list every SQL statement the app runs is appended to."""
     with app.app_context():
         member = db.session.scalar(sa.select(User).where(User.email == "member1@seed.example.com"))
-        token = start_session(member, "profile")
+        token = start_session(member, browser)
         db.session.commit()
         targets = pages()
-        only = os.environ.get("PAGES")  # e.g. PAGES=home,story
-        if only:
-            targets = {name: path for name, path in targets.items() if name in only.split(",")}
         db.session.remove()
     client = app.test_client()
     with client.session_transaction() as session:
@@ -70,6 +67,18 @@ def main() -> None:
     statements: list[str] = []
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    return client, targets, statements
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    label = sys.argv[2] if len(sys.argv) > 2 else "run"
+    app = create_app()
+    out = io.StringIO()
+    client, targets, statements = signed_in(app, "profile")
+    only = os.environ.get("PAGES")  # e.g. PAGES=home,story
+    if only:
+        targets = {name: path for name, path in targets.items() if name in only.split(",")}
     out.write(f"profile: {count} requests per page, signed in; {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     out.write(f"{'page':<14} {'cpu ms':>7} {'sql/req':>8} {'profiled ms':>12}\n")
     profiles = {}
