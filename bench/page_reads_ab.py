@@ -13,23 +13,15 @@ member (bench/seed.py) signs in through a server-side login session, as bench/pr
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("VILLAGE_ENV", "production")
-os.environ.setdefault("SECRET_KEY", "bench-secret")
-os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
-os.environ.setdefault("RATELIMIT_ENABLED", "0")
+# Imported first: it puts this checkout on the path and sets the production settings the bench runs with.
+from profile_member import signed_in
 
-from profile_member import signed_in  # noqa: E402
-
-from forum import create_app  # noqa: E402
-from forum.auth import sessions  # noqa: E402
+from forum import create_app
+from forum.auth import sessions
 
 ENDPOINTS = {
     "story": "stories.show",
