@@ -175,10 +175,10 @@ def row_text(*columns: Any) -> Any:
 
 def rows_text(columns: tuple[Any, ...], where: Any) -> Any:
     """A few rows' columns as one text (row_text, aggregated) in a scalar subquery: what a digest of them
-    reads as one value, e.g. beside the member in her sign-in statement."""
-    return (
-        sa.select(sa.func.aggregate_strings(row_text(*columns), ROW_SEPARATOR)).where(where).scalar_subquery()
-    )
+    reads as one value, e.g. beside the member in her sign-in statement. Never NULL: no rows are "" (a value
+    kept on the request as read, where NULL would read as not read)."""
+    rows = sa.func.aggregate_strings(row_text(*columns), ROW_SEPARATOR)
+    return sa.select(sa.func.coalesce(rows, sql_constant(""))).where(where).scalar_subquery()
 
 
 def text_rows(text: str | None) -> list[list[str]]:
@@ -250,3 +250,12 @@ class KeptForRequest:
         """The value kept for this member in this request, or None (not read, or written since)."""
         kept = getattr(request, self.attribute, None)
         return kept[1] if kept is not None and kept[0] == user_id else None
+
+    def get_or_read(self, user_id: int, statement: Any, params: dict[str, Any], of: str = "") -> Any:
+        """A text read with her sign-in (forum.auth.sessions.read_with_sign_in): the one kept for her in this
+        request when it is of what this request asks (starts with `of`: a story's id...), else `statement`'s,
+        read on the connection (the ORM layer adds nothing to a plain read but CPU)."""
+        kept = self.get(user_id)
+        if kept is not None and kept.startswith(of):
+            return kept
+        return db.session.connection().execute(statement, params).scalar()

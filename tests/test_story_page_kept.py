@@ -331,3 +331,18 @@ def test_a_kept_not_alone_asks_nothing_beyond_her_sign_in(app, monkeypatch, simi
         html = reader.get("/not-alone").get_data(as_text=True)
     assert len(statements) == 1 and "Clinging at the door" in html, [s[:300] for s in statements]
     assert html == _fresh(app, monkeypatch, reader, "/not-alone")
+
+
+def test_a_kept_not_alone_of_a_member_without_stories_asks_nothing_beyond_her_sign_in(
+    app, monkeypatch, similar_site, page_cache
+):
+    """No stories of hers is a value read with her sign-in too (an empty text, not NULL: not read)."""
+    from tests.test_query_counts import counted
+
+    reader = signed_in_client(app, make_user(pseudonym="NoStoriesYet"))
+    reader.get("/not-alone")  # rendered and kept
+    db.session.expire_all()
+    with counted() as statements:
+        html = reader.get("/not-alone").get_data(as_text=True)
+    assert len(statements) == 1 and "What happened today?" in html, [s[:300] for s in statements]
+    assert html == _fresh(app, monkeypatch, reader, "/not-alone")

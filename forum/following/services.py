@@ -242,10 +242,8 @@ def open_story(user: User, story_id: int, per_page: int = 30) -> Unread | None:
     The same statements run whatever the story holds (the story page's query budget): one read (none when her
     sign-in statement read it), and writes (one commit) only when something changed: a new visit, newer
     replies, unread notifications of this story to mark read, or a visit older than VISIT_RESOLUTION."""
-    text = OPENING_KEPT.get(user.id)
-    if text is None or not text.startswith(f"{story_id}{FIELD_SEPARATOR}"):
-        # On the connection: the ORM layer adds nothing to this plain read but CPU.
-        text = db.session.connection().execute(_OPENING, {"me": user.id} | opening_params(story_id)).scalar()
+    params = {"me": user.id} | opening_params(story_id)
+    text = OPENING_KEPT.get_or_read(user.id, _OPENING, params, of=f"{story_id}{FIELD_SEPARATOR}")
     _, found, visited, stale, newest, first, count, before, unread_notes = text_rows(text)[0]
     if found != "1":
         return None

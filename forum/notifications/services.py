@@ -159,10 +159,8 @@ def page_params(page: int, per_page: int) -> dict[str, int]:
 def page_version(user_id: int, page: int, per_page: int) -> str:
     """A digest of what one page of her notifications shows of hers (PAGE_TEXT): read with her sign-in, or
     else in a statement of its own."""
-    text = PAGE_TEXT_KEPT.get(user_id)
-    if text is None:
-        params = {"user_id": user_id, **page_params(page, per_page)}
-        text = db.session.connection().execute(_PAGE_TEXT_OF, params).scalar() or ""
+    params = {"user_id": user_id, **page_params(page, per_page)}
+    text = PAGE_TEXT_KEPT.get_or_read(user_id, _PAGE_TEXT_OF, params) or ""  # no such member: ""
     # (Rows aggregated in another order, were a plan to change, give another digest: a page rendered again.)
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 

@@ -295,9 +295,7 @@ def kept_page_version() -> str | None:
     query, or with a learned re-ranking in use."""
     if request.args or learning.active_ranker() is not None:
         return None
-    own = OWN_RECENT_TEXT_KEPT.get(current_user.id)
-    if own is None:  # on the connection: the ORM layer adds nothing to this plain read but CPU
-        own = db.session.connection().execute(_OWN_RECENT_TEXT_OF, {"me": current_user.id}).scalar()
+    own = OWN_RECENT_TEXT_KEPT.get_or_read(current_user.id, _OWN_RECENT_TEXT_OF, {"me": current_user.id})
     return memberpages.view_settings_digest(own or "")
 
 
