@@ -320,29 +320,21 @@ def test_a_story_waiting_for_its_vector_is_embedded_once_for_all_its_readers(
     assert computed == [story.id]
 
 
-def test_a_kept_not_alone_asks_nothing_beyond_her_sign_in(app, monkeypatch, similar_site, member, page_cache):
-    """What her /not-alone is kept under (her recent stories) comes with her sign-in statement."""
-    from tests.test_query_counts import counted
-
-    reader = signed_in_client(app, member)
-    reader.get("/not-alone")  # rendered and kept
-    db.session.expire_all()
-    with counted() as statements:
-        html = reader.get("/not-alone").get_data(as_text=True)
-    assert len(statements) == 1 and "Clinging at the door" in html, [s[:300] for s in statements]
-    assert html == _fresh(app, monkeypatch, reader, "/not-alone")
-
-
-def test_a_kept_not_alone_of_a_member_without_stories_asks_nothing_beyond_her_sign_in(
-    app, monkeypatch, similar_site, page_cache
+@pytest.mark.parametrize("has_stories", [True, False], ids=["her-stories", "no-stories-yet"])
+def test_a_kept_not_alone_asks_nothing_beyond_her_sign_in(
+    app, monkeypatch, similar_site, member, page_cache, has_stories
 ):
-    """No stories of hers is a value read with her sign-in too (an empty text, not NULL: not read)."""
+    """What her /not-alone is kept under (her recent stories) comes with her sign-in statement; so does having
+    none (an empty text, not NULL: not read)."""
     from tests.test_query_counts import counted
 
-    reader = signed_in_client(app, make_user(pseudonym="NoStoriesYet"))
+    if has_stories:
+        reader, shown = signed_in_client(app, member), "Clinging at the door"
+    else:
+        reader, shown = signed_in_client(app, make_user(pseudonym="NoStoriesYet")), "What happened today?"
     reader.get("/not-alone")  # rendered and kept
     db.session.expire_all()
     with counted() as statements:
         html = reader.get("/not-alone").get_data(as_text=True)
-    assert len(statements) == 1 and "What happened today?" in html, [s[:300] for s in statements]
+    assert len(statements) == 1 and shown in html, [s[:300] for s in statements]
     assert html == _fresh(app, monkeypatch, reader, "/not-alone")
