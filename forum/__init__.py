@@ -163,14 +163,14 @@ def register_events(app: Flask) -> None:
 
 
 def register_page_cache(app: Flask) -> None:
-    from forum import fragments, memberpages, pagecache
+    from forum import drafts, fragments, memberpages, pagecache
     from forum.auth import sessions
     from forum.following import services as following_services
     from forum.notifications import routes as notification_routes
     from forum.notifications import services as notification_services
     from forum.params import page_arg
     from forum.similar import routes as similar_routes
-    from forum.stories import kept_page
+    from forum.stories import kept_page, submissions
 
     # Story cards and replies kept by id and version, dropped on every post signal: before the page cache,
     # which listens last, so a page is never stored from a fragment that is about to go.
@@ -207,6 +207,17 @@ def register_page_cache(app: Flask) -> None:
         notification_services.PAGE_TEXT,
         notification_services.PAGE_TEXT_KEPT,
         lambda: notification_services.page_params(page_arg(), notification_routes.PER_PAGE),
+    )
+    # Posting a reply: whether a reply already has its submission key (a second tap) and whether she has a
+    # draft of it to delete, both nearly always "no", read with her sign-in rather than in statements of their own.
+    sessions.read_with_sign_in(
+        "stories.reply", submissions.REPLY_KEY_TEXT, submissions.REPLY_KEY_KEPT, submissions.reply_key_params
+    )
+    sessions.read_with_sign_in(
+        "stories.reply",
+        drafts.REPLY_DRAFT_TEXT,
+        drafts.REPLY_DRAFT_KEPT,
+        lambda: drafts.reply_draft_params(story_id()),
     )
     pagecache.init_app(app)
 

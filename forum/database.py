@@ -247,7 +247,10 @@ class KeptForRequest:
         setattr(request, self.attribute, (user_id, value))
 
     def get(self, user_id: int) -> Any:
-        """The value kept for this member in this request, or None (not read, or written since)."""
+        """The value kept for this member in this request, or None (not read, written since, or no request: a
+        service called from a command or a job)."""
+        if not has_request_context():
+            return None
         kept = getattr(request, self.attribute, None)
         return kept[1] if kept is not None and kept[0] == user_id else None
 

@@ -71,17 +71,20 @@ def test_a_reply_hands_its_follow_ups_to_the_queue_and_the_worker_does_them(
         ("moderation.flags", "queued"),
     ]
     assert _follower_told(follower) == 0
-    # The story's author is told at once: that notification is part of the reply itself.
-    assert db.session.scalar(sa.select(Notification.kind).where(Notification.user_id == member.id)) == "reply"
+    # The story's author is told by the same job (the parent replying waits for none of it).
+    told_author = sa.select(Notification.kind).where(Notification.user_id == member.id)
+    assert db.session.scalar(told_author) is None
     result = worker.work_due()
     assert (result.done, result.retrying, result.failed) == (3, 0, 0)
     assert _follower_told(follower) == 1
+    assert list(db.session.scalars(told_author)) == ["reply"]
     assert _jobs() == []
     # The fan-out queued again (a reply approved twice, say) tells nobody twice.
-    queue.enqueue("mail.fan_out_reply", {"reply_id": reply.id})
+    queue.enqueue("mail.fan_out_reply", {"reply_id": reply.id, "tell": {"quoted": None}})
     db.session.commit()
     assert worker.work_due().done == 1
     assert _follower_told(follower) == 1
+    assert list(db.session.scalars(told_author)) == ["reply"]
 
 
 def test_a_story_queues_its_embedding_and_an_edit_queues_it_again(

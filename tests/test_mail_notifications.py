@@ -124,8 +124,9 @@ def test_the_unsubscribe_page_asks_before_a_get_changes_anything(client, parents
 
 
 def test_the_reply_mail_is_decided_by_a_job_written_in_the_reply_transaction(app, parents, monkeypatch):
-    """The parent replying never waits for the story author's mail: the reply's fan-out job, committed with
-    the reply (or rolled back with it), names the author's notification and queues its message."""
+    """The parent replying never waits for the story author's notification or mail: the reply's fan-out job,
+    committed with the reply (or rolled back with it), writes the author's notification and queues its
+    message, once."""
     monkeypatch.setitem(app.config, "JOBS_INLINE", False)
     a, b = parents
     story = factories.make_story(a)
@@ -139,14 +140,17 @@ def test_the_reply_mail_is_decided_by_a_job_written_in_the_reply_transaction(app
 
     reply = factories.make_reply(b, story, body="Thinking of you both.")
     (job,) = fan_out_jobs()
-    (note,) = db.session.scalars(sa.select(Notification).where(Notification.reply_id == reply.id))
-    assert note.user_id == a.id and job.payload == {"reply_id": reply.id, "notifications": [note.id]}
-    assert len(rows()) == before  # not decided in the request
+    assert job.payload == {"reply_id": reply.id, "tell": {"quoted": None}}
+    told = sa.select(Notification).where(Notification.reply_id == reply.id)
+    assert not list(db.session.scalars(told)) and len(rows()) == before  # none of it in the request
     job_id = job.id
     assert work_due(ids=[job_id]).done == 1
+    (note,) = db.session.scalars(told)
+    assert (note.user_id, note.kind, note.created_at) == (a.id, notes.REPLY, reply.created_at)
     (row,) = rows(a, K.REPLIES)
     assert row.payload["notifications"] == [note.id]
     assert work_due(ids=[job_id]).done == 0 and len(rows(a, K.REPLIES)) == 1  # once
+    assert len(list(db.session.scalars(told))) == 1
 
 
 def test_a_held_reply_approved_later_mails_the_story_author_then_and_once(parents):

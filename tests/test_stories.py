@@ -316,8 +316,9 @@ def test_replies_are_paginated(app: Flask, client: FlaskClient, member: User) ->
 def test_a_posted_reply_goes_to_the_page_it_is_on(
     app: Flask, auth, client: FlaskClient, member: User
 ) -> None:
-    """Counted from the end of the thread (the story's count less the replies after it), across a page's edge,
-    with a hidden reply and a reply held for approval among them, as counting from the start says."""
+    """Counted from the end of the thread (the story's count as the reply's own counter UPDATE returned it),
+    across a page's edge, with a hidden reply and a reply held for approval among them, as counting from the
+    start says."""
     story = factories.make_story(member)
     others = [factories.make_user() for _ in range(3)]
     for n in range(29):

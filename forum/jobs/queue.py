@@ -11,7 +11,7 @@ transaction (enqueue_follow_ups), so a retry of one never repeats another.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -108,9 +108,12 @@ def after_post(kind: str, models: tuple[type[Item], ...], *, on_edit: bool = Fal
     return wrap
 
 
-def enqueue_follow_ups(item: Item, *, edited: bool = False) -> list[int]:
-    """Queue every registered follow-up of this new (or edited) post, in the current transaction, with one
-    statement; returns the jobs' ids. Each follow-up is its own job, so a retry of one never repeats another."""
+def enqueue_follow_ups(
+    item: Item, *, edited: bool = False, also: Iterable[tuple[str, dict[str, Any]]] = ()
+) -> list[int]:
+    """Queue every registered follow-up of this new (or edited) post, and the jobs `also` names (kind, payload),
+    in the current transaction, with one statement; returns the jobs' ids. Each follow-up is its own job, so a
+    retry of one never repeats another."""
     if item.id is None:
         db.session.flush()
     name = _NAMES[type(item)]
@@ -119,6 +122,10 @@ def enqueue_follow_ups(item: Item, *, edited: bool = False) -> list[int]:
         for follow_up in _follow_ups.values()
         if isinstance(item, follow_up.models) and (follow_up.on_edit or not edited)
     ]
+    for kind, payload in also:
+        if kind not in _handlers:
+            raise LookupError(f"no handler registered for job kind {kind!r}")
+        rows.append(_row(kind, payload))
     if not rows:
         return []
     session = db.session()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -16,6 +17,10 @@ QUOTE = "quote"  # someone quoted your reply
 REACTION = "reaction"  # grouped: "5 parents sent hugs"
 UPDATE_REMINDER = "update_reminder"
 MESSAGE = "message"  # a plain message, e.g. a moderation notice
+# The job that tells of a reply (run by forum.notifications.mail.outbox), and the replies of the session's
+# transaction whose job the service queued itself (the outbox's listener then queues none for them).
+TELL_OF_REPLY_JOB = "mail.fan_out_reply"
+TOLD_BY_JOB = "notifications.told_by_job"
 
 
 def notify(
@@ -33,6 +38,14 @@ def notify(
     note = Notification(user_id=user_id, kind=kind, story=story, reply=reply, message=message)
     db.session.add(note)
     return note
+
+
+def tell_of_new_reply(reply: Reply, quoted_author_id: int | None) -> tuple[str, dict[str, Any]]:
+    """The job that tells of a reply just posted straight out, for the service to queue with the reply's
+    follow-ups (forum.jobs.queue.enqueue_follow_ups, one statement): the story's author and the member it
+    quotes (if any) get their notification, then the story's followers theirs. The request writes none."""
+    db.session.info.setdefault(TOLD_BY_JOB, set()).add(reply.id)
+    return TELL_OF_REPLY_JOB, {"reply_id": reply.id, "tell": {"quoted": quoted_author_id}}
 
 
 def notify_message(

@@ -82,7 +82,7 @@ _STORY_TAG_IDS = sa.select(story_tags.c.tag_id).where(story_tags.c.story_id == s
 
 def _story_counted(model: type[Reply] | type[StoryUpdate], rising: bool) -> sa.Update:
     """The story's counter of replies or updates moved by :delta (and its latest outcome, and its last activity
-    when a post is added)."""
+    when a post is added), returning the values it set (_COUNTED_ATTRS)."""
     column = Story.reply_count if model is Reply else Story.update_count
     values: dict[str, Any] = {column.key: _plus(column, 1 if rising else -1, _DELTA)}
     if model is StoryUpdate:
@@ -93,8 +93,17 @@ def _story_counted(model: type[Reply] | type[StoryUpdate], rising: bool) -> sa.U
         sa.update(Story)
         .where(Story.id == sa.bindparam("story_id", type_=sa.Integer))
         .values(**values)
+        .returning(*(getattr(Story, attr) for attr in _COUNTED_ATTRS[model]))
         .execution_options(synchronize_session=False)
     )
+
+
+# What a story's counter statement changes, per kind of post: returned by it, so a story already loaded takes the
+# new values instead of reading them again (a reply's redirect needs the count: lifecycle's caller reads it).
+_COUNTED_ATTRS: dict[type, tuple[str, ...]] = {
+    Reply: ("reply_count", "last_activity_at"),
+    StoryUpdate: ("update_count", "latest_outcome", "last_activity_at"),
+}
 
 
 _STORY_COUNTED = {
@@ -128,16 +137,14 @@ def _count(item: Post, delta: int, tag_ids: Iterable[int] | None = None) -> None
     if isinstance(item, Story):
         _count_tags(_story_tag_ids(item.id) if tag_ids is None else tag_ids, delta)
         return
-    attrs: tuple[str, ...]
-    if isinstance(item, Reply):
-        attrs = ("reply_count", "last_activity_at")
-    else:
-        attrs = ("update_count", "latest_outcome", "last_activity_at")
     params: dict[str, Any] = {"story_id": item.story_id, "delta": delta}
     if delta > 0:
         params["now"] = utcnow()
-    db.session.execute(_STORY_COUNTED[(type(item), delta > 0)], params)
-    _expire(db.session.identity_map.get(identity_key(Story, item.story_id)), *attrs)
+    counted = db.session.execute(_STORY_COUNTED[(type(item), delta > 0)], params).first()
+    story = db.session.identity_map.get(identity_key(Story, item.story_id))
+    if story is not None and counted is not None:
+        for attr, value in zip(_COUNTED_ATTRS[type(item)], counted, strict=True):
+            orm.attributes.set_committed_value(story, attr, value)
 
 
 def published(item: Post) -> None:

@@ -170,8 +170,8 @@ _REPLY_POSITION = sa.tuple_(
 )
 
 
-# Built once: every reply posted is answered with a redirect to its page, and the statement cost more to build
-# than to run.
+# Built once (a mail's link and an edit's redirect go to a reply's page): the statement cost more to build than to
+# run.
 _REPLIES_BEFORE = (
     sa.select(sa.func.count())
     .select_from(Reply)
@@ -183,34 +183,19 @@ _REPLIES_BEFORE = (
 )
 
 
-# A reply just posted is among the last: the published replies before it are the story's count less those after
-# it (few), read in one statement (so from one snapshot). Counting those before it read every reply of a long
-# thread on every reply posted to it (10 ms of PostgreSQL's time at 14,000 replies).
-_REPLIES_AFTER = (
-    sa.select(sa.func.count())
-    .select_from(Reply)
-    .where(
-        Reply.story_id == Story.id,
-        Reply.status == Status.PUBLISHED.value,
-        sa.tuple_(Reply.created_at, Reply.id) > _REPLY_POSITION,
-    )
-    .scalar_subquery()
-)
-_PUBLISHED_UP_TO = sa.select(Story.reply_count - _REPLIES_AFTER).where(
-    Story.id == sa.bindparam("story_id", type_=sa.Integer)
-)
-
-
-def reply_page_number(reply: Reply, *, just_posted: bool = False) -> int:
-    """Which page of its story a published reply is on (`just_posted`: counted from the end of the thread,
-    which is where a new reply is; the story's reply count is that of its published replies)."""
+def reply_page_number(reply: Reply) -> int:
+    """Which page of its story a published reply is on."""
     params = {"story_id": reply.story_id, "created_at": reply.created_at, "reply_id": reply.id}
-    if just_posted:
-        up_to = db.session.scalar(_PUBLISHED_UP_TO, params) or 0
-        before = max(0, up_to - (1 if reply.status == Status.PUBLISHED.value else 0))
-    else:
-        before = db.session.scalar(_REPLIES_BEFORE, params) or 0
+    before = db.session.scalar(_REPLIES_BEFORE, params) or 0
     return before // REPLIES_PER_PAGE + 1
+
+
+def new_reply_page_number(reply: Reply, story: Story) -> int:
+    """Which page a reply just posted is on, with no statement: the last, by the story's count of published
+    replies as its counter's UPDATE returned it in the reply's own transaction (forum.stories.lifecycle); a
+    held reply goes after them. (A reply sent by someone else in the same instant may land either side of it.)"""
+    before = story.reply_count - (1 if reply.status == Status.PUBLISHED.value else 0)
+    return max(0, before) // REPLIES_PER_PAGE + 1
 
 
 def updates_for(story: Story, viewer: Any = None) -> list[StoryUpdate]:

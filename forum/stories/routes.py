@@ -221,7 +221,7 @@ def reply(typed: TypedText, story_id: int) -> Any:
             url_for(
                 "stories.show",
                 story_id=story.id,
-                page=queries.reply_page_number(item, just_posted=True),
+                page=queries.new_reply_page_number(item, story),
                 sent=item.id,
                 _anchor=f"reply-{item.id}",
             )

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from forum import drafts
 from forum import text as textlib
 from forum.errors import NotAllowed, ValidationFailed
 from forum.extensions import db
 from forum.jobs import queue as jobs
 from forum.models import (
-    Draft,
     Reaction,
     ReactionKind,
     Reply,
@@ -101,7 +101,7 @@ def publish_story(
                     story_id=story.id, user_id=author.id, due_at=now + timedelta(weeks=remind_after_weeks)
                 )
             )
-        db.session.execute(sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == "story"))
+        drafts.discard_posted(author.id, drafts.STORY_DRAFT_KEY)
         lifecycle.published(story)
         jobs.enqueue_follow_ups(story)  # embedding, the care report, moderators' flags: in this transaction
         return story
@@ -195,16 +195,15 @@ def add_reply(
             submission_key=submission_key or None,
         )
         db.session.add(reply)
-        db.session.execute(
-            sa.delete(Draft).where(Draft.user_id == author.id, Draft.key == f"reply-{story.id}")
-        )
+        drafts.discard_posted(author.id, f"reply-{story.id}")
         lifecycle.published(reply)  # the reply count, in SQL: concurrent replies never lose a count
+        telling = []
         if status == Status.PUBLISHED.value:
-            notes.notify(story.author_id, notes.REPLY, actor=author, story=story, reply=reply)
+            # Its story's author, a quoted member and the followers hear of it from a job queued with its
+            # follow-ups (one statement): the parent posting it waits for none of their rows or mail.
             quoted = quoting is not None and quoting.story_id == story.id and ">" in body
-            if quoted and quoting.author_id not in (story.author_id,):  # type: ignore[union-attr]
-                notes.notify(quoting.author_id, notes.QUOTE, actor=author, story=story, reply=reply)  # type: ignore[union-attr]
-        jobs.enqueue_follow_ups(reply)
+            telling.append(notes.tell_of_new_reply(reply, quoting.author_id if quoted else None))  # type: ignore[union-attr]
+        jobs.enqueue_follow_ups(reply, also=telling)
         return reply
 
     reply = commit_once(Reply, submission_key, author.id, _author, build)

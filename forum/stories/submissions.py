@@ -7,10 +7,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from flask import request
 from sqlalchemy.exc import IntegrityError
 
+from forum.database import KeptForRequest
 from forum.errors import NotAllowed
 from forum.extensions import db
+from forum.models import Reply
 
 T = TypeVar("T")
 
@@ -26,10 +29,29 @@ def _by_key(model: Any) -> sa.Select[Any]:
     return _BY_KEY[model]
 
 
+# Whether a reply already has the submission key of the reply being posted, read with her sign-in on the reply's
+# POST (registered in create_app): "<key>:" when none has (nearly always), and then no statement of its own.
+REPLY_KEY_KEPT = KeptForRequest(Reply, attribute="_village_reply_key")
+_KEY = sa.bindparam("submission_key", type_=sa.String)
+REPLY_KEY_TEXT = (
+    _KEY
+    + ":"
+    + sa.func.coalesce(
+        sa.select(sa.cast(Reply.id, sa.String)).where(Reply.submission_key == _KEY).scalar_subquery(), ""
+    )
+)
+
+
+def reply_key_params() -> dict[str, Any]:
+    return {"submission_key": (request.form.get("submission_key") or "")[:64]}
+
+
 def existing(model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int | None]) -> T | None:
     """The item already created with this key, if any; another member's key is refused."""
     if not key:
         return None
+    if model is Reply and REPLY_KEY_KEPT.get(owner_id) == f"{key}:":
+        return None  # her sign-in statement found none with this key
     item: T | None = db.session.scalar(_by_key(model), {"key": key})
     if item is not None and owner(item) != owner_id:
         raise NotAllowed("That form was already used. Please reload the page and try again.")

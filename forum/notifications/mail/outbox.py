@@ -6,7 +6,9 @@ Nothing in the services calls this: SQLAlchemy session events watch what a trans
 - a reply that goes out (posted, or approved from the queue) queues a job (forum.jobs) that tells the members
   following its story (an in-site notification, which in turn may become mail) and makes its author follow
   the story if she wants that; the mail for the notifications the reply itself brought (the story's author,
-  a quoted member) is decided by that job too, so the parent posting the reply never waits for it;
+  a quoted member) is decided by that job too, so the parent posting the reply never waits for it. A reply
+  posted straight out has its job queued by the service with the reply's other follow-ups (one statement:
+  forum.notifications.services.tell_of_new_reply), and that job also writes those two notifications;
 - a new member, or a changed address, gets a verification message.
 Because the rows are flushed inside the caller's transaction, a rolled-back action leaves no mail behind and a
 committed one always has its message waiting.
@@ -39,10 +41,11 @@ from forum.models import (
 )
 from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
+from forum.notifications.services import QUOTE, REPLY, TELL_OF_REPLY_JOB, TOLD_BY_JOB
 
 COALESCE_SECONDS = 180
+FAN_OUT_JOB = TELL_OF_REPLY_JOB
 FOLLOW_REPLY = "follow_reply"
-FAN_OUT_JOB = "mail.fan_out_reply"
 _PENDING = "mail.outbox.pending"
 # The notifications a reply brings its story's author and a quoted member: mailed (or not) by its fan-out job.
 _MAILED_BY_FAN_OUT = frozenset(
@@ -83,7 +86,13 @@ def queue(
 
 
 def _pending(session: orm.Session) -> dict[str, list[Any]]:
-    fresh: dict[str, list[Any]] = {"notes": [], "replies": [], "users": [], "erased": [], "mail_later": []}
+    fresh: dict[str, list[Any]] = {
+        "notes": [],
+        "replies": [],
+        "users": [],
+        "erased": [],
+        "mail_later": [],
+    }
     pending: dict[str, list[Any]] = session.info.setdefault(_PENDING, fresh)
     return pending
 
@@ -143,6 +152,7 @@ def _fan_out_replies(session: orm.Session) -> None:
     """Followers hear of a reply from a background job queued in the reply's own transaction (a story may
     have thousands of followers; the parent posting the reply does not wait for them). The job runs once the
     whole action is written, so its author and any quoted member, notified by the service, are left out."""
+    queued = session.info.pop(TOLD_BY_JOB, set())  # replies whose job their service queued already
     pending = session.info.get(_PENDING)
     if not pending or not pending["replies"]:
         return
@@ -150,28 +160,55 @@ def _fan_out_replies(session: orm.Session) -> None:
     replies, pending["replies"] = pending["replies"], []
     later, pending["mail_later"] = pending["mail_later"], []
     for reply in replies:
+        if reply.id in queued:
+            continue
         notes = [note.id for note in later if note.reply_id == reply.id]
         jobs.enqueue(FAN_OUT_JOB, {"reply_id": reply.id, "notifications": notes}, session=session)
 
 
 def fan_out_job(payload: dict[str, Any]) -> None:
-    """The job: the mail for the notifications the reply brought (ids in the payload), then tell the followers
-    of a reply still out (a reply hidden or deleted meanwhile mails and tells nobody). Its writes commit with
-    the job's end, so they happen once; run again, it notifies nobody twice."""
+    """The job: the notifications a reply posted straight out brings its story's author and a quoted member
+    ("tell" in the payload), the mail for those (or for the ones named by id: a reply approved from the queue),
+    then tell the followers of a reply still out (a reply hidden or deleted meanwhile mails and tells nobody).
+    Its writes commit with the job's end, so they happen once; run again, it notifies nobody twice."""
     reply = db.session.get(Reply, payload["reply_id"])
     if reply is None or reply.status != LIVE:
         return
     session = db.session()
+    story = session.get(Story, reply.story_id)
+    if story is None:
+        return
     note_ids = payload.get("notifications") or []
     if note_ids:
         now = utcnow()
         for note in session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids))):
             _queue_for_notification(session, note, now)
-    _fan_out(session, reply)
+    if "tell" in payload:  # their mail is queued as they are flushed (_write), like any new notification's
+        _notify_of_reply(session, reply, story, payload["tell"].get("quoted"))
+    _fan_out(session, reply, story)
+
+
+def _notify_of_reply(session: orm.Session, reply: Reply, story: Story, quoted_author_id: int | None) -> None:
+    """The story's author hears of a reply, and a member it quotes (when she is not the story's author); never
+    the reply's own author, and nobody who already has a notification of it (a job run again)."""
+    told = set(session.scalars(_TOLD_OF_REPLY, {"reply_id": reply.id})) | {reply.author_id, None}
+    for user_id, kind in ((story.author_id, REPLY), (quoted_author_id, QUOTE)):
+        if user_id not in told:
+            told.add(user_id)
+            session.add(
+                Notification(
+                    user_id=user_id,
+                    kind=kind,
+                    story_id=story.id,
+                    reply_id=reply.id,
+                    created_at=reply.created_at,
+                )
+            )
 
 
 def _forget(session: orm.Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(TOLD_BY_JOB, None)
 
 
 # In the order they fire within a transaction; install() attaches them to every session.
@@ -219,11 +256,8 @@ _TOLD_OF_REPLY = sa.select(Notification.user_id).where(Notification.reply_id == 
 _FOLLOWERS = {with_author: _followers_statement(with_author) for with_author in (False, True)}
 
 
-def _fan_out(session: orm.Session, reply: Reply) -> None:
+def _fan_out(session: orm.Session, reply: Reply, story: Story) -> None:
     """Tell the followers of the reply's story; make its author follow the story if she wants that."""
-    story = session.get(Story, reply.story_id)
-    if story is None:
-        return
     author_id = reply.author_id
     if author_id is not None and story.author_id != author_id:
         wanted = P.get(author_id, session).follow_replied

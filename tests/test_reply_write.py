@@ -1,0 +1,93 @@
+"""Posting a reply sends only the statements the write needs: what is nearly always "nothing" (a reply with
+this submission key, her draft of it) is read with her sign-in, and its story's author hears of it from the
+reply's job, queued with its follow-ups in one statement."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+
+from forum.extensions import db
+from forum.jobs import worker
+from forum.models import Draft, Notification, Reply, User
+from tests import factories
+from tests.test_query_counts import counted
+from tests.test_stories import fresh_login_per_request  # noqa: F401
+
+
+def _replies(story_id: int) -> list[Reply]:
+    return list(db.session.scalars(sa.select(Reply).where(Reply.story_id == story_id).order_by(Reply.id)))
+
+
+def test_a_reply_with_no_draft_and_a_new_key_sends_no_statement_for_them(
+    app: Flask, member: User, other_member: User, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)  # the jobs run by a worker, as in production
+    story = factories.make_story(member)
+    elsewhere = factories.make_story(member, title="Another one")
+    c = factories.signed_in_client(app, other_member)
+    c.post(f"/drafts/reply-{elsewhere.id}", json={"body": "A reply to the other story, not sent yet"})
+    with counted() as statements:
+        answer = c.post(
+            f"/stories/{story.id}/replies", data={"body": "Hugs, it gets easier.", "submission_key": "k-1"}
+        )
+    assert answer.status_code == 302
+    sent = [s.split()[0:3] for s in statements]
+    assert ["DELETE", "FROM", "drafts"] not in sent
+    assert not any("submission_key =" in s and s.startswith("SELECT replies") for s in statements)
+    assert not any(s.startswith("INSERT INTO notifications") for s in statements)
+    assert sum(s.startswith("INSERT INTO jobs") for s in statements) == 1
+    assert sum(s.startswith("INSERT INTO replies") for s in statements) == 1
+    # Her draft of another reply is kept; the story's author is told by the job.
+    worker.work_due()
+    assert (
+        db.session.scalar(sa.select(Draft.key).where(Draft.user_id == other_member.id))
+        == f"reply-{elsewhere.id}"
+    )
+    told = sa.select(Notification.kind).where(
+        Notification.user_id == member.id, Notification.reply_id.is_not(None)
+    )
+    assert list(db.session.scalars(told)) == ["reply"]
+
+
+def test_a_reply_with_a_draft_deletes_it_in_its_own_transaction(
+    app: Flask, member: User, other_member: User
+) -> None:
+    story = factories.make_story(member)
+    c = factories.signed_in_client(app, other_member)
+    c.post(f"/drafts/reply-{story.id}", json={"body": "Half a reply"})
+    with counted() as statements:
+        c.post(
+            f"/stories/{story.id}/replies", data={"body": "Half a reply, now whole.", "submission_key": "k-2"}
+        )
+    assert sum(s.startswith("DELETE FROM drafts") for s in statements) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Draft)) == 0
+
+
+def test_a_reply_sent_twice_with_one_key_is_posted_once(app: Flask, member: User, other_member: User) -> None:
+    story = factories.make_story(member)
+    c = factories.signed_in_client(app, other_member)
+    data = {"body": "Sent on a shaky connection.", "submission_key": "k-twice"}
+    first = c.post(f"/stories/{story.id}/replies", data=data)
+    second = c.post(f"/stories/{story.id}/replies", data=data)
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    assert [r.body for r in _replies(story.id)] == ["Sent on a shaky connection."]
+    worker.work_due()
+    told = sa.select(sa.func.count()).where(Notification.user_id == member.id, Notification.kind == "reply")
+    assert db.session.scalar(told) == 1
+
+
+def test_another_members_submission_key_is_refused_with_her_text_kept(
+    app: Flask, member: User, other_member: User
+) -> None:
+    story = factories.make_story(member)
+    factories.signed_in_client(app, member).post(
+        f"/stories/{story.id}/replies", data={"body": "My own reply first.", "submission_key": "k-taken"}
+    )
+    c = factories.signed_in_client(app, other_member)
+    answer = c.post(
+        f"/stories/{story.id}/replies", data={"body": "Mine, not hers.", "submission_key": "k-taken"}
+    )
+    assert answer.status_code in (400, 403, 409, 422) and "Mine, not hers." in answer.text
+    assert "That form was already used" in answer.text
+    assert [r.body for r in _replies(story.id)] == ["My own reply first."]
