@@ -1,10 +1,11 @@
 """Interleaved A/B of signed-in pages: the same seeded database served by two checkouts of Village in turn.
 
-    bench/member_ab.py BASE_DIR [--pages story,notices] [--databases postgresql] [--rounds 3]
+    bench/member_ab.py BASE_DIR [--pages story,notices,reply] [--databases postgresql] [--rounds 3]
 
 BASE_DIR is another checkout (e.g. `git worktree add /tmp/village-base HEAD~1`); it runs with this checkout's
 virtualenv and model files. Each round serves each side with gunicorn (2 sync workers, as bench/pages.py),
-signs in the seeded member, and loads each page with wrk (bench/pages.py's flags and CPU counters). Rounds
+signs in the seeded member, and loads each page with wrk (bench/pages.py's flags and CPU counters); "reply" is
+pages.py's reply row (posting replies to the 50-reply story; earlier runs' replies are taken out first). Rounds
 alternate the order of the sides, so a noisy host's drift falls on both. Prints one row per side, round and page.
 """
 
@@ -46,7 +47,8 @@ def main() -> None:
         pages.undo_earlier_writes(url)
         targets = pages.pick_targets(url)
         paths = {"home": "/", "tag": targets["tag"], "story": targets["story"], "notalone": "/not-alone"}
-        paths |= {"notices": "/notifications", "compose": "/stories/new"}
+        paths |= {"notices": "/notifications", "compose": "/stories/new", "reply": targets["story"]}
+        reply_story = targets["_reply_story"]
         env = pages.village_env(url, redis=database == "postgresql")
         for number in range(args.rounds):
             order = list(sides) if number % 2 == 0 else list(reversed(sides))
@@ -59,20 +61,18 @@ def main() -> None:
                 server = serve(sides[side], env, pidfile)
                 try:
                     base = f"http://127.0.0.1:{pages.PORT_OURS}"
-                    cookie, _ = pages.sign_in(base)
+                    cookie, token = pages.sign_in(base)
                     for page in args.pages.split(","):
                         # A fresh worker loads the similar-stories index on its first story page (seconds at
                         # 100k): warm both workers up well past it (bench/pages.py's visitor rows do that there).
                         warm = ["wrk", "-t2", f"-c{pages.CONN}", "-d15s", base + paths[page]]
                         subprocess.run(warm, capture_output=True, check=True)
+                        path, script = paths[page], pages.read_script(cookie)
+                        if page == "reply":
+                            path = f"/stories/{reply_story}/replies"
+                            script = pages.reply_script(cookie, token, reply_story)
                         row = pages.wrk_signed_in(
-                            base,
-                            database,
-                            f"{side}-{page}",
-                            paths[page],
-                            pages.read_script(cookie),
-                            out,
-                            pidfile,
+                            base, database, f"{side}-{page}", path, script, out, pidfile
                         )
                         results.setdefault((database, page, side), []).append(row)
                         print(
