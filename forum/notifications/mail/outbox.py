@@ -191,19 +191,18 @@ def fan_out_job(payload: dict[str, Any]) -> None:
 def _notify_of_reply(session: orm.Session, reply: Reply, story: Story, quoted_author_id: int | None) -> None:
     """The story's author hears of a reply, and a member it quotes (when she is not the story's author); never
     the reply's own author, and nobody who already has a notification of it (a job run again)."""
-    told = set(session.scalars(_TOLD_OF_REPLY, {"reply_id": reply.id})) | {reply.author_id, None}
+    told = set(session.scalars(_TOLD_OF_REPLY, {"reply_id": reply.id})) | {reply.author_id}
     for user_id, kind in ((story.author_id, REPLY), (quoted_author_id, QUOTE)):
-        if user_id not in told:
+        if user_id is not None and user_id not in told:
             told.add(user_id)
-            session.add(
-                Notification(
-                    user_id=user_id,
-                    kind=kind,
-                    story_id=story.id,
-                    reply_id=reply.id,
-                    created_at=reply.created_at,
-                )
-            )
+            _tell(session, user_id, kind, reply, reply.created_at)
+
+
+def _tell(session: orm.Session, user_id: int, kind: str, reply: Reply, at: datetime) -> None:
+    """A member's notification of a reply."""
+    session.add(
+        Notification(user_id=user_id, kind=kind, story_id=reply.story_id, reply_id=reply.id, created_at=at)
+    )
 
 
 def _forget(session: orm.Session) -> None:
@@ -274,15 +273,7 @@ def _fan_out(session: orm.Session, reply: Reply, story: Story) -> None:
     followers = session.scalars(_FOLLOWERS[with_author], {"story_id": story.id, "author_id": author_id})
     for user_id in followers:
         if user_id not in told:
-            session.add(
-                Notification(
-                    user_id=user_id,
-                    kind=FOLLOW_REPLY,
-                    story_id=story.id,
-                    reply_id=reply.id,
-                    created_at=utcnow(),
-                )
-            )
+            _tell(session, user_id, FOLLOW_REPLY, reply, utcnow())
 
 
 # Built once: a reply to a member who gets mail at once looks for her message still waiting (building the
