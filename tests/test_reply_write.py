@@ -91,3 +91,16 @@ def test_another_members_submission_key_is_refused_with_her_text_kept(
     assert answer.status_code in (400, 403, 409, 422) and "Mine, not hers." in answer.text
     assert "That form was already used" in answer.text
     assert [r.body for r in _replies(story.id)] == ["My own reply first."]
+
+
+def test_a_reply_over_the_size_limit_gets_its_error_page(
+    app: Flask, member: User, other_member: User
+) -> None:
+    """Her sign-in reads the form's submission key: a body past the request limit must still be answered with
+    the limit's page (status 413), not fail while she is being signed in for it."""
+    story = factories.make_story(member)
+    c = factories.signed_in_client(app, other_member)
+    huge = "é" * (app.config["MAX_FORM_MEMORY_SIZE"] // 2 + 10)
+    answer = c.post(f"/stories/{story.id}/replies", data={"body": huge, "submission_key": "k-huge"})
+    assert answer.status_code == 413 and "<html" in answer.text.lower()
+    assert _replies(story.id) == []

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import request
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
 
 from forum.database import KeptForRequest
 from forum.errors import NotAllowed
@@ -43,7 +44,11 @@ REPLY_KEY_TEXT = (
 
 
 def reply_key_params() -> dict[str, Any]:
-    return {"submission_key": (request.form.get("submission_key") or "")[:64]}
+    try:
+        key = request.form.get("submission_key") or ""
+    except HTTPException:  # a body over the limit: answered by its error page, which signs her in again
+        key = ""
+    return {"submission_key": key[:64]}
 
 
 def existing(model: type[T], key: str | None, owner_id: int, owner: Callable[[T], int | None]) -> T | None:
