@@ -27,10 +27,9 @@ def test_a_reply_with_no_draft_and_a_new_key_sends_no_statement_for_them(
     elsewhere = factories.make_story(member, title="Another one")
     c = factories.signed_in_client(app, other_member)
     c.post(f"/drafts/reply-{elsewhere.id}", json={"body": "A reply to the other story, not sent yet"})
+    url = f"/stories/{story.id}/replies"
     with counted() as statements:
-        answer = c.post(
-            f"/stories/{story.id}/replies", data={"body": "Hugs, it gets easier.", "submission_key": "k-1"}
-        )
+        answer = c.post(url, data={"body": "Hugs, it gets easier.", "submission_key": "k-1"})
     assert answer.status_code == 302
     sent = [s.split()[0:3] for s in statements]
     assert ["DELETE", "FROM", "drafts"] not in sent
@@ -38,6 +37,9 @@ def test_a_reply_with_no_draft_and_a_new_key_sends_no_statement_for_them(
     assert not any(s.startswith("INSERT INTO notifications") for s in statements)
     assert sum(s.startswith("INSERT INTO jobs") for s in statements) == 1
     assert sum(s.startswith("INSERT INTO replies") for s in statements) == 1
+    # Her sign-in, the story, the check before the write, and the write's own three (the reply, the story's
+    # counter, its jobs).
+    assert len(statements) == 6, [s[:90] for s in statements]
     # Her draft of another reply is kept; the story's author is told by the job.
     worker.work_due()
     assert (
@@ -104,3 +106,39 @@ def test_a_reply_over_the_size_limit_gets_its_error_page(
     answer = c.post(f"/stories/{story.id}/replies", data={"body": huge, "submission_key": "k-huge"})
     assert answer.status_code == 413 and "<html" in answer.text.lower()
     assert _replies(story.id) == []
+
+
+SPAM = (
+    "Struggling mums, I found a miracle supplement that fixed my sleep and my mood, "
+    "message me for a discount code today."
+)
+
+
+def test_the_same_reply_a_third_time_is_refused_with_its_text_kept(
+    app: Flask, member: User, other_member: User
+) -> None:
+    """The check before the write: her own third identical reply of the day, however it is dressed, is
+    refused."""
+    story = factories.make_story(member)
+    c = factories.signed_in_client(app, other_member)
+    text = "It gets easier, I promise: my daughter cried every morning for a month and now runs in."
+    dressed = [text, f"**{text.upper()}**", text.replace("cried", "ｃｒｉｅｄ") + "!!"]
+    answers = [
+        c.post(f"/stories/{story.id}/replies", data={"body": body, "submission_key": f"same-{i}"})
+        for i, body in enumerate(dressed)
+    ]
+    assert [a.status_code for a in answers[:2]] == [302, 302]
+    assert "already posted this text several times" in answers[2].text and "ｃｒｉｅｄ" in answers[2].text
+    assert len(_replies(story.id)) == 2
+
+
+def test_a_reply_spam_wave_from_other_accounts_is_held(app: Flask, member: User, other_member: User) -> None:
+    story = factories.make_story(member)
+    third = factories.make_user(pseudonym="ThirdAccount")
+    for person, body in zip(
+        (member, other_member, third), (SPAM, SPAM.upper(), SPAM + " Thanks!"), strict=True
+    ):
+        factories.signed_in_client(app, person).post(f"/stories/{story.id}/replies", data={"body": body})
+    statuses = dict(db.session.execute(sa.select(Reply.author_id, Reply.status)).all())
+    assert statuses[member.id] == statuses[other_member.id] == "published"
+    assert statuses[third.id] == "pending"
