@@ -9,6 +9,7 @@ from flask import Flask
 from forum.extensions import db
 from forum.models import Draft, User
 from tests import factories
+from tests.test_query_counts import counted
 from tests.test_stories import fresh_login_per_request, textarea  # noqa: F401
 
 TEXT = "I'm typing this in the car after drop-off, slowly."
@@ -41,7 +42,10 @@ def test_reply_drafts_are_per_story_and_cleared_after_reply(
     c = factories.signed_in_client(app, other_member)
     c.post(f"/drafts/reply-{story.id}", json={"body": "Half a reply"})
     assert textarea(c.get(f"/stories/{story.id}").text) == "Half a reply"
-    response = c.post(f"/stories/{story.id}/replies", data={"body": "Half a reply, now finished."})
+    url = f"/stories/{story.id}/replies"
+    with counted() as statements:  # deleted in the reply's own transaction
+        response = c.post(url, data={"body": "Half a reply, now finished."})
+    assert sum(s.startswith("DELETE FROM drafts") for s in statements) == 1
     assert "sent=" in response.location
     assert 'data-clear-draft="reply-' in c.get(response.location).text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Draft)) == 0

@@ -52,20 +52,6 @@ def test_a_reply_with_no_draft_and_a_new_key_sends_no_statement_for_them(
     assert list(db.session.scalars(told)) == ["reply"]
 
 
-def test_a_reply_with_a_draft_deletes_it_in_its_own_transaction(
-    app: Flask, member: User, other_member: User
-) -> None:
-    story = factories.make_story(member)
-    c = factories.signed_in_client(app, other_member)
-    c.post(f"/drafts/reply-{story.id}", json={"body": "Half a reply"})
-    with counted() as statements:
-        c.post(
-            f"/stories/{story.id}/replies", data={"body": "Half a reply, now whole.", "submission_key": "k-2"}
-        )
-    assert sum(s.startswith("DELETE FROM drafts") for s in statements) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Draft)) == 0
-
-
 def test_a_reply_sent_twice_with_one_key_is_posted_once(app: Flask, member: User, other_member: User) -> None:
     story = factories.make_story(member)
     c = factories.signed_in_client(app, other_member)
