@@ -215,7 +215,7 @@ def register_page_cache(app: Flask) -> None:
     )
     sessions.read_with_sign_in(
         "stories.reply",
-        drafts.REPLY_DRAFT_TEXT,
+        drafts.HAS_REPLY_DRAFT,
         drafts.REPLY_DRAFT_KEPT,
         lambda: drafts.reply_draft_params(story_id()),
     )

@@ -167,13 +167,12 @@ def take_stash(token: str | None, kind: str, owner: str | None) -> Draft | None:
 STORY_DRAFT_KEPT = KeptForRequest(Draft, attribute="_village_story_draft")
 
 # Whether she has a draft of the reply she is posting, read with her sign-in on the reply's POST (registered in
-# create_app): "" when she has none, and then posting it deletes nothing (no statement).
+# create_app), as the story draft is on every page: when she has none, posting it deletes nothing (no statement).
 REPLY_DRAFT_KEPT = KeptForRequest(Draft, attribute="_village_reply_draft")
-REPLY_DRAFT_TEXT = sa.func.coalesce(
-    sa.select(Draft.key)
+HAS_REPLY_DRAFT = (
+    sa.select(Draft.id)
     .where(Draft.user_id == User.id, Draft.key == sa.bindparam("reply_draft_key", type_=sa.String))
-    .scalar_subquery(),
-    "",
+    .exists()
 )
 
 
@@ -184,7 +183,7 @@ def reply_draft_params(story_id: int) -> dict[str, Any]:
 def discard_posted(user_id: int, key: str) -> None:
     """Delete the draft of what she is posting, in the post's own transaction (the caller commits), unless her
     sign-in statement found she has none."""
-    kept = STORY_DRAFT_KEPT.get(user_id) if key == STORY_DRAFT_KEY else REPLY_DRAFT_KEPT.get(user_id)
-    if kept is False or kept == "":
+    has_draft = (STORY_DRAFT_KEPT if key == STORY_DRAFT_KEY else REPLY_DRAFT_KEPT).get(user_id)
+    if has_draft is not None and not has_draft:
         return
     db.session.execute(sa.delete(Draft).where(Draft.user_id == user_id, Draft.key == key))

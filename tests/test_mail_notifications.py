@@ -25,7 +25,7 @@ from forum.notifications.mail import kinds as K
 from forum.notifications.mail import prefs as P
 from forum.notifications.mail import render as R
 from forum.notifications.mail import sender
-from forum.notifications.mail.outbox import FAN_OUT_JOB
+from forum.notifications.services import TELL_OF_REPLY_JOB
 from forum.stories import lifecycle, services
 from tests import factories
 from tests.mailsink import smtp_sink
@@ -47,7 +47,7 @@ def confirmed(user: User) -> User:
 
 
 def fan_out_jobs() -> list[Job]:
-    return list(db.session.scalars(sa.select(Job).where(Job.kind == FAN_OUT_JOB)))
+    return list(db.session.scalars(sa.select(Job).where(Job.kind == TELL_OF_REPLY_JOB)))
 
 
 def rows(user: User | None = None, kind: str | None = None) -> list[MailOutbox]:

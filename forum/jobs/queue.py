@@ -63,8 +63,6 @@ def enqueue(
     kind: str, payload: dict[str, Any] | None = None, *, delay: float = 0, session: orm.Session | None = None
 ) -> Job:
     """Add a job to the current transaction: it is committed (or rolled back) with the write that wants it."""
-    if kind not in _handlers:
-        raise LookupError(f"no handler registered for job kind {kind!r}")
     session = session if session is not None else db.session()
     job = Job(**_row(kind, payload, delay))
     session.add(job)
@@ -73,6 +71,9 @@ def enqueue(
 
 
 def _row(kind: str, payload: dict[str, Any] | None, delay: float = 0) -> dict[str, Any]:
+    """A job's row, of a kind some handler runs."""
+    if kind not in _handlers:
+        raise LookupError(f"no handler registered for job kind {kind!r}")
     now = utcnow()
     return {
         "kind": kind,
@@ -122,10 +123,7 @@ def enqueue_follow_ups(
         for follow_up in _follow_ups.values()
         if isinstance(item, follow_up.models) and (follow_up.on_edit or not edited)
     ]
-    for kind, payload in also:
-        if kind not in _handlers:
-            raise LookupError(f"no handler registered for job kind {kind!r}")
-        rows.append(_row(kind, payload))
+    rows += [_row(kind, payload) for kind, payload in also]
     if not rows:
         return []
     session = db.session()

@@ -44,7 +44,6 @@ from forum.notifications.mail import prefs as P
 from forum.notifications.services import QUOTE, REPLY, TELL_OF_REPLY_JOB, TOLD_BY_JOB
 
 COALESCE_SECONDS = 180
-FAN_OUT_JOB = TELL_OF_REPLY_JOB
 FOLLOW_REPLY = "follow_reply"
 _PENDING = "mail.outbox.pending"
 # The notifications a reply brings its story's author and a quoted member: mailed (or not) by its fan-out job.
@@ -86,13 +85,7 @@ def queue(
 
 
 def _pending(session: orm.Session) -> dict[str, list[Any]]:
-    fresh: dict[str, list[Any]] = {
-        "notes": [],
-        "replies": [],
-        "users": [],
-        "erased": [],
-        "mail_later": [],
-    }
+    fresh: dict[str, list[Any]] = {"notes": [], "replies": [], "users": [], "erased": [], "mail_later": []}
     pending: dict[str, list[Any]] = session.info.setdefault(_PENDING, fresh)
     return pending
 
@@ -163,7 +156,7 @@ def _fan_out_replies(session: orm.Session) -> None:
         if reply.id in queued:
             continue
         notes = [note.id for note in later if note.reply_id == reply.id]
-        jobs.enqueue(FAN_OUT_JOB, {"reply_id": reply.id, "notifications": notes}, session=session)
+        jobs.enqueue(TELL_OF_REPLY_JOB, {"reply_id": reply.id, "notifications": notes}, session=session)
 
 
 def fan_out_job(payload: dict[str, Any]) -> None:
@@ -221,8 +214,8 @@ _LISTENERS = (
 
 def install() -> None:
     """Watch every session's flushes and commits (attaching twice, as several apps in one process do, changes
-    nothing); followers are told by the job FAN_OUT_JOB."""
-    jobs.register(FAN_OUT_JOB, fan_out_job)
+    nothing); followers are told by the job TELL_OF_REPLY_JOB."""
+    jobs.register(TELL_OF_REPLY_JOB, fan_out_job)
     for event, listener in _LISTENERS:
         if not sa.event.contains(orm.Session, event, listener):
             sa.event.listen(orm.Session, event, listener)
