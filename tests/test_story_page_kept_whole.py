@@ -291,3 +291,23 @@ def test_her_visit_read_for_one_story_is_never_used_for_another(app, thread, mem
             StoryVisit.user_id == member.id, StoryVisit.story_id == other.id
         )
     )
+
+
+def test_her_long_sign_in_statement_is_parsed_once_on_postgresql(app, db_url, thread):
+    """psycopg parses a statement's placeholders and caches the result only up to a length (forum.database): the
+    kept story page's one statement, her sign-in with the page's reads, is longer than psycopg's own limit, and is
+    parsed at her first visit only."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+    from psycopg import _queries
+
+    story, _, _ = thread
+    url = f"/stories/{story.id}"
+    reader = signed_in_client(app, make_user(pseudonym="LongReader"))
+    get(reader, url)
+    get(reader, url)
+    before = _queries._query2pg.cache_info()
+    _, statements = get(reader, url)
+    after = _queries._query2pg.cache_info()
+    assert len(statements) == 1 and len(statements[0].encode()) > 4096  # over psycopg's default limit
+    assert after.misses == before.misses and after.hits == before.hits + 1
