@@ -21,8 +21,9 @@ def test_form_post_sets_the_state_and_redirects_to_the_item(
     assert response.status_code == 302 and response.location.endswith(f"/stories/{story.id}#reactions-story")
     page = c.get(f"/stories/{story.id}").text
     assert "1 parent sent hugs" in page and 'aria-pressed="true"' in page
-    assert 'name="on" value="0"' in page  # the pressed button's form now asks to take it back
-    c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs", "on": "0"})
+    assert 'name="react" value="hugs:0"' in page  # the pressed button now asks to take it back
+    assert page.count('name="react" value="') == 4 and page.count('class="reaction-form"') == 1
+    c.post(f"/stories/{story.id}/reactions", data={"react": "hugs:0"})
     db.session.expire_all()
     assert db.session.get(Story, story.id).reaction_count == 0
     assert "parent sent hugs" not in c.get(f"/stories/{story.id}").text

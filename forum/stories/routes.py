@@ -337,8 +337,12 @@ REACTION_STATES = {"1": True, "on": True, "true": True, "0": False, "off": False
 
 
 def _react(story: Story | None, item: Reply | None, back: str) -> Any:
-    kind = request.form.get("kind", "")
-    wanted = REACTION_STATES.get(request.form.get("on", "1").strip().lower())
+    # The page's buttons send "kind:state" as their value (one form for the four); "kind" and "on" apart are
+    # accepted too (pages kept from before, and the JSON API's callers).
+    kind, _, state = request.form.get("react", "").partition(":")
+    if not kind:
+        kind, state = request.form.get("kind", ""), request.form.get("on", "1")
+    wanted = REACTION_STATES.get((state or "1").strip().lower())
     if wanted is None:
         raise ValidationFailed([("on", "That reaction request wasn't clear. Please try again.")])
     on = services.set_reaction(current_user, kind=kind, on=wanted, story=story, reply=item)

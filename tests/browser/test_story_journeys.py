@@ -51,6 +51,17 @@ def test_post_with_hashtags_after_an_expired_token_then_reply_react_and_update(
     dad.wait_for_selector("#reactions-story-1 button[data-kind=hugs][aria-pressed=true]")
     assert dad.evaluate("window.__sameDocument") is True
     assert dad.locator("#reactions-story-1").inner_text().count("1 parent sent hugs") == 1
+    # One form holds the four buttons: a second kind, then hugs taken back, each button sending its own state.
+    dad.click("#reactions-story-1 button[data-kind=me-too]")
+    dad.wait_for_selector("#reactions-story-1 button[data-kind=me-too][aria-pressed=true]")
+    dad.click("#reactions-story-1 button[data-kind=hugs]")
+    dad.wait_for_selector("#reactions-story-1 button[data-kind=hugs][aria-pressed=false]")
+    assert dad.evaluate("window.__sameDocument") is True
+    after = dad.locator("#reactions-story-1").inner_text()
+    assert "sent hugs" not in after and "1 parent" in after
+    dad.reload()
+    assert dad.get_attribute("#reactions-story-1 button[data-kind=me-too]", "aria-pressed") == "true"
+    assert dad.get_attribute("#reactions-story-1 button[data-kind=hugs]", "aria-pressed") == "false"
 
     mum.goto(story_url)
     mum.click("text=Add an update")

@@ -140,16 +140,19 @@
     area.scrollIntoView({ block: "center" });
   });
 
-  // Reactions: one tap, no reload; the plain form post still works if this fails. Each form carries the
-  // state it asks for (on=1/0), kept in step here, so a repeated tap never flips a reaction back.
+  // Reactions: one tap, no reload; the plain form post still works if this fails. Each button carries the
+  // state it asks for (value "kind:1" or "kind:0"), kept in step here, so a repeated tap never flips it back.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("reaction-form") || !window.fetch) return;
+    var button = event.submitter;
+    if (!button || button.name !== "react") return;  // no way to tell which button: the plain post
     event.preventDefault();
     var box = form.closest("[data-reactions]");
-    var button = form.querySelector("button");
+    var body = new FormData(form);
+    body.append(button.name, button.value);
     button.disabled = true;
-    fetch(form.action, { method: "POST", credentials: "same-origin", body: new FormData(form),
+    fetch(form.action, { method: "POST", credentials: "same-origin", body: body,
       headers: { "Accept": "application/json", "X-CSRFToken": token(form) } })
       .then(function (r) {
         if (!r.ok || (r.headers.get("Content-Type") || "").indexOf("json") < 0) throw new Error("fallback");
@@ -159,7 +162,7 @@
         box.querySelectorAll("button[data-kind]").forEach(function (b) {
           var kind = b.getAttribute("data-kind"), on = data.mine.indexOf(kind) >= 0;
           b.classList.toggle("is-on", on); b.setAttribute("aria-pressed", on ? "true" : "false");
-          var want = b.form && b.form.querySelector("[data-want]"); if (want) want.value = on ? "0" : "1";
+          b.value = kind + ":" + (on ? "0" : "1");
           b.querySelector("[data-count]").textContent = data.counts[kind] || "";
         });
         var people = box.querySelector("[data-people]"), phrasesEl = document.getElementById("reaction-phrases");
@@ -175,6 +178,11 @@
         });
         button.disabled = false;
       })
-      .catch(function () { button.disabled = false; form.submit(); });
+      .catch(function () {
+        // form.submit() sends no button: the tapped one's value goes in a field of its own.
+        var chosen = document.createElement("input");
+        chosen.type = "hidden"; chosen.name = button.name; chosen.value = button.value;
+        form.appendChild(chosen); button.disabled = false; form.submit();
+      });
   });
 })();
