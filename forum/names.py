@@ -10,9 +10,9 @@ This module is pure (no database, no request), so the model can compute a member
 
 from __future__ import annotations
 
+import functools
 import unicodedata
-
-from icu import SpoofChecker
+from typing import Any
 
 # Long enough for a 30-character pseudonym whose letters each expand ("m" becomes "rn"); longer keys are cut,
 # which can only make two names collide, never let a look-alike through.
@@ -48,12 +48,18 @@ RESERVED_LABELS = (
 # could pass for staff. Inside a longer word they are harmless ("Badminton mum").
 STAFF_WORDS = ("admin", "administrator", "moderator", "villageteam", "villagestaff")
 
-# ICU's checker is safe to share between threads for computing skeletons.
-_checker = SpoofChecker()
+
+@functools.cache
+def _checker() -> Any:
+    """ICU's checker (safe to share between threads for computing skeletons). Imported when a name is first
+    checked: ICU's code and data are 7 MB of a web worker's memory, and most workers only serve pages."""
+    from icu import SpoofChecker
+
+    return SpoofChecker()
 
 
 def _skeleton(text: str) -> str:
-    return str(_checker.getSkeleton(0, text))
+    return str(_checker().getSkeleton(0, text))
 
 
 def lookalike_key(name: str) -> str:
@@ -65,13 +71,17 @@ def lookalike_key(name: str) -> str:
     return "".join(kept)[:KEY_LENGTH]
 
 
-_RESERVED_KEYS = frozenset(lookalike_key(label) for label in RESERVED_LABELS)
-_STAFF_KEYS = tuple(lookalike_key(word) for word in STAFF_WORDS)
+@functools.cache
+def _reserved_keys() -> tuple[frozenset[str], tuple[str, ...]]:
+    """The keys of the labels and of the staff words."""
+    labels = frozenset(lookalike_key(label) for label in RESERVED_LABELS)
+    return labels, tuple(lookalike_key(word) for word in STAFF_WORDS)
 
 
 def is_reserved(name: str) -> bool:
     """Whether the name is, or looks like, one of Village's labels or a staff title."""
     key = lookalike_key(name)
-    if not key or key in _RESERVED_KEYS:
+    labels, staff_words = _reserved_keys()
+    if not key or key in labels:
         return True
-    return any(key.startswith(staff) or key.endswith(staff) for staff in _STAFF_KEYS)
+    return any(key.startswith(staff) or key.endswith(staff) for staff in staff_words)

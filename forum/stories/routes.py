@@ -337,8 +337,7 @@ REACTION_STATES = {"1": True, "on": True, "true": True, "0": False, "off": False
 
 
 def _react(story: Story | None, item: Reply | None, back: str) -> Any:
-    # The page's buttons send "kind:state" as their value (one form for the four); "kind" and "on" apart are
-    # accepted too (pages kept from before, and the JSON API's callers).
+    # The page's buttons send "kind:state" (one form for the four); "kind" and "on" apart are accepted too.
     kind, _, state = request.form.get("react", "").partition(":")
     if not kind:
         kind, state = request.form.get("kind", ""), request.form.get("on", "1")
