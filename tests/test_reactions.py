@@ -113,6 +113,9 @@ def test_a_repeated_request_leaves_the_same_state_and_counts(
     c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs"})
     assert _state(story) == (1, 1)
     assert c.post(f"/stories/{story.id}/reactions", data={"kind": "hugs", "on": "maybe"}).status_code == 400
+    # A state sent empty, or a button's value without one, is unclear too: refused, nothing changes.
+    for unclear in ({"kind": "hugs", "on": ""}, {"react": "hugs"}, {"react": "hugs:maybe"}):
+        assert c.post(f"/stories/{story.id}/reactions", data=unclear).status_code == 400, unclear
     assert _state(story) == (1, 1)
 
 

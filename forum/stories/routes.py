@@ -338,10 +338,9 @@ REACTION_STATES = {"1": True, "on": True, "true": True, "0": False, "off": False
 
 def _react(story: Story | None, item: Reply | None, back: str) -> Any:
     # The page's buttons send "kind:state" (one form for the four); "kind" and "on" apart are accepted too.
-    kind, _, state = request.form.get("react", "").partition(":")
-    if not kind:
-        kind, state = request.form.get("kind", ""), request.form.get("on", "1")
-    wanted = REACTION_STATES.get((state or "1").strip().lower())
+    chosen = request.form.get("react") or f"{request.form.get('kind', '')}:{request.form.get('on', '1')}"
+    kind, _, state = chosen.partition(":")
+    wanted = REACTION_STATES.get(state.strip().lower())
     if wanted is None:
         raise ValidationFailed([("on", "That reaction request wasn't clear. Please try again.")])
     on = services.set_reaction(current_user, kind=kind, on=wanted, story=story, reply=item)
