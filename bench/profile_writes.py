@@ -170,18 +170,19 @@ def summary(title: str, plain: float, cpu: float, stats: pstats.Stats, count: in
     )
     for label, seconds in sorted(part_times(stats).items(), key=lambda kv: -kv[1]):
         lines.append(f"  {label:38s} {seconds * 1000 / count:7.2f} ms")
-    out = io.StringIO()
-    stats.stream = out  # type: ignore[attr-defined]
-    stats.sort_stats("cumulative").print_stats(r"forum|sqlalchemy/orm/session|onnx|tokeniz", 30)
-    body = out.getvalue()
-    lines.append(body[body.find("   ncalls") :] if "   ncalls" in body else body)
+    lines.append(listing(stats, "cumulative", r"forum|sqlalchemy/orm/session|onnx|tokeniz", 30))
     # Own time, whatever the module: where the CPU is spent rather than on whose behalf.
+    lines.append("   by own time:")
+    lines.append(listing(stats, "tottime", 25))
+
+
+def listing(stats: pstats.Stats, order: str, *restrictions: str | int) -> str:
+    """The profile's table in this order, from its header line on."""
     out = io.StringIO()
     stats.stream = out  # type: ignore[attr-defined]
-    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats(order).print_stats(*restrictions)
     body = out.getvalue()
-    lines.append("   by own time:")
-    lines.append(body[body.find("   ncalls") :] if "   ncalls" in body else body)
+    return body[body.find("   ncalls") :] if "   ncalls" in body else body
 
 
 def run_jobs(app, lines: list[str]) -> None:

@@ -116,9 +116,9 @@ def _ping_after_idle(engine: sa.Engine) -> None:
 
 # psycopg turns each statement's %(name)s placeholders into PostgreSQL's $1, $2 by parsing its text, and caches the
 # result for statements up to 4 KB (psycopg._queries, a guard against one-off generated SQL). A signed-in page's
-# sign-in statement carries the page's own read and runs to 7 KB: parsed again at every request, 7% of a kept
-# story page's CPU. Every statement Village runs often is built once (a fixed set), so the limit is raised; the
-# cache itself stays an LRU of 128 entries.
+# sign-in statement carries the page's own read and runs to 6.6 KB (the story page's): parsed again at every
+# request, 6% of a profiled kept story page. Every statement Village runs often is built once (a fixed set), so
+# the limit is raised; the cache itself stays an LRU of 128 entries.
 LONGEST_CACHED_STATEMENT = 32_768
 
 
