@@ -268,3 +268,26 @@ def test_migration_turns_old_anonymous_blocks_into_identity_blocks(tmp_path, req
         assert [(a, b, bool(v)) for a, b, v in back] == [(1, 2, True), (1, 3, False)]
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_block_buttons_send_the_pages_one_form_to_their_own_address(app, member, other_member, monkeypatch):
+    """Each "Block this member" button on a story page names the page's one hidden form and its own address
+    (formaction): one CSRF token for the page, not one per reply; sent as a browser sends it, the block holds."""
+    import re
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    story = services.publish_story(member, title="Mine", body=BODY, tags="nursery")
+    reply = services.add_reply(other_member, story, body="A reply from the other member here.")
+    me = signed_in_client(app, member)
+    page = me.get(f"/stories/{story.id}").get_data(as_text=True)
+    forms = re.findall(
+        r'<form method="post" id="block-form" action="[^"]+" hidden>\s*<input[^>]*value="([^"]+)"', page
+    )
+    assert len(forms) == 1 and len(re.findall(r'(?<!form)action="/care/block/', page)) == 1
+    button = re.search(
+        rf'<button type="submit" form="block-form" formaction="/care/block/reply/{reply.id}"', page
+    )
+    assert button, "the reply's block button does not send the page's form to its own address"
+    assert me.post(f"/care/block/reply/{reply.id}", data={"csrf_token": forms[0]}).status_code == 302
+    assert db.session.query(Block).one().blocked_id == other_member.id
+    assert "A reply from the other member" not in me.get(f"/stories/{story.id}").get_data(as_text=True)

@@ -71,3 +71,12 @@ def test_post_with_hashtags_after_an_expired_token_then_reply_react_and_update(
     mum.wait_for_selector(".update .outcome-badge:has-text('Still hard')")
     mum.screenshot(path=str(tmp_path / "story-phone.png"), full_page=True)
     assert no_horizontal_scroll(mum)
+
+    # Blocking from a reply: its button sends the page's one hidden form (one CSRF token for the page) to the
+    # reply's own block address.
+    mum.goto(story_url)
+    assert mum.locator("form[action*='/care/block/']").count() == 1  # the hidden one, whatever the replies
+    mum.click("article.reply:has-text('a very short goodbye') button:has-text('Block this member')")
+    mum.wait_for_selector("text=Blocked. You won't see each other's stories")
+    mum.goto(story_url)
+    assert mum.locator("article.reply:has-text('a very short goodbye')").count() == 0
