@@ -17,6 +17,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -31,9 +32,23 @@ _local: OrderedDict[str, tuple[str, str]] = OrderedDict()
 _lock = threading.Lock()
 
 
+# What renders the fragments (templates and the package's code), as a digest: mixed into every version, so a
+# fragment kept by another release (up to a day in Redis) is rendered again after a deploy, not served as it was.
+_release = b""
+
+
+def release_digest(*folders: Path) -> bytes:
+    """A digest of every template and Python file under these folders (names and contents)."""
+    digest = hashlib.blake2b(digest_size=12)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.suffix in (".html", ".py", ".xml", ".js")):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
 def version(*values: Any) -> str:
-    """A short digest of the values a fragment shows."""
-    return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
+    """A short digest of the values a fragment shows (and of the release that renders it)."""
+    return hashlib.blake2b(_release + repr(values).encode(), digest_size=12).hexdigest()
 
 
 def enabled() -> bool:
@@ -183,6 +198,9 @@ def fill(html: str, values: dict[str, str]) -> Markup:
 
 
 def init_app(app: Flask) -> None:
+    global _release
     app.config.setdefault("FRAGMENT_CACHE_ENABLED", True)
+    templates = Path(app.root_path, app.template_folder or "templates")
+    _release = release_digest(Path(app.root_path), templates)
     for signal in (events.content_created, events.content_changed, events.post_visibility_changed):
         signal.connect(drop_changed, app, weak=False)

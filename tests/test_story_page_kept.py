@@ -338,3 +338,33 @@ def test_a_kept_not_alone_asks_nothing_beyond_her_sign_in(
         html = reader.get("/not-alone").get_data(as_text=True)
     assert len(statements) == 1 and shown in html, [s[:300] for s in statements]
     assert html == _fresh(app, monkeypatch, reader, "/not-alone")
+
+
+def test_a_reply_kept_by_another_release_is_rendered_again(app, monkeypatch, thread):
+    """Fragments live up to a day in Redis: after a deploy (other templates or code) they are rendered anew,
+    never served as the earlier release rendered them."""
+    story, replies, third, fourth = thread
+    url = f"/stories/{story.id}"
+    reader = signed_in_client(app, make_user(pseudonym="FifthParent"))
+    reader.get(url)  # rendered and kept
+    key = f"frag:reply:{replies[0].id}"
+    ver, html = fragments._local[key]
+    fragments._local[key] = (ver, html.replace("It passes, I promise.", "KEPT-EARLIER"))
+    assert "KEPT-EARLIER" in reader.get(url).get_data(as_text=True)  # the kept one is what is served
+
+    monkeypatch.setattr(fragments, "_release", fragments._release + b"-next")
+    page = reader.get(url).get_data(as_text=True)
+    assert "KEPT-EARLIER" not in page and "It passes, I promise." in page
+
+
+def test_the_release_digest_follows_every_template_and_module(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "reply.html").write_text("<p>{{ reply }}</p>")
+    (tmp_path / "views.py").write_text("X = 1\n")
+    first = fragments.release_digest(tmp_path)
+    assert fragments.release_digest(tmp_path) == first
+    (tmp_path / "templates" / "reply.html").write_text("<p class=reply>{{ reply }}</p>")
+    second = fragments.release_digest(tmp_path)
+    (tmp_path / "views.py").write_text("X = 2\n")
+    assert len({first, second, fragments.release_digest(tmp_path)}) == 3
+    assert fragments._release  # the app's own, set when it started
