@@ -67,7 +67,8 @@ def shared_cache(app, monkeypatch, redis_port) -> Iterator[redis.Redis]:
 
 
 def _cache_at(port: int) -> RedisCache:
-    """The cache as the app builds it from CACHE_REDIS_URL (a client from the URL)."""
+    """The cache as the app builds it from CACHE_REDIS_URL (a client from the URL). (Built from host and port
+    instead, redis-py 8 retries a refused connection for about 4 s per command: the outage test would crawl.)"""
     return RedisCache(
         host=redis.from_url(f"redis://127.0.0.1:{port}/0"), key_prefix=PREFIX, default_timeout=30
     )
