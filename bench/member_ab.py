@@ -77,7 +77,8 @@ def main() -> None:
                         results.setdefault((database, page, side), []).append(row)
                         print(
                             f"{database:10} {page:8} {side:4} round {number + 1}: {row['rps']:7.0f} req/s"
-                            f"  p99 {row['p99']:6.1f} ms  cpu {row['cpu']:5.2f} ms  errors {row['errors']}",
+                            f"  p99 {row['p99']:6.1f} ms  cpu {row['cpu']:5.2f} ms  all {row['machine']:5.2f} ms"
+                            f"  busy {row['busy']:3.0f}%  errors {row['errors']}",
                             flush=True,
                         )
                 finally:

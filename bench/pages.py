@@ -2,12 +2,14 @@
 
     bench/pages.sh                      # or: .venv/bin/python bench/pages.py
     STORIES=100000 DUR=10s RUNS=2 CONN=16 bench/pages.sh
+    WORKERS=5 bench/pages.sh            # every app with production's worker count on 2 cores
     MEMBER_PAGES=home,story BENCH_DATABASES=postgresql bench/pages.sh   # fewer rows
 
-Every app runs under gunicorn with the same flags (2 sync workers) on 127.0.0.1 and is loaded with wrk through
-the kit in ../shared/peers/flaskbb (setup.sh, serve.sh, bench.sh), in one session so the machine's noise hits
-all of them alike. Village runs in production mode: on SQLite alone (the embedded default) and on PostgreSQL with
-Redis (the production setup). Databases are seeded with bench/seed.py on first use and kept in bench/.cache.
+Every app runs under gunicorn with the same flags (2 sync workers, or WORKERS=n) on 127.0.0.1 and is loaded with
+wrk through the kit in ../shared/peers/flaskbb (setup.sh, serve.sh, bench.sh), in one session so the machine's
+noise hits all of them alike. Village runs in production mode: on SQLite alone (the embedded default) and on
+PostgreSQL with Redis (the production setup). Databases are seeded with bench/seed.py on first use and kept in
+bench/.cache.
 Signed-out pages are served as a visitor sees them (the page cache is part of the product); the signed-in rows
 go around it: a member (member1 of the seed) reading the home page, the busiest tag, a story with 50 replies,
 /not-alone, her notifications and the compose page ("<page>-member"), and posting a reply ("reply-post").
@@ -15,7 +17,9 @@ Writes run with the per-member write limits off (`RATELIMIT_ENABLED=0`): otherwi
 the limiter turning it away.
 
 Prints one table: req/s, p50/p99 latency, worker CPU ms per request, ratio to hello-world and to the matching
-FlaskBB page, and the largest worker's RSS after the run and at its peak; writes it to bench/results/pages-<time>.txt.
+FlaskBB page, and the largest worker's RSS after the run and at its peak; for the signed-in rows also the whole
+machine's CPU ms per request ("all ms": PostgreSQL, Redis and wrk besides the workers) and how busy its cores were.
+Writes it to bench/results/pages-<time>.txt.
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 PORT_OURS = int(os.environ.get("PAGES_PORT", 18501))  # another port when two benches share the machine
 PORT_PEER = int(os.environ.get("PAGES_PEER_PORT", 18401))
+# Sync workers per app, the same for all three: 2 by default (the kit's anchor session); WORKERS=5 is what
+# gunicorn.conf.py starts on 2 cores in production (2 x cores + 1), where a worker waiting on PostgreSQL or
+# Redis leaves its core to another.
+WORKERS = int(os.environ.get("WORKERS", 2))
 PASSWORD = "village bench password"
 # Our page -> the FlaskBB page it is compared with.
 MATCHING = {"home": "index", "deep": "forum", "tag": "forum", "story": "topic", "search": "search"}
@@ -111,7 +119,9 @@ def ensure_flaskbb() -> None:
 
 
 def bench_peer(app: str, label: str, targets: list[str], out: Path) -> dict[str, dict[str, float]]:
-    subprocess.run(["bash", str(KIT / "serve.sh"), str(PEER_DIR), str(PORT_PEER), "2", "1", app], check=True)
+    subprocess.run(
+        ["bash", str(KIT / "serve.sh"), str(PEER_DIR), str(PORT_PEER), str(WORKERS), "1", app], check=True
+    )
     try:
         pidfile = PEER_DIR / f"gunicorn-{PORT_PEER}.pid"
         subprocess.run(
@@ -233,7 +243,7 @@ def serve_village(env: dict[str, str], pidfile: Path, checkout: Path = ROOT) -> 
             "-b",
             f"127.0.0.1:{PORT_OURS}",
             "-w",
-            "2",
+            str(WORKERS),
             "--worker-class",
             "sync",
             "--pid",
@@ -324,9 +334,9 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
     script = out / f"{name}.lua"
     script.write_text(lua)
     subprocess.run(["wrk", "-t2", f"-c{CONN}", "-d3s", "-s", str(script), base + path], capture_output=True)
-    rps, p50, p99, cpu, errors = [], [], [], [], 0
+    rps, p50, p99, cpu, machine, busy, errors = [], [], [], [], [], [], 0
     for _ in range(RUNS):
-        before = _ticks(pidfile)
+        before, machine_before = _ticks(pidfile), _machine_ticks()
         result = run(
             [
                 "wrk",
@@ -342,6 +352,7 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
             ]
         )
         ticks = _ticks(pidfile) - before
+        used, elapsed = (after - start for after, start in zip(_machine_ticks(), machine_before, strict=True))
         (out / f"{name}.run{len(rps) + 1}").write_text(result)
         if not re.search(r"^\s*50%\s+\S+", result, re.M):
             raise SystemExit(f"pages: wrk gave no latencies for {label} {name}:\n{result}")
@@ -350,14 +361,26 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
         p50.append(_ms(re.search(r"^\s*50%\s+(\S+)", result, re.M).group(1)))
         p99.append(_ms(re.search(r"^\s*99%\s+(\S+)", result, re.M).group(1)))
         cpu.append(ticks * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1))
+        machine.append(used * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1))
+        busy.append(100 * used / max(elapsed, 1))
         errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", result)) else 0
     return {
         "rps": statistics.median(rps),
         "p50": statistics.median(p50),
         "p99": statistics.median(p99),
         "cpu": statistics.median(cpu),
+        "machine": statistics.median(machine),
+        "busy": statistics.median(busy),
         "errors": errors,
     }
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the whole machine, every core, from /proc/stat: what the request cost outside the
+    workers too (PostgreSQL, Redis, wrk), and whether the cores were saturated."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def _ticks(pidfile: Path) -> int:
@@ -525,10 +548,10 @@ def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
     hello = results["hello"]["hello"]
     peer = results["flaskbb"]
     lines = [
-        f"pages: {STORIES:,} Village stories; FlaskBB 2,000 topics / 20,000 posts; 2 sync workers each; "
+        f"pages: {STORIES:,} Village stories; FlaskBB 2,000 topics / 20,000 posts; {WORKERS} sync workers each; "
         f"wrk -t2 -c{CONN} -d{DUR} x{RUNS}, medians; load {os.getloadavg()[0]:.1f}",
         f"{'app':<18} {'page':<15} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>7} {'x hello':>8} "
-        f"{'x flaskbb':>10} {'rss MB':>7} {'peak MB':>7} {'errors':>6}",
+        f"{'x flaskbb':>10} {'rss MB':>7} {'peak MB':>7} {'errors':>6} {'all ms':>7} {'busy %':>6}",
     ]
     for app, rows in results.items():
         for page, row in rows.items():
@@ -537,7 +560,12 @@ def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
             lines.append(
                 f"{app:<18} {page:<15} {row['rps']:>8.0f} {row['p50']:>7.2f} {row['p99']:>7.2f} "
                 f"{row['cpu']:>7.2f} {row['rps'] / hello['rps']:>8.3f} {ratio:>10} {row.get('rss', 0):>7.0f} "
-                f"{row.get('peak', 0):>7.0f} {row['errors']:>6.0f}"
+                f"{row.get('peak', 0):>7.0f} {row['errors']:>6.0f} "
+                + (
+                    f"{row['machine']:>7.2f} {row['busy']:>6.0f}"
+                    if "machine" in row
+                    else f"{'-':>7} {'-':>6}"
+                )
             )
     return "\n".join(lines)
 
