@@ -119,6 +119,26 @@ def test_her_reactions_verdicts_and_follow_are_hers_alone(app, monkeypatch, thre
         assert comparable(theirs) == comparable(fresh(app, clients["plain"], url, monkeypatch))
 
 
+@pytest.mark.parametrize("on", ["story", "reply"])
+def test_a_reaction_taken_back_and_another_given_is_a_new_page(app, monkeypatch, thread, on):
+    """The count of reactions stays the same, their newest id does not: the kept page names the new sender."""
+    story, replies, _ = thread
+    url = f"/stories/{story.id}"
+    first, second = make_user(pseudonym="FirstHugger"), make_user(pseudonym="SecondHugger")
+    target = {"story": story} if on == "story" else {"reply": replies[0]}
+    reader = signed_in_client(app, make_user(pseudonym="JustReading"))
+    services.set_reaction(first, kind="hugs", on=True, **target)
+    get(reader, url)
+    page, statements = get(reader, url)
+    assert not rendered(statements) and "FirstHugger" in page  # kept
+    services.set_reaction(first, kind="hugs", on=False, **target)
+    services.set_reaction(second, kind="hugs", on=True, **target)
+    page, statements = get(reader, url)
+    assert rendered(statements)
+    assert "SecondHugger" in page and "FirstHugger" not in page
+    assert comparable(page) == comparable(fresh(app, reader, url, monkeypatch))
+
+
 def test_the_author_of_a_reply_or_of_a_listed_story_never_gets_the_kept_page(app, thread, other_member):
     story, replies, authors = thread
     url = f"/stories/{story.id}"

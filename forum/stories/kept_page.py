@@ -68,12 +68,18 @@ def reader_bits_text(me: Any) -> Any:
     on_the_replies = Reaction.reply_id.in_(sa.select(window.c.id))
     parts = []
     for tag, where in (("s", on_the_story), ("p", on_the_replies)):
-        # Everyone's reactions here, as a version: they do not move the page cache's generation (a feed
-        # card's count may lag a few seconds), but this page names who sent what.
-        count = sa.select(_tag(tag + "n"), sa.func.count(Reaction.id).label("item"), empty.label("value"))
-        parts.append(count.where(where))
-        newest = sa.func.coalesce(sa.func.max(Reaction.id), sql_constant(0))
-        parts.append(sa.select(_tag(tag + "m"), newest, empty).where(where))
+        # Everyone's reactions here, as a version (their count, newest id and newest time, in one scan): they do
+        # not move the page cache's generation (a feed card's count may lag a few seconds), but this page names
+        # who sent what. The time too, as SQLite gives a new row the id of the newest one deleted: a hug taken
+        # back and another member's given would leave count and id as they were.
+        newest = sa.func.coalesce(
+            sa.cast(sa.func.max(Reaction.id), sa.String)
+            + sql_constant("@")
+            + sa.cast(sa.func.max(Reaction.created_at), sa.String),
+            empty,
+        )
+        version = sa.select(_tag(tag + "n"), sa.func.count(Reaction.id).label("item"), newest.label("value"))
+        parts.append(version.where(where))
         # Hers: her buttons' state.
         mine = sa.select(_tag("r"), sa.func.coalesce(Reaction.reply_id, sql_constant(0)), Reaction.kind)
         parts.append(mine.where(Reaction.user_id == me, where))
