@@ -9,7 +9,7 @@ from flask import Flask
 
 from forum.extensions import db
 from forum.jobs import worker
-from forum.models import Draft, Notification, Reply, User
+from forum.models import Draft, Notification, Reply, Story, User
 from tests import factories
 from tests.test_query_counts import counted
 from tests.test_stories import fresh_login_per_request  # noqa: F401
@@ -40,6 +40,8 @@ def test_a_reply_with_no_draft_and_a_new_key_sends_no_statement_for_them(
     # Her sign-in, the story, the check before the write, and the write's own three (the reply, the story's
     # counter, its jobs).
     assert len(statements) == 6, [s[:90] for s in statements]
+    # The story is read without its vector (3 KB, stored out of line on PostgreSQL): a reply has no use for it.
+    assert not any("stories.embedding" in s for s in statements)
     # Her draft of another reply is kept; the story's author is told by the job.
     worker.work_due()
     assert (
@@ -128,3 +130,20 @@ def test_a_reply_spam_wave_from_other_accounts_is_held(app: Flask, member: User,
     statuses = dict(db.session.execute(sa.select(Reply.author_id, Reply.status)).all())
     assert statuses[member.id] == statuses[other_member.id] == "published"
     assert statuses[third.id] == "pending"
+
+
+def test_the_story_page_reads_its_vector_with_the_story(
+    app: Flask, member: User, other_member: User, embed_on_write: None
+) -> None:
+    """Its similar stories are found by the story's vector: read with the story, not in a statement of its own."""
+    story = factories.make_story(
+        member, title="Screaming at the gate", body="He screamed don't leave me today."
+    )
+    assert db.session.scalar(sa.select(Story.embedding).where(Story.id == story.id)) is not None
+    db.session.expunge_all()
+    c = factories.signed_in_client(app, other_member)
+    with counted() as statements:
+        assert c.get(f"/stories/{story.id}").status_code == 200
+    story_reads = [s for s in statements if s.startswith("SELECT stories.id") and "WHERE stories.id =" in s]
+    assert len(story_reads) == 1 and "stories.embedding" in story_reads[0], [s[:90] for s in statements]
+    assert not any(s.startswith("SELECT stories.embedding") for s in statements)  # no lazy load of it

@@ -118,8 +118,9 @@ class Story(Base):
     latest_outcome: Mapped[str | None] = mapped_column(sa.String(16))
     # Idempotency key from the compose form: a double tap on "Post" creates one story.
     submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    # all-MiniLM-L6-v2 vector (384 float32), computed when posted or edited.
-    embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # The similar-stories model's vector (768 float32 for MPNet: 3 KB, stored out of line by PostgreSQL), computed
+    # when posted or edited. Loaded only where asked for (undefer): every story page, reply and list loaded it.
+    embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     # When the vector or the visibility last changed: each worker's similar-stories index loads what changed
     # since the newest change it has loaded (forum/similar/store.py keeps it set).
     vector_updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -34,7 +34,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, selectinload, undefer
 
 from forum.extensions import db
 from forum.models import Reaction, ReactionKind, SimilarSignal, SiteSetting, Status, Story, Verdict, utcnow
@@ -181,7 +181,7 @@ def featurise(
         for s in db.session.scalars(
             sa.select(Story)
             .where(Story.id.in_({e.source_id for e in examples}))
-            .options(selectinload(Story.tags))
+            .options(selectinload(Story.tags), undefer(Story.embedding))  # each one's ranking reads it
         )
     }
     marked: dict[int, set[int]] = {}

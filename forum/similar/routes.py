@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy.orm import undefer
 from werkzeug.wrappers import Response
 
 from forum import fragments, memberpages
@@ -233,7 +234,7 @@ def kept_candidates(stories: list[Story], k: int) -> dict[int, list[tuple[int, f
 @bp.get("/api/stories/<int:story_id>/similar")
 def story_similar(story_id: int) -> Response | tuple[Response, int]:
     """GET /api/stories/<id>/similar?k=5 — published stories closest to a published story."""
-    story = db.session.scalar(visible_stories().where(Story.id == story_id))
+    story = db.session.scalar(visible_stories().where(Story.id == story_id).options(undefer(Story.embedding)))
     if story is None or story_hidden(story, current_user):
         return jsonify(error="Not found", message="No published story has this id."), 404
     matches = store.similar_to_story(story, current_user, _clamp_k(request.args.get("k"), 5))
@@ -279,6 +280,7 @@ def not_alone() -> str:
                 .where(Story.author_id == current_user.id)
                 .order_by(Story.created_at.desc())
                 .limit(OWN_RECENT_STORIES)
+                .options(undefer(Story.embedding))  # their candidates' versions and queries read it
             )
         )
         if learning.active_ranker() is None:

@@ -328,6 +328,7 @@ def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = ()
     """A story that left "published" leaves this worker's index; one that came back returns to it (other
     workers and hosts load the change by its vector_updated_at at their next refresh)."""
     index = worker_index(sender)
+    back: list[Story] = []
     for change in changes:
         item = change.item
         if not isinstance(item, Story):
@@ -335,9 +336,17 @@ def _on_visibility_changed(sender: Flask, changes: tuple[hooks.Change, ...] = ()
         if change.after != Status.PUBLISHED.value:
             index.index.remove([item.id])
         else:
-            vector = stored_vector(item.embedding, index.spec)
-            if vector is not None:
-                index.index.add([item.id], vector[None, :])
+            back.append(item)
+    # Their vectors, deferred on a loaded story, in one statement (an account's stories can come back together).
+    unloaded = {story.id for story in back if "embedding" in sa.inspect(story).unloaded}
+    read = {i: v for i, v in db.session.execute(_VECTORS_OF, {"ids": sorted(unloaded)})} if unloaded else {}
+    for story in back:
+        vector = stored_vector(read.get(story.id) if story.id in unloaded else story.embedding, index.spec)
+        if vector is not None:
+            index.index.add([story.id], vector[None, :])
+
+
+_VECTORS_OF = sa.select(Story.id, Story.embedding).where(Story.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def install() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from forum.errors import NotFound
 from forum.extensions import db
@@ -68,7 +68,8 @@ _STORY_ALONE = (
     .where(Story.id == sa.bindparam("story_id", type_=sa.Integer))
     .options(joinedload(Story.author))
 )
-_STORY = _STORY_ALONE.options(selectinload(Story.tags))
+# The story page also shows its similar stories, found by its vector (deferred elsewhere: 3 KB per story).
+_STORY = _STORY_ALONE.options(selectinload(Story.tags), undefer(Story.embedding))
 
 
 def get_story(story_id: int, viewer: Any = None, *, with_tags: bool = True) -> Story:
