@@ -53,6 +53,8 @@ def main() -> None:
         for number in range(args.rounds):
             order = list(sides) if number % 2 == 0 else list(reversed(sides))
             for side in order:
+                if "reply" in args.pages:
+                    pages.undo_earlier_writes(url)  # each side's replies start from the seeded thread
                 if database == "postgresql":
                     subprocess.run(
                         ["redis-cli", "-n", pages.REDIS_URL.rsplit("/", 1)[1], "FLUSHDB"], check=True
