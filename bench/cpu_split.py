@@ -24,19 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pages  # noqa: E402
 
 
-def process_ticks() -> dict[int, tuple[str, int, int]]:
+def every_process_ticks() -> dict[int, tuple[str, int, int]]:
     """pid -> (name, user ticks, system ticks) of every process on the machine."""
     found = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        found[int(entry.name)] = (name, int(fields[11]), int(fields[12]))
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = pages.process_ticks(int(entry.name))
+            except OSError:
+                pass  # gone meanwhile
     return found
 
 
@@ -68,13 +64,12 @@ def main() -> None:
         tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
         print(f"{args.page} ({path}), {pages.WORKERS} sync workers, wrk -c{pages.CONN} -d{args.dur}")
         for _ in range(args.rounds):
-            before, machine_before = process_ticks(), pages._machine_ticks()
+            before, machine_before = every_process_ticks(), pages._machine_ticks()
             result = pages.run([*wrk, f"-d{args.dur}", base + path])
-            after, machine_after = process_ticks(), pages._machine_ticks()
+            after, machine_after = every_process_ticks(), pages._machine_ticks()
             requests = int(re.search(r"(\d+) requests in", result).group(1))
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", result).group(1))
-            master = int(pidfile.read_text())
-            workers = {master, *map(int, pages.run(["ps", "-o", "pid=", "--ppid", str(master)]).split())}
+            workers = {int(pidfile.read_text()), *pages.worker_pids(pidfile)}
             kinds: dict[str, list[int]] = {}
             for pid, (name, user, system) in after.items():
                 if pid in before:

@@ -383,12 +383,20 @@ def _machine_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def worker_pids(pidfile: Path) -> list[int]:
+    """The gunicorn workers of the master in this pid file."""
+    return [int(pid) for pid in run(["ps", "-o", "pid=", "--ppid", pidfile.read_text().strip()]).split()]
+
+
+def process_ticks(pid: int) -> tuple[str, int, int]:
+    """(name, user ticks, system ticks) of one process, from /proc/<pid>/stat (OSError once it is gone)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return stat[stat.index("(") + 1 : stat.rindex(")")], int(fields[11]), int(fields[12])
+
+
 def _ticks(pidfile: Path) -> int:
-    total = 0
-    for pid in run(["ps", "-o", "pid=", "--ppid", pidfile.read_text().strip()]).split():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total
+    return sum(user + system for _name, user, system in map(process_ticks, worker_pids(pidfile)))
 
 
 def _ms(value: str) -> float:
