@@ -64,9 +64,9 @@ def main() -> None:
         tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
         print(f"{args.page} ({path}), {pages.WORKERS} sync workers, wrk -c{pages.CONN} -d{args.dur}")
         for _ in range(args.rounds):
-            before, machine_before = every_process_ticks(), pages._machine_ticks()
+            before, machine_before = every_process_ticks(), pages.machine_ticks()
             result = pages.run([*wrk, f"-d{args.dur}", base + path])
-            after, machine_after = every_process_ticks(), pages._machine_ticks()
+            after, machine_after = every_process_ticks(), pages.machine_ticks()
             requests = int(re.search(r"(\d+) requests in", result).group(1))
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", result).group(1))
             workers = {int(pidfile.read_text()), *pages.worker_pids(pidfile)}
@@ -77,15 +77,14 @@ def main() -> None:
                     spent = kinds.setdefault(kind, [0, 0])
                     spent[0] += user - before[pid][1]
                     spent[1] += system - before[pid][2]
-            used = machine_after[0] - machine_before[0]
-            busy = 100 * used / max(machine_after[1] - machine_before[1], 1)
+            all_ms, busy = pages.machine_cost(machine_before, machine_after, requests)
             largest = sorted(kinds.items(), key=lambda item: -sum(item[1]))[:3]
             parts = "  ".join(
                 f"{kind} {user * tick_ms / requests:.2f}+{system * tick_ms / requests:.2f}"
                 for kind, (user, system) in largest
             )
             print(
-                f"  {rps:6.0f} req/s  busy {busy:3.0f}%  all {used * tick_ms / requests:.2f} ms/request"
+                f"  {rps:6.0f} req/s  busy {busy:3.0f}%  all {all_ms:.2f} ms/request"
                 f"  (user+system ms) {parts}",
                 flush=True,
             )

@@ -336,7 +336,7 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
     subprocess.run(["wrk", "-t2", f"-c{CONN}", "-d3s", "-s", str(script), base + path], capture_output=True)
     rps, p50, p99, cpu, machine, busy, errors = [], [], [], [], [], [], 0
     for _ in range(RUNS):
-        before, machine_before = _ticks(pidfile), _machine_ticks()
+        before, machine_before = _ticks(pidfile), machine_ticks()
         result = run(
             [
                 "wrk",
@@ -352,7 +352,7 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
             ]
         )
         ticks = _ticks(pidfile) - before
-        used, elapsed = (after - start for after, start in zip(_machine_ticks(), machine_before, strict=True))
+        machine_after = machine_ticks()
         (out / f"{name}.run{len(rps) + 1}").write_text(result)
         if not re.search(r"^\s*50%\s+\S+", result, re.M):
             raise SystemExit(f"pages: wrk gave no latencies for {label} {name}:\n{result}")
@@ -361,8 +361,9 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
         p50.append(_ms(re.search(r"^\s*50%\s+(\S+)", result, re.M).group(1)))
         p99.append(_ms(re.search(r"^\s*99%\s+(\S+)", result, re.M).group(1)))
         cpu.append(ticks * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1))
-        machine.append(used * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1))
-        busy.append(100 * used / max(elapsed, 1))
+        all_ms, busy_percent = machine_cost(machine_before, machine_after, requests)
+        machine.append(all_ms)
+        busy.append(busy_percent)
         errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", result)) else 0
     return {
         "rps": statistics.median(rps),
@@ -375,12 +376,18 @@ def wrk_signed_in(base: str, label: str, name: str, path: str, lua: str, out: Pa
     }
 
 
-def _machine_ticks() -> tuple[int, int]:
+def machine_ticks() -> tuple[int, int]:
     """(busy, all) CPU ticks of the whole machine, every core, from /proc/stat: what the request cost outside the
     workers too (PostgreSQL, Redis, wrk), and whether the cores were saturated."""
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle and iowait
     return sum(fields) - idle, sum(fields)
+
+
+def machine_cost(before: tuple[int, int], after: tuple[int, int], requests: int) -> tuple[float, float]:
+    """(the whole machine's CPU ms per request, how busy its cores were in %) between two machine_ticks()."""
+    used, elapsed = after[0] - before[0], after[1] - before[1]
+    return used * 1000 / os.sysconf("SC_CLK_TCK") / max(requests, 1), 100 * used / max(elapsed, 1)
 
 
 def worker_pids(pidfile: Path) -> list[int]:
